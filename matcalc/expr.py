@@ -1,0 +1,386 @@
+"""The intermediate representation: a small closed set of immutable nodes.
+
+One IR serves the input expression and its derivative.  Nodes are compared and hashed
+structurally, so a subexpression used twice is one node (the expression is a DAG).  Smart
+constructors (``add``, ``mul``, ``matmul``, ``transpose`` …) fold the obvious cases (0, 1, I,
+double transposes) and compute shapes; operations with a rule-table entry are built by
+``rules.apply``.  Nothing here knows calculus.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy
+
+from .errors import ShapeError
+from .shapes import ONE, SCALAR, Shape, matmul_shape, normalize
+
+
+@dataclass(frozen=True, eq=False)
+class Expr:
+    """Base node.  ``span`` is the (start, end) of the source text it came from, if any."""
+
+    shape: Shape
+    span: tuple[int, int] | None = field(default=None, kw_only=True, repr=False)
+
+    def _key(self) -> tuple:
+        raise NotImplementedError
+
+    @property
+    def key(self) -> tuple:
+        k = self.__dict__.get("_k")
+        if k is None:
+            k = (type(self).__name__, self.shape) + self._key()
+            object.__setattr__(self, "_k", k)
+        return k
+
+    def __eq__(self, other) -> bool:
+        return self is other or (isinstance(other, Expr) and hash(self) == hash(other)
+                                 and self.key == other.key)
+
+    def __hash__(self) -> int:
+        h = self.__dict__.get("_h")
+        if h is None:
+            h = hash(self.key)
+            object.__setattr__(self, "_h", h)
+        return h
+
+    @property
+    def args(self) -> tuple[Expr, ...]:
+        return ()
+
+
+@dataclass(frozen=True, eq=False)
+class Var(Expr):
+    """A named input: ``x``, ``W_1``."""
+
+    name: str = ""
+
+    def _key(self):
+        return (self.name,)
+
+    def __repr__(self):
+        return f"Var({self.name!r}, {self.shape})"
+
+
+@dataclass(frozen=True, eq=False)
+class Const(Expr):
+    """A constant: a scalar number, or every entry of a vector/matrix equal to ``value``
+    (``0`` is the zero vector/matrix, ``1`` is the ones vector 𝟙)."""
+
+    value: sympy.Expr = sympy.Integer(0)
+
+    def _key(self):
+        return (self.value,)
+
+    def __repr__(self):
+        return f"Const({self.value}, {self.shape})"
+
+
+@dataclass(frozen=True, eq=False)
+class Identity(Expr):
+    """The identity matrix ``I`` (square shape)."""
+
+    def _key(self):
+        return ()
+
+    def __repr__(self):
+        return f"I({self.shape})"
+
+
+@dataclass(frozen=True, eq=False)
+class Call(Expr):
+    """An operation from the rule table (``op`` is its key) applied to ``operands``;
+    ``params`` holds non-expression arguments (e.g. the ``p`` of ``norm(x, p)``)."""
+
+    op: str = ""
+    operands: tuple[Expr, ...] = ()
+    params: tuple = ()
+
+    def _key(self):
+        return (self.op, self.operands, self.params)
+
+    @property
+    def args(self) -> tuple[Expr, ...]:
+        return self.operands
+
+    def __repr__(self):
+        inner = ", ".join(repr(a) for a in self.operands)
+        extra = f", params={self.params}" if self.params else ""
+        return f"{self.op}({inner}{extra})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Predicates
+
+
+def is_const(e: Expr, value=None) -> bool:
+    return isinstance(e, Const) and (value is None or e.value == value)
+
+
+def is_zero(e: Expr) -> bool:
+    return isinstance(e, Const) and e.value == 0
+
+
+def is_one_scalar(e: Expr) -> bool:
+    return isinstance(e, Const) and e.value == 1 and e.shape.is_scalar
+
+
+def const(value, shape: Shape = SCALAR) -> Const:
+    v = value if isinstance(value, sympy.Expr) else sympy.nsimplify(value) \
+        if isinstance(value, float) and float(value).is_integer() else sympy.sympify(value)
+    return Const(shape, value=v)
+
+
+def zero(shape: Shape = SCALAR) -> Const:
+    return Const(shape, value=sympy.Integer(0))
+
+
+def ones(shape: Shape) -> Const:
+    return Const(shape, value=sympy.Integer(1))
+
+
+def identity(n) -> Expr:
+    return Identity(Shape((n, n))) if n != ONE else const(1)
+
+
+def var(name: str, shape: Shape) -> Var:
+    return Var(shape, name=name)
+
+
+def call(op: str, operands, shape: Shape, params: tuple = ()) -> Call:
+    return Call(shape, op=op, operands=tuple(operands), params=tuple(params))
+
+
+def with_span(e: Expr, span) -> Expr:
+    """The same node, remembering where it came from (spans are not part of equality)."""
+    if span is None or e.span == span:
+        return e
+    fields = {k: v for k, v in e.__dict__.items() if not k.startswith("_") and k != "span"}
+    return type(e)(span=span, **fields)
+
+
+# ---------------------------------------------------------------------------------------------
+# Smart constructors for the structural algebra.
+
+
+def broadcast(a: Shape, b: Shape) -> Shape | None:
+    """Element-wise result shape: equal shapes, or a scalar expanded to the other (the paper's
+    scalar expansion).  None if they do not fit."""
+    if a == b or b.is_scalar:
+        return a
+    if a.is_scalar:
+        return b
+    return None
+
+
+def _elementwise_shape(op: str, args) -> Shape:
+    shape = SCALAR
+    for a in args:
+        s = broadcast(shape, a.shape)
+        if s is None:
+            raise ShapeError(f"element-wise {op}: shapes {shape} and {a.shape} do not match")
+        shape = s
+    return shape
+
+
+def add(*terms: Expr) -> Expr:
+    """Element-wise sum (n-ary, flattened); zeros are dropped, constants folded."""
+    flat: list[Expr] = []
+    for t in terms:
+        flat.extend(t.operands if isinstance(t, Call) and t.op == "add" else (t,))
+    shape = _elementwise_shape("+", flat)
+    cval = sympy.Integer(0)
+    rest = []
+    for t in flat:
+        if isinstance(t, Const):
+            cval += t.value
+        else:
+            rest.append(t)
+    if cval != 0:
+        rest.append(Const(shape, value=cval))
+    if not rest:
+        return zero(shape)
+    if len(rest) == 1:
+        return expand_to(rest[0], shape)
+    if not any(t.shape == shape for t in rest):
+        # the shape is carried by a zero that was dropped: keep it explicit
+        rest.append(zero(shape))
+    return call("add", rest, shape)
+
+
+def expand_to(e: Expr, shape: Shape) -> Expr:
+    """``e`` broadcast to ``shape`` (a scalar times 𝟙 when shapes differ)."""
+    if e.shape == shape:
+        return e
+    if isinstance(e, Const):
+        return Const(shape, value=e.value)
+    return mul(e, ones(shape))
+
+
+def neg(a: Expr) -> Expr:
+    return mul(const(-1), a)
+
+
+def sub(a: Expr, b: Expr) -> Expr:
+    return add(a, neg(b))
+
+
+def mul(*factors: Expr) -> Expr:
+    """Element-wise (Hadamard) product, n-ary; a scalar factor is scalar expansion.  Constant
+    factors are folded into one leading coefficient; a zero factor gives zero."""
+    flat: list[Expr] = []
+    for f in factors:
+        flat.extend(f.operands if isinstance(f, Call) and f.op == "mul" else (f,))
+    shape = _elementwise_shape("⊙", flat)
+    coeff = sympy.Integer(1)
+    rest = []
+    for f in flat:
+        if isinstance(f, Const):
+            coeff *= f.value
+        else:
+            rest.append(f)
+    if coeff == 0:
+        return zero(shape)
+    if not rest:
+        return Const(shape, value=coeff)
+    if not any(r.shape == shape for r in rest):
+        rest.append(ones(shape))  # scalar expansion kept explicit: s 𝟙
+    if coeff != 1:
+        rest.insert(0, const(coeff))
+    if len(rest) == 1:
+        return rest[0]
+    return call("mul", rest, shape)
+
+
+def div(a: Expr, b: Expr) -> Expr:
+    if is_const(b, 1):
+        return expand_to(a, _elementwise_shape("⊘", [a, b]))
+    if isinstance(b, Const) and b.shape.is_scalar and b.value != 0:
+        return mul(const(1 / b.value), a)
+    if is_zero(a):
+        return zero(_elementwise_shape("⊘", [a, b]))
+    return call("div", [a, b], _elementwise_shape("⊘", [a, b]))
+
+
+def power(a: Expr, p: Expr) -> Expr:
+    if not p.shape.is_scalar:
+        raise ShapeError(f"the exponent must be a scalar, not {p.shape}")
+    if is_const(p, 1):
+        return a
+    if is_const(p, 0):
+        return ones(a.shape) if not a.shape.is_scalar else const(1)
+    if isinstance(a, Const) and isinstance(p, Const):
+        return Const(a.shape, value=a.value ** p.value)
+    return call("pow", [a, p], a.shape)
+
+
+def transpose(a: Expr) -> Expr:
+    """``aᵀ``; scalars, ``I`` and double transposes fold."""
+    if a.shape.is_scalar or isinstance(a, Identity):
+        return a
+    if isinstance(a, Const):
+        return Const(a.shape.T, value=a.value)
+    if isinstance(a, Call) and a.op == "T":
+        return a.operands[0]
+    if isinstance(a, Call) and a.op == "mul" and any(f.shape.is_scalar for f in a.operands):
+        # (c x)ᵀ = c xᵀ: keep scalar coefficients outside
+        return mul(*[f if f.shape.is_scalar else transpose(f) for f in a.operands])
+    return call("T", [a], a.shape.T)
+
+
+def matmul(*factors: Expr) -> Expr:
+    """Matrix product chain (n-ary, flattened); ``I`` is dropped, a zero factor gives zero,
+    scalar (1×1) factors become coefficients."""
+    flat: list[Expr] = []
+    for f in factors:
+        flat.extend(f.operands if isinstance(f, Call) and f.op == "matmul" else (f,))
+    shape = flat[0].shape
+    for f in flat[1:]:
+        if shape.is_scalar or f.shape.is_scalar:
+            shape = broadcast(shape, f.shape)
+            continue
+        s = matmul_shape(shape, f.shape)
+        if s is None:
+            raise ShapeError(f"matrix product: shapes {shape} and {f.shape} do not chain")
+        shape = s
+    scalars = [f for f in flat if f.shape.is_scalar]
+    mats = [f for f in flat if not f.shape.is_scalar and not isinstance(f, Identity)]
+    if any(is_zero(f) for f in flat):
+        return zero(shape)
+    if not mats:
+        base = identity(shape.rows) if shape.is_matrix else ones(shape)
+        return mul(*scalars, base) if scalars else base
+    core = mats[0] if len(mats) == 1 else call("matmul", mats, _chain_shape(mats))
+    if core.shape != shape:
+        core = normalize_shape(core, shape)
+    return mul(*scalars, core) if scalars else core
+
+
+def _chain_shape(mats) -> Shape:
+    shape = mats[0].shape
+    for f in mats[1:]:
+        shape = matmul_shape(shape, f.shape)
+    return shape
+
+
+def normalize_shape(e: Expr, shape: Shape) -> Expr:
+    if e.shape == shape:
+        return e
+    if normalize(e.shape.dims) == shape or e.shape.size == shape.size:
+        return e if e.shape == shape else call("reshape", [e], shape)
+    raise ShapeError(f"internal shape mismatch {e.shape} vs {shape}")
+
+
+def free_vars(e: Expr) -> dict[str, Var]:
+    """Variables of ``e`` by name, in order of first appearance."""
+    out: dict[str, Var] = {}
+    seen: set[int] = set()
+    stack = [e]
+    order = []
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        order.append(n)
+        stack.extend(reversed(n.args))
+    for n in order:
+        if isinstance(n, Var) and n.name not in out:
+            out[n.name] = n
+    return out
+
+
+def topological(e: Expr) -> list[Expr]:
+    """Nodes of the DAG, each once, children before parents (iterative: no recursion limit)."""
+    order: list[Expr] = []
+    done: set[Expr] = set()
+    stack: list[tuple[Expr, bool]] = [(e, False)]
+    while stack:
+        n, expanded = stack.pop()
+        if n in done:
+            continue
+        if expanded:
+            done.add(n)
+            order.append(n)
+            continue
+        stack.append((n, True))
+        for a in reversed(n.args):
+            if a not in done:
+                stack.append((a, False))
+    return order
+
+
+def substitute(e: Expr, mapping: dict[Expr, Expr], rebuild) -> Expr:
+    """Replace subexpressions by ``mapping``; ``rebuild(node, new_args)`` rebuilds a Call."""
+    memo: dict[Expr, Expr] = dict(mapping)
+    for n in topological(e):
+        if n in memo:
+            continue
+        if isinstance(n, Call):
+            new_args = tuple(memo[a] for a in n.operands)
+            memo[n] = n if new_args == n.operands else rebuild(n, new_args)
+        else:
+            memo[n] = n
+    return memo[e]

@@ -1,0 +1,204 @@
+"""Shapes: scalar, column vector ``(n)``, matrix ``(m, n)``.
+
+Dimensions are SymPy expressions: a symbol (``n``), an integer, or a product (``m*n``, the length
+of ``vec(W)``).  A row vector is the matrix ``(1, n)``; a ``(1, 1)`` product is a scalar.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sympy
+
+from .errors import ShapeError
+
+Dim = sympy.Expr
+
+_SYMBOLS: dict[str, sympy.Symbol] = {}
+
+
+def dim(value: int | str | sympy.Expr) -> Dim:
+    """A dimension from an int, a name or a SymPy expression.
+
+    >>> dim(3), dim("n")
+    (3, n)
+    """
+    if isinstance(value, sympy.Expr):
+        return value
+    if isinstance(value, int):
+        return sympy.Integer(value)
+    if value not in _SYMBOLS:
+        _SYMBOLS[value] = sympy.Symbol(value, integer=True, positive=True)
+    return _SYMBOLS[value]
+
+
+ONE = sympy.Integer(1)
+
+
+def dim_str(d: Dim) -> str:
+    """``m*n`` prints as ``mn``, as textbooks write the length of ``vec(W)``."""
+    return str(d).replace("*", "")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The shape of a value; ``dims`` has 0 (scalar), 1 (column vector) or 2 (matrix) entries."""
+
+    dims: tuple[Dim, ...] = ()
+
+    @property
+    def is_scalar(self) -> bool:
+        return not self.dims
+
+    @property
+    def is_vector(self) -> bool:
+        return len(self.dims) == 1
+
+    @property
+    def is_matrix(self) -> bool:
+        return len(self.dims) == 2
+
+    @property
+    def is_row(self) -> bool:
+        return self.is_matrix and self.dims[0] == ONE
+
+    @property
+    def is_square(self) -> bool:
+        return self.is_matrix and self.dims[0] == self.dims[1]
+
+    @property
+    def size(self) -> Dim:
+        """Number of entries: the length of ``vec`` of a value of this shape."""
+        return sympy.Mul(*self.dims) if self.dims else ONE
+
+    @property
+    def T(self) -> Shape:
+        """The shape of the transpose: ``n`` ↔ ``1×n``, ``m×n`` → ``n×m``."""
+        if self.is_vector:
+            return Shape((ONE, self.dims[0]))
+        if self.is_row:
+            return Shape((self.dims[1],))
+        if self.is_matrix:
+            return Shape((self.dims[1], self.dims[0]))
+        return self
+
+    @property
+    def rows(self) -> Dim:
+        return self.dims[0] if self.dims else ONE
+
+    @property
+    def cols(self) -> Dim:
+        return self.dims[1] if self.is_matrix else ONE
+
+    def __str__(self) -> str:
+        if self.is_scalar:
+            return "scalar"
+        return "×".join(dim_str(d) for d in self.dims)
+
+    def space(self) -> str:
+        """Set notation: ``ℝ``, ``ℝⁿ``, ``ℝᵐˣⁿ``."""
+        if self.is_scalar:
+            return "ℝ"
+        text = "×".join(dim_str(d) for d in self.dims)
+        sup = _superscript(text)
+        return "ℝ" + (sup if sup is not None else "^" + text)
+
+    def as_strings(self) -> tuple[str, ...]:
+        return tuple(dim_str(d) for d in self.dims)
+
+
+SCALAR = Shape(())
+
+
+def vector(n) -> Shape:
+    return Shape((dim(n),))
+
+
+def matrix(m, n) -> Shape:
+    return Shape((dim(m), dim(n)))
+
+
+def row(n) -> Shape:
+    return Shape((ONE, dim(n)))
+
+
+def normalize(dims: tuple[Dim, ...]) -> Shape:
+    """A 2-D result with a unit dimension: ``1×1`` is a scalar, ``n×1`` a column vector."""
+    if len(dims) == 2 and dims[1] == ONE:
+        return SCALAR if dims[0] == ONE else Shape((dims[0],))
+    return Shape(tuple(dims))
+
+
+def as_matrix(shape: Shape) -> tuple[Dim, Dim]:
+    """Rows and columns, reading a vector as a column and a scalar as ``1×1``."""
+    return shape.rows, shape.cols
+
+
+def matmul_shape(a: Shape, b: Shape) -> Shape | None:
+    """Shape of ``a @ b`` or None if the inner dimensions differ."""
+    (m, k1), (k2, n) = as_matrix(a), as_matrix(b)
+    if k1 != k2:
+        return None
+    return normalize((m, n))
+
+
+_SUP = str.maketrans("0123456789abcdefghijklmnoprstuvwxyz×+-", "⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻˣ⁺⁻")
+
+
+def _superscript(text: str) -> str | None:
+    if all(c in "0123456789abcdefghijklmnoprstuvwxyz×+-" for c in text):
+        return text.translate(_SUP)
+    return None
+
+
+_SPEC = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$")
+_DIM = re.compile(r"^(?:[1-9][0-9]*|[A-Za-z_][A-Za-z0-9_]*)$")
+
+
+def parse_shape(spec) -> tuple[Shape, set[str]]:
+    """A shape from a declaration: ``"scalar"``, ``"n"``, ``"m,n"``, ``"mxn"``, ``"m×n"``, ``"3x4"``,
+    a tuple ``("m", "n")`` or ``()``; a trailing ``sym`` (``"n,n,sym"``) marks a symmetric matrix.
+    Returns the shape and its set of properties.
+
+    >>> parse_shape("m×n")[0], parse_shape("3x4")[0], parse_shape("scalar")[0]
+    (Shape(dims=(m, n)), Shape(dims=(3, 4)), Shape(dims=()))
+    """
+    props: set[str] = set()
+    if isinstance(spec, Shape):
+        return spec, props
+    if isinstance(spec, int):
+        spec = (spec,)
+    if isinstance(spec, (tuple, list)):
+        parts = [str(p).strip() for p in spec]
+    elif isinstance(spec, str):
+        text = spec.strip()
+        if text.lower() in ("scalar", "", "()", "1"):
+            return SCALAR, props
+        parts = [p.strip() for p in re.split(r"\s*[,x×*]\s*|\s+", text) if p.strip()]
+        # "mxn" splits on x; but a lone name containing x (e.g. "nx") must not: re-join if needed.
+        if len(parts) > 3 or any(not _DIM.match(p) and p != "sym" for p in parts):
+            raise ShapeError(f"cannot read the shape {spec!r}",
+                             hint="write scalar, n, m,n, m×n or 3x4 (optionally ,sym)")
+    else:
+        raise ShapeError(f"cannot read the shape {spec!r}",
+                         hint="write scalar, n, m,n, m×n or 3x4 (optionally ,sym)")
+    if parts and parts[-1] == "sym":
+        props.add("sym")
+        parts = parts[:-1]
+    if not parts or len(parts) > 2 or any(not _DIM.match(p) for p in parts):
+        raise ShapeError(f"cannot read the shape {spec!r}",
+                         hint="write scalar, n, m,n, m×n or 3x4 (optionally ,sym)")
+    dims = tuple(dim(int(p)) if p.isdigit() else dim(p) for p in parts)
+    if "sym" in props and not (len(dims) == 2 and dims[0] == dims[1]):
+        raise ShapeError(f"a symmetric matrix must be square, not {spec!r}")
+    return Shape(dims), props
+
+
+def parse_shape_assignment(text: str) -> tuple[str, str]:
+    """Split a CLI ``--shape`` argument ``NAME=SPEC``."""
+    m = _SPEC.match(text)
+    if not m:
+        raise ShapeError(f"cannot read the shape declaration {text!r}",
+                         hint="write NAME=SPEC, e.g. --shape W=m,n or --shape b=scalar")
+    return m.group(1), m.group(2)
