@@ -1,0 +1,212 @@
+"""The vector chain rule (paper §6), driven by the rule table.
+
+Every operation's local partial Jacobians come from ``RULES``; this module only multiplies
+them along the data-flow paths from the variable to the result and adds the paths (the total
+derivative).  It never names an operation.
+
+* A scalar result (every loss) is differentiated in reverse: the adjoint ∂f/∂u — kept in u's own
+  shape, a column for a vector, a matrix for a matrix — is carried from the root to the leaves,
+  and each operation applies its partial as a vector-Jacobian product that never builds
+  ``diag``/``I``/``𝟙``: ``gᵀ diag(v) = (g ⊙ v)ᵀ``, ``gᵀ I = gᵀ``, ``gᵀ 𝟙 = sum(g)``, and the
+  adjoint of ``W`` in ``W x`` is ``g xᵀ``.  This is how ``sum(w*x)`` lands on ``xᵀ`` directly.
+* A vector or matrix result is differentiated forward: ∂y/∂x = Σᵢ ∂y/∂uᵢ · ∂uᵢ/∂x over the
+  arguments uᵢ, with the paper's structured Jacobians, simplified afterwards.
+
+Both return the derivative in numerator layout (DESIGN.md): a scalar, a row ``1×n`` (gradient of
+a scalar w.r.t. a vector), the matrix's shape (scalar w.r.t. a matrix), a column (vector w.r.t.
+a scalar), a ``p×n`` Jacobian, or — for tensors — the ``vec`` Jacobian ``size(y) × size(X)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import expr as E
+from .errors import UnsupportedError
+from .expr import Call, Const, Expr, Identity, Var
+from .rules import RULES, apply, rule_for
+from .shapes import Shape
+
+
+@dataclass
+class Trace:
+    """What the chain rule did, for the step-by-step view: each (node, argument index,
+    local partial, contribution)."""
+
+    mode: str = ""
+    records: list = field(default_factory=list)
+
+
+def depends(e: Expr, name: str) -> set[Expr]:
+    """The nodes of ``e`` whose value depends on the variable ``name``."""
+    dep: set[Expr] = set()
+    for n in E.topological(e):
+        if isinstance(n, Var):
+            if n.name == name:
+                dep.add(n)
+        elif any(a in dep for a in n.args):
+            dep.add(n)
+    return dep
+
+
+def derivative(f: Expr, x: Var, trace: Trace | None = None) -> Expr:
+    """∂f/∂x in numerator layout (unsimplified beyond the smart constructors)."""
+    dep = depends(f, x.name)
+    if f not in dep:
+        return E.zero(jacobian_shape(f.shape, x.shape))
+    if f.shape.is_scalar:
+        adj = _reverse(f, x, dep, trace)
+        if x.shape.is_vector:
+            return E.transpose(adj)
+        return adj
+    return _forward(f, x, dep, trace)
+
+
+def jacobian_shape(fs: Shape, xs: Shape) -> Shape:
+    """Shape of the numerator-layout derivative ∂f/∂x (tensors as vec Jacobians)."""
+    if fs.is_scalar:
+        return xs.T if xs.is_vector else xs
+    if xs.is_scalar:
+        return fs if not fs.is_matrix else Shape((fs.size,))
+    rows, cols = fs.size, xs.size
+    return Shape((rows, cols))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reverse accumulation (scalar results)
+
+
+def _reverse(f: Expr, x: Var, dep: set, trace: Trace | None) -> Expr:
+    order = [n for n in E.topological(f) if n in dep]
+    adjoint: dict[Expr, list[Expr]] = {f: [E.const(1)]}
+    if trace is not None:
+        trace.mode = "reverse"
+    for node in reversed(order):
+        if isinstance(node, Var):
+            continue
+        g = _total(adjoint.pop(node, []), node.shape)
+        rule = rule_for(node)
+        args = node.args
+        partials = None
+        for i, a in enumerate(args):
+            if a not in dep:
+                continue
+            if rule.vjp is not None:
+                contrib = rule.vjp(g, node, args, node.params)[i]
+            else:
+                if partials is None:
+                    partials = _partials(rule, node)
+                contrib = vjp(g, partials[i], node.shape, a.shape)
+            if trace is not None:
+                trace.records.append((node, i, partials[i] if partials else None, contrib))
+            adjoint.setdefault(a, []).append(contrib)
+    return _total(adjoint.get(x, []), x.shape)
+
+
+def _total(contributions: list[Expr], shape: Shape) -> Expr:
+    """The total derivative: the sum of the contributions of every data-flow path."""
+    if not contributions:
+        return E.zero(shape)
+    return E.add(*contributions)
+
+
+def _partials(rule, node: Call):
+    if rule.partials is None:
+        raise UnsupportedError(f"matcalc has no Jacobian for {rule.text or rule.name} here")
+    return rule.partials(node, node.args, node.params)
+
+
+def _as_shape(g: Expr, shape: Shape) -> Expr:
+    """``g`` read in ``shape``: the same entries (a vector and its transpose, or vec)."""
+    if g.shape == shape:
+        return g
+    if g.shape.T == shape:
+        return E.transpose(g)
+    if isinstance(g, Const):
+        return Const(shape, value=g.value)
+    raise UnsupportedError(f"internal: cannot read a {g.shape} adjoint as {shape}")
+
+
+def vjp(g: Expr, P: Expr, y_shape: Shape, a_shape: Shape) -> Expr:
+    """The adjoint of an argument (in its own shape) from the adjoint ``g`` of the result (in
+    the result's shape) and the structured partial Jacobian ``P`` = ∂vec(y)/∂vec(a):
+    vec(ā)ᵀ = vec(g)ᵀ P, computed without forming ``P``."""
+    if isinstance(P, Identity):
+        return _as_shape(g, a_shape)
+    if isinstance(P, Const):
+        if P.value == 0:
+            return E.zero(a_shape)
+        if y_shape.is_scalar:      # a constant row, e.g. 𝟙ᵀ: g·𝟙
+            return E.mul(g, Const(a_shape, value=P.value))
+        if a_shape.is_scalar:      # a constant column, e.g. 𝟙: gᵀ𝟙 = sum(g)
+            return E.mul(P.value, apply("sum", g)) if P.value != 1 else apply("sum", g)
+    if isinstance(P, Call):
+        op = P.op
+        if op == "mul":
+            scalars = [f for f in P.operands if f.shape.is_scalar]
+            rest = [f for f in P.operands if not f.shape.is_scalar]
+            if scalars and len(rest) == 1:
+                return E.mul(*scalars, vjp(g, rest[0], y_shape, a_shape))
+        if op == "add":
+            return E.add(*(vjp(g, t, y_shape, a_shape) for t in P.operands))
+        if op == "jdiag":   # gᵀ diag(d) = (g ⊙ d)ᵀ
+            return _as_shape(E.mul(g, P.operands[0]), a_shape)
+        if op == "kron":    # vec(g)ᵀ (Rᵀ ⊗ L) = vec(Lᵀ g R)ᵀ
+            right_t, left = P.operands
+            G = g
+            out = E.matmul(E.transpose(left), G, E.transpose(right_t)) if not (
+                G.shape.is_scalar) else E.mul(G, E.matmul(E.transpose(left), E.transpose(right_t)))
+            return _as_shape(out, a_shape)
+        if op == "K":       # vec(g)ᵀ K = vec(gᵀ)ᵀ
+            return _as_shape(E.transpose(g), a_shape)
+        if op == "vecT":    # scalar result, matrix argument: P = vec(G)ᵀ
+            return E.mul(g, P.operands[0])
+        if op == "vec":     # matrix result, scalar argument: ⟨g, D⟩
+            return apply("sum", E.mul(g, P.operands[0]))
+        if op == "unit":    # an entry of a vector literal
+            return E.call("index", [g], Shape(()), params=(P.params[0],))
+    # a general matrix (or row/column)
+    if y_shape.is_scalar:
+        return E.mul(g, _as_shape(P, a_shape))
+    if a_shape.is_scalar:
+        return E.matmul(E.transpose(g), P) if g.shape.is_vector else apply(
+            "sum", E.mul(g, P))
+    if y_shape.is_vector and a_shape.is_vector:
+        return E.matmul(E.transpose(P), g)
+    raise UnsupportedError("matcalc cannot yet push a matrix adjoint through this Jacobian")
+
+
+# ---------------------------------------------------------------------------------------------
+# Forward accumulation (vector and matrix results): the vector chain rule
+
+
+def _forward(f: Expr, x: Var, dep: set, trace: Trace | None) -> Expr:
+    if trace is not None:
+        trace.mode = "forward"
+    J: dict[Expr, Expr] = {}
+    for node in E.topological(f):
+        if node not in dep:
+            continue
+        if isinstance(node, Var):
+            J[node] = E.identity(x.shape.size) if not x.shape.is_scalar else E.const(1)
+            continue
+        rule = rule_for(node)
+        args = node.args
+        if rule.jvp is not None:
+            J[node] = rule.jvp(node, args, [J.get(a) for a in args])
+            continue
+        partials = _partials(rule, node)
+        terms = []
+        for i, a in enumerate(args):
+            if a in dep:
+                term = E.matmul(partials[i], J[a])
+                if trace is not None:
+                    trace.records.append((node, i, partials[i], term))
+                terms.append(term)
+        J[node] = E.add(*terms)
+    return J[f]
+
+
+def hcat(parts: list[Expr]) -> Expr:
+    """Derivatives w.r.t. the entries of a vector literal ``[x, y]`` side by side (paper §2)."""
+    return apply("hcat", *parts)

@@ -1,0 +1,514 @@
+"""Shape inference: from the untyped parse tree to the typed IR.
+
+Shapes are solved by unification over the whole expression (DESIGN.md, "Shapes"): every node has
+a shape slot, every operation adds a constraint taken from its rule's ``infer`` kind, and the
+constraints are solved to a fixpoint.  Where the constraints leave a choice, defaults apply in
+this order, re-solving after each: operands of an element-wise operator take their partner's
+shape; an operand of ``@`` is a matrix on the left and a vector on the right (a name starting
+with an upper-case letter is a matrix); an argument of a reduction is a vector; anything left is
+a scalar (or a matrix, for an upper-case name).  Fresh dimensions are named ``n, m, k, p, q …``
+in order of appearance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy
+
+from . import expr as E
+from .errors import ShapeError
+from .expr import Call, Const, Expr, Var
+from .rules import RULES, apply
+from .shapes import ONE, Shape, dim, parse_shape
+
+_FRESH_NAMES = ["n", "m", "k", "p", "q", "r", "s", "t", "l", "d", "h"]
+
+
+class _Conflict(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Union-find over dimensions and shapes
+
+
+class _Dim:
+    __slots__ = ("parent", "value", "rigid", "order")
+
+    def __init__(self, value=None, rigid=False):
+        self.parent = self
+        self.value = value      # None (unknown), a sympy Integer, or a declared Symbol
+        self.rigid = rigid
+        self.order = None
+
+
+def _find(x):
+    while x.parent is not x:
+        x.parent = x.parent.parent
+        x = x.parent
+    return x
+
+
+def _unify_dims(a: _Dim, b: _Dim):
+    a, b = _find(a), _find(b)
+    if a is b:
+        return
+    if a.value is not None and b.value is not None:
+        if a.value != b.value:
+            raise _Conflict()
+        b.parent = a
+        return
+    if a.value is None:
+        a, b = b, a
+    b.parent = a  # a has the value (or both unknown)
+
+
+class _Slot:
+    __slots__ = ("parent", "dims")
+
+    def __init__(self, dims=None):
+        self.parent = self
+        self.dims = dims        # None: rank unknown; else a list of _Dim
+
+
+def _dims_of(slot: _Slot):
+    return _find(slot).dims
+
+
+def _unify(a: _Slot, b: _Slot):
+    a, b = _find(a), _find(b)
+    if a is b:
+        return
+    if a.dims is not None and b.dims is not None:
+        if len(a.dims) != len(b.dims):
+            raise _Conflict()
+        for x, y in zip(a.dims, b.dims):
+            _unify_dims(x, y)
+        b.parent = a
+        return
+    if a.dims is None:
+        a, b = b, a
+    b.parent = a
+
+
+def _set(slot: _Slot, dims: list):
+    tmp = _Slot(dims)
+    _unify(slot, tmp)
+
+
+def _fresh(k: int):
+    return [_Dim() for _ in range(k)]
+
+
+def _dim_value(d: _Dim):
+    return _find(d).value
+
+
+def _shape_text(slot: _Slot) -> str:
+    dims = _dims_of(slot)
+    if dims is None:
+        return "unknown"
+    if not dims:
+        return "scalar"
+    return "×".join(str(_dim_value(d)) if _dim_value(d) is not None else "?" for d in dims)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Problem:
+    text: str | None
+    slots: dict = field(default_factory=dict)      # id(node) -> slot
+    var_slots: dict = field(default_factory=dict)  # name -> slot
+    declared: set = field(default_factory=set)
+    constraints: list = field(default_factory=list)
+    order: list = field(default_factory=list)      # variable names in order of appearance
+
+    def error(self, node, message, *slots):
+        where = self.text[node.span[0]:node.span[1]] if (self.text and node.span) else None
+        shown = ", ".join(_shape_text(s) for s in slots)
+        subject = f"in {where!r}: " if where else ""
+        raise ShapeError(f"shape conflict {subject}{message}" + (f" (shapes: {shown})" if shown else ""),
+                         text=self.text, span=node.span)
+
+
+def infer(tree: Expr, shapes: dict[str, Shape] | None = None, text: str | None = None) -> Expr:
+    """The typed IR of an untyped parse tree, with declared ``shapes`` winning."""
+    prob = _Problem(text)
+    shapes = shapes or {}
+    rigid: dict = {}
+    for name, shape in shapes.items():
+        slot = _Slot([])
+        dims = []
+        for d in shape.dims:
+            key = d
+            if key not in rigid:
+                rigid[key] = _Dim(d, rigid=True)
+            dims.append(rigid[key])
+        slot.dims = dims
+        prob.var_slots[name] = slot
+        prob.declared.add(name)
+
+    nodes = E.topological(tree)
+    for node in nodes:
+        _constrain(prob, node)
+    _solve(prob, nodes)
+    names = _name_dims(prob, rigid)
+    return _build(prob, nodes, tree, names)
+
+
+def _slot(prob: _Problem, node: Expr) -> _Slot:
+    return prob.slots[id(node)]
+
+
+def _constrain(prob: _Problem, node: Expr):
+    if isinstance(node, Var):
+        if node.name not in prob.var_slots:
+            prob.var_slots[node.name] = _Slot()
+        if node.name not in prob.order:
+            prob.order.append(node.name)
+        prob.slots[id(node)] = prob.var_slots[node.name]
+        return
+    if isinstance(node, Const):
+        prob.slots[id(node)] = _Slot([])
+        return
+    out = _Slot()
+    prob.slots[id(node)] = out
+    kind = _SYNTAX_KINDS.get(node.op) or RULES[node.op].infer
+    prob.constraints.append((kind, node))
+
+
+_SYNTAX_KINDS = {"add": "map2", "sub": "map2", "mul": "map2", "div": "map2", "neg": "map",
+                 "pow": "pow"}
+
+
+def _solve(prob: _Problem, nodes):
+    pending = list(prob.constraints)
+    stage = 0
+    while pending:
+        progress = True
+        while progress and pending:
+            progress = False
+            still = []
+            for c in pending:
+                try:
+                    done = _step(prob, c, stage=0)
+                except _Conflict:
+                    _explain(prob, c)
+                if done:
+                    progress = True
+                else:
+                    still.append(c)
+            pending = still
+        if not pending:
+            break
+        # Stuck: apply the first applicable default, then solve again.
+        for stage in (1, 2, 3):
+            applied = False
+            for c in pending:
+                try:
+                    if _step(prob, c, stage=stage):
+                        pending.remove(c)
+                        applied = True
+                        break
+                except _Conflict:
+                    _explain(prob, c)
+            if applied:
+                break
+        else:
+            # Rank still unknown anywhere: variables default to scalar (matrix if upper-case).
+            for name in prob.order:
+                slot = prob.var_slots[name]
+                if _dims_of(slot) is None:
+                    _set(slot, _fresh(2) if name[:1].isupper() else [])
+                    break
+            else:
+                for c in pending:
+                    for a in c[1].args:
+                        if _dims_of(_slot(prob, a)) is None:
+                            _set(_slot(prob, a), [])
+                            break
+    # every remaining slot of a node must be known
+    for node in nodes:
+        s = _slot(prob, node)
+        if _dims_of(s) is None:
+            _set(s, [])
+
+
+def _explain(prob, c):
+    kind, node = c
+    slots = [_slot(prob, a) for a in node.args]
+    label = _KIND_TEXT.get(kind, kind)
+    prob.error(node, label, *slots)
+
+
+_KIND_TEXT = {
+    "map2": "element-wise operands need equal shapes, or one of them scalar",
+    "map": "an element-wise function keeps its argument's shape",
+    "pow": "the exponent of ^ must be a scalar",
+    "matmul": "@ needs the columns of the left operand to match the rows of the right",
+    "dot": "· needs two vectors of one length",
+    "T": "transpose",
+    "stack": "a vector literal [f, g, …] holds scalars",
+    "reduce": "a reduction takes a vector or matrix",
+    "square": "this function takes a square matrix",
+    "inv": "inv takes a square matrix",
+    "vec2vec": "this function takes a vector",
+    "vec2scalar": "this function takes a vector",
+    "diag": "diag takes a vector or a square matrix",
+}
+
+
+def _rank(prob, node):
+    d = _dims_of(_slot(prob, node))
+    return None if d is None else len(d)
+
+
+def _is_upper_var(node):
+    return isinstance(node, Var) and node.name[:1].isupper()
+
+
+def _step(prob: _Problem, c, stage: int) -> bool:
+    """Apply constraint ``c``; True when it is fully satisfied.  ``stage`` > 0 allows defaults."""
+    kind, node = c
+    out = _slot(prob, node)
+    args = node.args
+    slots = [_slot(prob, a) for a in args]
+    ranks = [_rank(prob, a) for a in args]
+
+    if kind == "map":
+        _unify(out, slots[0])
+        return True
+    if kind == "pow":
+        _set(slots[1], [])
+        _unify(out, slots[0])
+        return True
+    if kind == "map2":
+        a, b = slots
+        ra, rb = ranks
+        if ra == 0:
+            _unify(out, b)
+            return True
+        if rb == 0:
+            _unify(out, a)
+            return True
+        if ra is not None or rb is not None:
+            # the partner's shape (DESIGN: operands take the shape of their partner)
+            _unify(a, b)
+            _unify(out, a)
+            return True
+        ro = _rank(prob, node)
+        if ro == 0:
+            _set(a, [])
+            _set(b, [])
+            return True
+        if stage >= 1:
+            _unify(a, b)
+            _unify(out, a)
+            return True
+        return False
+    if kind == "dot":
+        for s, r in zip(slots, ranks):
+            if r is not None and r != 1:
+                raise _Conflict()
+        _set(slots[0], _fresh(1)) if ranks[0] is None else None
+        _unify(slots[0], slots[1])
+        _set(out, [])
+        return True
+    if kind == "T":
+        (a,), (ra,) = slots, ranks
+        if ra is not None:
+            _set(out, _transpose_dims(_dims_of(a)))
+            return True
+        ro = _rank(prob, node)
+        if ro is not None:
+            _set(a, _transpose_dims(_dims_of(out)))
+            return True
+        if stage >= 2:
+            _set(a, _fresh(2) if _is_upper_var(args[0]) else _fresh(1))
+            return False  # solved on the next pass
+        return False
+    if kind == "stack":
+        for s in slots:
+            _set(s, [])
+        _set(out, [_Dim(sympy.Integer(len(args)))])
+        return True
+    if kind in ("reduce", "vec2scalar"):
+        _set(out, [])
+        if kind == "vec2scalar":
+            if ranks[0] is None:
+                _set(slots[0], _fresh(1))
+            elif ranks[0] != 1:
+                raise _Conflict()
+            return True
+        if ranks[0] is not None:
+            if ranks[0] == 0:
+                raise _Conflict()
+            return True
+        if stage >= 3:
+            _set(slots[0], _fresh(2) if _is_upper_var(args[0]) else _fresh(1))
+            return True
+        return False
+    if kind in ("square", "inv"):
+        d = _Dim()
+        _set(slots[0], [d, d])
+        if kind == "square":
+            _set(out, [])
+        else:
+            _unify(out, slots[0])
+        return True
+    if kind == "vec2vec":
+        if ranks[0] is None:
+            _set(slots[0], _fresh(1))
+        elif ranks[0] != 1:
+            raise _Conflict()
+        _unify(out, slots[0])
+        return True
+    if kind == "diag":
+        ra = ranks[0]
+        if ra == 1:
+            d = _dims_of(slots[0])[0]
+            _set(out, [d, d])
+            return True
+        if ra == 2:
+            d = _Dim()
+            _set(slots[0], [d, d])
+            _set(out, [d])
+            return True
+        if ra == 0:
+            raise _Conflict()
+        if stage >= 3:
+            _set(slots[0], _fresh(2) if _is_upper_var(args[0]) else _fresh(1))
+            return False
+        return False
+    if kind == "matmul":
+        return _matmul_step(prob, node, out, slots, ranks, stage)
+    raise AssertionError(f"no inference for {kind}")
+
+
+def _transpose_dims(dims):
+    if not dims:
+        return []
+    if len(dims) == 1:
+        return [_Dim(ONE), dims[0]]
+    if _dim_value(dims[0]) == ONE:
+        return [dims[1]]
+    return [dims[1], dims[0]]
+
+
+def _matmul_step(prob, node, out, slots, ranks, stage) -> bool:
+    args = node.args
+    if any(r == 0 for r in ranks):
+        raise _Conflict()
+    if None in ranks:
+        if stage < 2:
+            return False
+        # default the first unknown operand: left -> matrix, right -> vector (upper-case -> matrix)
+        for i, (a, r) in enumerate(zip(args, ranks)):
+            if r is None:
+                if isinstance(a, Call) and a.op == "T":
+                    continue  # decided through its argument
+                if _is_upper_var(a) or (i == 0 and len(args) > 1):
+                    _set(slots[i], _fresh(2))
+                else:
+                    _set(slots[i], _fresh(1))
+                return False
+        for i, a in enumerate(args):
+            if ranks[i] is None:  # a transpose of something unknown: its argument is a vector
+                inner = _slot(prob, a.args[0])
+                _set(inner, _fresh(2) if _is_upper_var(a.args[0]) else _fresh(1))
+                return False
+        return False
+    rows, cols = None, None
+    for i, s in enumerate(slots):
+        dims = _dims_of(s)
+        r, c = (dims[0], _Dim(ONE)) if len(dims) == 1 else (dims[0], dims[1])
+        if i == 0:
+            rows, cols = r, c
+        else:
+            _unify_dims(cols, r)
+            cols = c
+    rv, cv = _dim_value(rows), _dim_value(cols)
+    if cv == ONE:
+        _set(out, [] if rv == ONE else [rows])
+    else:
+        _set(out, [rows, cols])
+    return True
+
+
+class _Namer:
+    """Fresh dimension names ``n, m, k, …``, skipping declared dimensions and variable names."""
+
+    def __init__(self, prob: _Problem, rigid):
+        taken = {str(v) for v in rigid} | set(prob.var_slots)
+        self.pool = (n for n in _FRESH_NAMES + [f"n{i}" for i in range(1, 10**6)]
+                     if n not in taken)
+        self.names: dict[int, sympy.Symbol] = {}
+
+    def __call__(self, d: _Dim):
+        r = _find(d)
+        if r.value is not None:
+            return r.value
+        if id(r) not in self.names:
+            self.names[id(r)] = dim(next(self.pool))
+        return self.names[id(r)]
+
+
+def _name_dims(prob: _Problem, rigid) -> _Namer:
+    """Name every unknown dimension of the variables, in order of appearance."""
+    namer = _Namer(prob, rigid)
+    for name in prob.order:
+        for d in _dims_of(prob.var_slots[name]) or []:
+            namer(d)
+    return namer
+
+
+def _concrete(prob, slot, namer: _Namer) -> Shape:
+    return Shape(tuple(namer(d) for d in _dims_of(slot) or []))
+
+
+def _build(prob, nodes, tree, names) -> Expr:
+    built: dict[int, Expr] = {}
+    for node in nodes:
+        shape = _concrete(prob, _slot(prob, node), names)
+        if isinstance(node, Var):
+            new = E.var(node.name, shape)
+        elif isinstance(node, Const):
+            new = node
+        else:
+            args = [built[id(a)] for a in node.args]
+            try:
+                new = _BUILDERS.get(node.op, _apply(node.op))(args, node.params)
+            except ShapeError as err:
+                prob.error(node, err.message, *[_slot(prob, a) for a in node.args])
+        built[id(node)] = E.with_span(new, node.span)
+    return built[id(tree)]
+
+
+def _apply(op):
+    return lambda args, params: apply(op, *args, params=params)
+
+
+_BUILDERS = {
+    "add": lambda a, p: E.add(*a),
+    "sub": lambda a, p: E.sub(*a),
+    "mul": lambda a, p: E.mul(*a),
+    "div": lambda a, p: E.div(*a),
+    "neg": lambda a, p: E.neg(*a),
+    "pow": lambda a, p: E.power(*a),
+    "matmul": lambda a, p: E.matmul(*a),
+    "T": lambda a, p: E.transpose(*a),
+}
+
+
+def declared_shapes(spec: dict | None) -> tuple[dict[str, Shape], dict[str, set]]:
+    """Parse a ``shapes=`` mapping (values like ``"n"``, ``"m,n"``, ``("m", "n")``, ``"scalar"``)."""
+    out, props = {}, {}
+    for name, value in (spec or {}).items():
+        shape, p = parse_shape(value)
+        out[name] = shape
+        props[name] = p
+    return out, props
+

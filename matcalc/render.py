@@ -1,0 +1,457 @@
+"""Printers: text (Unicode, as a textbook writes it), LaTeX and JSON.
+
+One walk over the IR serves both text and LaTeX; a ``Style`` supplies the spellings.  Names
+come from the rule table (``text``/``latex``), so a new function prints without a change here.
+Piecewise results with one scalar condition print as cases (paper §8):
+``0ᵀ if w·x + b ≤ 0; xᵀ if w·x + b > 0``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy
+
+from . import expr as E
+from .expr import Call, Const, Expr, Identity, Var
+from .rules import RULES
+from .shapes import Shape, dim_str
+from .simplify import rebuild, simplify
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "lambda", "mu", "nu",
+          "xi", "pi", "rho", "sigma", "tau", "phi", "chi", "psi", "omega", "Gamma", "Delta",
+          "Theta", "Lambda", "Sigma", "Phi", "Psi", "Omega"}
+
+# precedence: higher binds tighter
+ADD, NEG, MUL, POW, POST, ATOM = 10, 15, 20, 40, 50, 100
+
+
+class Style:
+    """How the text printer spells things; ``LatexStyle`` overrides each."""
+
+    minus = "−"
+    ones = "𝟙"
+    identity = "I"
+    transpose_mark = "ᵀ"
+    hadamard = " ⊙ "
+    hdivide = " ⊘ "
+    kron = " ⊗ "
+    dot = "·"
+    le, gt = "≤", ">"
+
+    def name(self, v: Var) -> str:
+        return v.name
+
+    def number(self, value: sympy.Expr) -> str:
+        if value.is_Integer:
+            return str(abs(int(value)))
+        if value.is_Rational:
+            return f"{abs(value.p)}/{value.q}"
+        if value.is_Symbol or value.is_Mul:
+            return dim_str(value)
+        return str(abs(value))
+
+    def func(self, name: str, latex: str, args: list[str]) -> str:
+        return f"{name}({', '.join(args)})"
+
+    def paren(self, s: str) -> str:
+        return f"({s})"
+
+    def power(self, base: str, exp_value, exp_text: str) -> str:
+        if isinstance(exp_value, sympy.Expr) and exp_value.is_Integer and exp_value > 0:
+            return base + str(int(exp_value)).translate(_SUPERSCRIPT)
+        return f"{base}^{exp_text}" if re.fullmatch(r"[\w.]+", exp_text) else \
+            f"{base}^({exp_text})"
+
+    def fraction(self, num: str, den: str) -> str:
+        return f"{num}/{den}"
+
+    def juxtapose(self, parts: list[str]) -> str:
+        out = parts[0]
+        for p in parts[1:]:
+            glue = "" if (re.fullmatch(r"[0-9/]+", out) and p[:1].isalpha() and
+                          len(p) == 1 or (out[-1:].isdigit() and p[:1] in "(")) else " "
+            if re.fullmatch(r"[0-9]+", out) and (p[:1].isalpha() or p[:1] in "(𝟙"):
+                glue = ""
+            out += glue + p
+        return out
+
+    def matprod(self, parts: list[str]) -> str:
+        return " ".join(parts)
+
+    def vector(self, items: list[str]) -> str:
+        return "[" + ", ".join(items) + "]"
+
+    def matrix(self, rows: list[list[str]]) -> str:
+        return "[" + ", ".join("[" + ", ".join(r) + "]" for r in rows) + "]"
+
+    def cases(self, branches: list[tuple[str, str]]) -> str:
+        return "; ".join(f"{v} if {c}" for v, c in branches)
+
+    def index(self, base: str, i: int) -> str:
+        return f"{base}[{i + 1}]"
+
+    def vec(self, inner: str) -> str:
+        return f"vec({inner})"
+
+    def commutation(self, m, n) -> str:
+        return "K"
+
+    def unit(self, i: int) -> str:
+        return f"e{str(i + 1).translate(_SUB)}"
+
+
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+class LatexStyle(Style):
+    minus = "-"
+    ones = r"\mathbf{1}"
+    identity = "I"
+    transpose_mark = r"^{\top}"
+    hadamard = r" \odot "
+    hdivide = r" \oslash "
+    kron = r" \otimes "
+    dot = r" \cdot "
+    le, gt = r"\le", ">"
+
+    def name(self, v: Var) -> str:
+        base, _, sub = v.name.partition("_")
+        m = re.fullmatch(r"([A-Za-z]+?)([0-9]+)", base) if not sub else None
+        if m and m.group(1) not in _GREEK:
+            base, sub = m.group(1), m.group(2)
+        text = "\\" + base if base in _GREEK else base
+        if not v.shape.is_scalar and base not in _GREEK:
+            text = rf"\mathbf{{{text}}}"
+        elif len(base) > 1 and base not in _GREEK:
+            text = rf"\mathit{{{text}}}"
+        return text + (f"_{{{sub}}}" if sub else "")
+
+    def number(self, value: sympy.Expr) -> str:
+        if value.is_Rational and not value.is_Integer:
+            return rf"\frac{{{abs(value.p)}}}{{{value.q}}}"
+        if value.is_Symbol or value.is_Mul:
+            return sympy.latex(value)
+        return super().number(value)
+
+    def func(self, name: str, latex: str, args: list[str]) -> str:
+        if latex == r"\sqrt":
+            return rf"\sqrt{{{args[0]}}}"
+        return rf"{latex}\left({', '.join(args)}\right)"
+
+    def paren(self, s: str) -> str:
+        return rf"\left({s}\right)"
+
+    def power(self, base: str, exp_value, exp_text: str) -> str:
+        return f"{base}^{{{exp_text}}}"
+
+    def fraction(self, num: str, den: str) -> str:
+        return rf"\frac{{{num}}}{{{den}}}"
+
+    def juxtapose(self, parts: list[str]) -> str:
+        return " ".join(parts)
+
+    def vector(self, items: list[str]) -> str:
+        return r"\begin{bmatrix}" + r" \\ ".join(items) + r"\end{bmatrix}"
+
+    def row(self, items: list[str]) -> str:
+        return r"\begin{bmatrix}" + " & ".join(items) + r"\end{bmatrix}"
+
+    def matrix(self, rows: list[list[str]]) -> str:
+        return r"\begin{bmatrix}" + r" \\ ".join(" & ".join(r) for r in rows) + r"\end{bmatrix}"
+
+    def cases(self, branches: list[tuple[str, str]]) -> str:
+        body = r" \\ ".join(f"{v} & \\text{{if }} {c}" for v, c in branches)
+        return r"\begin{cases}" + body + r"\end{cases}"
+
+    def index(self, base: str, i: int) -> str:
+        return f"{{{base}}}_{{{i + 1}}}"
+
+    def vec(self, inner: str) -> str:
+        return rf"\operatorname{{vec}}\left({inner}\right)"
+
+    def commutation(self, m, n) -> str:
+        return rf"K_{{{sympy.latex(m)}{sympy.latex(n)}}}"
+
+    def unit(self, i: int) -> str:
+        return rf"\mathbf{{e}}_{{{i + 1}}}"
+
+
+TEXT, LATEX = Style(), LatexStyle()
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _coeff(e: Expr):
+    """(numeric coefficient, rest) of a product; (1, e) otherwise."""
+    if isinstance(e, Call) and e.op == "mul" and isinstance(e.operands[0], Const) and \
+            e.operands[0].shape.is_scalar:
+        rest = e.operands[1:]
+        return e.operands[0].value, (rest[0] if len(rest) == 1 else E.call("mul", rest, e.shape))
+    if isinstance(e, Const):
+        return e.value, None
+    return sympy.Integer(1), e
+
+
+def _negative(t: Expr) -> bool:
+    c, _ = _coeff(t)
+    return c.could_extract_minus_sign() if isinstance(c, sympy.Expr) else c < 0
+
+
+class Printer:
+    def __init__(self, style: Style):
+        self.s = style
+
+    def __call__(self, e: Expr) -> str:
+        return self.p(e)[0]
+
+    def wrap(self, e: Expr, prec: int) -> str:
+        text, p = self.p(e)
+        return self.s.paren(text) if p < prec else text
+
+    def p(self, e: Expr) -> tuple[str, int]:
+        s = self.s
+        if isinstance(e, Var):
+            return s.name(e), ATOM
+        if isinstance(e, Identity):
+            return s.identity, ATOM
+        if isinstance(e, Const):
+            return self.const(e)
+        op = e.op
+        meth = getattr(self, "op_" + op, None)
+        if meth is not None:
+            return meth(e)
+        rule = RULES[op]
+        name = rule.text or op
+        args = [self.p(a)[0] for a in e.operands] + [str(x) for x in e.params
+                                                     if op == "norm" and x != 2]
+        return s.func(name, rule.latex or name, args), ATOM
+
+    def const(self, e: Const):
+        s = self.s
+        v = e.value
+        neg = v.could_extract_minus_sign() if isinstance(v, sympy.Expr) else v < 0
+        if e.shape.is_scalar:
+            text = s.number(v)
+            return (s.minus + text, NEG) if neg else (text, ATOM if v.is_Integer else MUL)
+        if v == 0:
+            return ("0" + s.transpose_mark if e.shape.is_row else "0"), ATOM
+        base = s.ones + (s.transpose_mark if e.shape.is_row else "")
+        if v == 1:
+            return base, ATOM
+        text = s.juxtapose([s.number(v), base])
+        return (s.minus + text, NEG) if neg else (text, MUL)
+
+    def op_add(self, e):
+        s = self.s
+        parts = []
+        terms = list(e.operands)
+        if _negative(terms[0]):  # 1 − y rather than −y + 1
+            first = next((t for t in terms if not _negative(t)), None)
+            if first is not None:
+                terms.remove(first)
+                terms.insert(0, first)
+        for i, t in enumerate(terms):
+            c, rest = _coeff(t)
+            negative = c.could_extract_minus_sign() if isinstance(c, sympy.Expr) else c < 0
+            if negative and i > 0:
+                pos = E.mul(E.const(-c), rest) if rest is not None else Const(t.shape, value=-c)
+                parts.append(f" {s.minus} " + (self._term(pos) if isinstance(pos, Const)
+                                               else self.wrap(pos, ADD + 1)))
+            else:
+                parts.append((" + " if i else "") + self._term(t))
+        return "".join(parts), ADD
+
+    def _term(self, t: Expr) -> str:
+        """A constant in a sum is scalar expansion: x + 1, not x + 𝟙."""
+        if isinstance(t, Const) and not t.shape.is_scalar:
+            return self.s.number(t.value)
+        return self.wrap(t, ADD)
+
+    def op_mul(self, e):
+        s = self.s
+        c, _ = _coeff(e)
+        factors = list(e.operands[1:] if isinstance(e.operands[0], Const) and
+                       e.operands[0].shape.is_scalar else e.operands)
+        scalars = [f for f in factors if f.shape.is_scalar]
+        others = [f for f in factors if not f.shape.is_scalar]
+        negative = c.could_extract_minus_sign()
+        mag = -c if negative else c
+        parts = [s.number(mag)] if mag != 1 else []
+        parts += [self.wrap(f, MUL + 1) for f in scalars]
+        if others:
+            # a lone vector factor after a sign needs no parentheses: −w ⊘ x²
+            prec = MUL if (len(others) == 1 and not parts) else MUL + 1
+            parts.append(s.hadamard.join(self.wrap(f, prec) for f in others))
+        text = s.juxtapose(parts) if parts else "1"
+        if len(others) > 1 and (scalars or mag != 1):
+            text = s.juxtapose([p for p in parts[:-1]] + [s.paren(parts[-1])])
+        if negative:
+            return s.minus + text, NEG
+        return text, MUL
+
+    def op_div(self, e):
+        s = self.s
+        a, b = e.operands
+        if e.shape.is_scalar:
+            if isinstance(s, LatexStyle):
+                return s.fraction(self.p(a)[0], self.p(b)[0]), ATOM
+            return f"{self.wrap(a, MUL)}/{self.wrap(b, POW)}", MUL
+        return f"{self.wrap(a, MUL)}{s.hdivide}{self.wrap(b, MUL + 1)}", MUL
+
+    def op_pow(self, e):
+        base, ex = e.operands
+        ex_val = ex.value if isinstance(ex, Const) else None
+        return self.s.power(self.wrap(base, POW + 1), ex_val, self.p(ex)[0]), POW
+
+    def op_matmul(self, e):
+        return self.s.matprod([self.wrap(f, MUL + 1) for f in e.operands]), MUL
+
+    def op_dot(self, e):
+        a, b = e.operands
+        return f"{self.wrap(a, MUL + 1)}{self.s.dot}{self.wrap(b, MUL + 1)}", MUL
+
+    def op_T(self, e):
+        return self.wrap(e.operands[0], POST) + self.s.transpose_mark, POST
+
+    def op_kron(self, e):
+        a, b = e.operands
+        return f"{self.wrap(a, MUL + 1)}{self.s.kron}{self.wrap(b, MUL + 1)}", MUL
+
+    def op_jdiag(self, e):
+        d = e.operands[0]
+        inner = self.p(d)[0] if not d.shape.is_matrix else self.s.vec(self.p(d)[0])
+        return self.s.func("diag", r"\operatorname{diag}", [inner]), ATOM
+
+    def op_vec(self, e):
+        return self.s.vec(self.p(e.operands[0])[0]), ATOM
+
+    def op_vecT(self, e):
+        return self.s.vec(self.p(e.operands[0])[0]) + self.s.transpose_mark, POST
+
+    def op_K(self, e):
+        return self.s.commutation(*e.params), ATOM
+
+    def op_unit(self, e):
+        return self.s.unit(e.params[0]), ATOM
+
+    def op_index(self, e):
+        return self.s.index(self.wrap(e.operands[0], ATOM), e.params[0]), ATOM
+
+    def op_reshape(self, e):
+        return self.p(e.operands[0])
+
+    def op_stack(self, e):
+        return self.s.vector([self.p(a)[0] for a in e.operands]), ATOM
+
+    def op_vstack(self, e):
+        return self.s.matrix([self._row_items(r) for r in e.operands]), ATOM
+
+    def op_hcat(self, e):
+        cols = e.operands
+        if all(c.shape.is_scalar for c in cols):
+            items = [self.p(c)[0] for c in cols]
+            return (self.s.row(items) if isinstance(self.s, LatexStyle)
+                    else self.s.vector(items)), ATOM
+        if all(isinstance(c, Call) and c.op == "stack" for c in cols):
+            n = len(cols[0].operands)
+            rows = [[self.p(c.operands[i])[0] for c in cols] for i in range(n)]
+            return self.s.matrix(rows), ATOM
+        return self.s.vector([self.p(c)[0] for c in cols]), ATOM
+
+    def _row_items(self, r: Expr) -> list[str]:
+        if isinstance(r, Call) and r.op == "hcat":
+            return [self.p(c)[0] for c in r.operands]
+        return [self.p(r)[0]]
+
+    def op_sigmoid(self, e):
+        return self.s.func("σ", r"\sigma", [self.p(e.operands[0])[0]]), ATOM
+
+    def op_inv(self, e):
+        a = e.operands[0]
+        if isinstance(self.s, LatexStyle):
+            return f"{self.wrap(a, POST)}^{{-1}}", POST
+        return self.wrap(a, POST) + "⁻¹", POST
+
+    def op_norm(self, e):
+        a = e.operands[0]
+        p = e.params[0] if e.params else 2
+        if isinstance(self.s, LatexStyle):
+            sub = "_{1}" if p == 1 else ""
+            return rf"\left\lVert {self.p(a)[0]} \right\rVert{sub}", ATOM
+        return f"‖{self.p(a)[0]}‖" + ("₁" if p == 1 else ""), ATOM
+
+    def op_log(self, e):
+        return self.s.func("ln", r"\ln", [self.p(e.operands[0])[0]]), ATOM
+
+    def op_sum(self, e):
+        if isinstance(self.s, LatexStyle):
+            return rf"\sum\left({self.p(e.operands[0])[0]}\right)", ATOM
+        return self.s.func("sum", "", [self.p(e.operands[0])[0]]), ATOM
+
+
+TEXT_PRINTER, LATEX_PRINTER = Printer(TEXT), Printer(LATEX)
+
+
+def text(e: Expr) -> str:
+    return _with_cases(e, TEXT_PRINTER, TEXT)
+
+
+def latex(e: Expr) -> str:
+    return _with_cases(e, LATEX_PRINTER, LATEX)
+
+
+# ---------------------------------------------------------------------------------------------
+# Piecewise: one scalar step condition prints as cases
+
+
+def scalar_conditions(e: Expr) -> list[Expr]:
+    """Arguments ``z`` of scalar ``step(z)`` factors in ``e`` (the paper's piecewise cases)."""
+    out = []
+    for n in E.topological(e):
+        if isinstance(n, Call) and n.op == "step" and n.shape.is_scalar and n.operands[0] not in out:
+            out.append(n.operands[0])
+    return out
+
+
+def split_cases(e: Expr) -> list[tuple[Expr, Expr, str]] | None:
+    """For one scalar condition z: [(value if z ≤ 0, z, "le"), (value if z > 0, z, "gt")]."""
+    conds = scalar_conditions(e)
+    if len(conds) != 1:
+        return None
+    z = conds[0]
+    step = E.call("step", [z], Shape(()))
+    zero = E.const(0)
+    kinks = [E.call("max", [zero, z], Shape(())), E.call("max", [z, zero], Shape(())),
+             E.call("relu", [z], Shape(()))]
+    out = []
+    for value, rel in ((0, "le"), (1, "gt")):
+        # on each side of the kink, step(z) is a constant and max(0, z) is 0 or z
+        mapping = {step: E.const(value), **{k: (z if value else zero) for k in kinks}}
+        branch = E.substitute(e, mapping, rebuild)
+        out.append((simplify(branch), z, rel))
+    return out
+
+
+def _with_cases(e: Expr, printer: Printer, style: Style) -> str:
+    branches = split_cases(e)
+    if branches is None:
+        return printer(e)
+    return cases_text(branches, printer, style)
+
+
+def cases_text(branches, printer: Printer, style: Style) -> str:
+    items = []
+    for value, z, rel in branches:
+        cond = f"{printer(z)} {style.le if rel == 'le' else style.gt} 0"
+        items.append((printer(value), cond))
+    return style.cases(items)
+
+
+def shape_label(shape: Shape) -> str:
+    """``[1×n]`` for the default output line."""
+    if shape.is_scalar:
+        return "[1×1]"
+    return "[" + "×".join(dim_str(d) for d in shape.dims) + "]"

@@ -1,0 +1,360 @@
+"""Simplification to the form a textbook prints: a tuple of small named rewrites applied
+bottom-up to a fixpoint, then scalar algebra by SymPy.
+
+Each rewrite takes a node and returns a replacement or None; its docstring states the identity.
+SymPy simplifies only scalar subexpressions (coefficients, the scalar chain rule's products);
+everything it cannot see — vectors, matrices, function calls — enters it as an opaque symbol,
+so the user's own subexpressions print as they were written.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from . import expr as E
+from .expr import Call, Const, Expr, Identity, Var
+from .rules import RULES, apply, jdiag, kron
+
+# ---------------------------------------------------------------------------------------------
+# Rebuilding a node from new arguments through the smart constructors
+
+
+def rebuild(node: Call, args) -> Expr:
+    """``node`` with ``args`` substituted, re-folded by the smart constructors."""
+    op = node.op
+    if op == "add":
+        return E.add(*args)
+    if op == "mul":
+        return E.mul(*args)
+    if op == "matmul":
+        return E.matmul(*args)
+    if op == "T":
+        return E.transpose(*args)
+    if op == "div":
+        return E.div(*args)
+    if op == "pow":
+        return E.power(*args)
+    if op == "jdiag":
+        return jdiag(args[0], args[0].shape) if not args[0].shape.is_scalar else E.mul(
+            args[0], E.identity(node.shape.rows))
+    if op == "kron":
+        return kron(*args)
+    if op in ("vstack", "hcat", "index", "reshape"):
+        return E.call(op, args, RULES[op].shape([a.shape for a in args], node.params)
+                      if op != "reshape" else node.shape, node.params)
+    return apply(op, *args, params=node.params)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rewrites
+
+
+def _is(e, op):
+    return isinstance(e, Call) and e.op == op
+
+
+def _ones_vector(e):
+    return isinstance(e, Const) and e.value == 1 and e.shape.is_vector
+
+
+def _pair(a: Expr, b: Expr) -> Expr | None:
+    """One product of neighbours in a matrix chain, if an identity applies."""
+    if _is(a, "jdiag") and _is(b, "jdiag"):        # diag(a) diag(b) = diag(a ⊙ b)
+        return jdiag(E.mul(a.operands[0], b.operands[0]), b.shape)
+    if _is(a, "jdiag") and b.shape.is_vector and a.operands[0].shape == b.shape:
+        return E.mul(a.operands[0], b)               # diag(a) b = a ⊙ b
+    if _is(b, "jdiag") and a.shape.is_row and _is(a, "T") and \
+            a.operands[0].shape == b.operands[0].shape:
+        return E.transpose(E.mul(a.operands[0], b.operands[0]))  # gᵀ diag(d) = (g ⊙ d)ᵀ
+    if _is(b, "jdiag") and isinstance(a, Const) and a.shape.is_row and \
+            b.operands[0].shape.is_vector:
+        return E.transpose(E.mul(a.value, b.operands[0]))        # 𝟙ᵀ diag(d) = dᵀ
+    if _is(a, "jdiag") and _is(b, "kron") and isinstance(b.operands[1], Identity) and \
+            b.operands[1].shape.rows == a.shape.rows:            # diag(d)(Bᵀ ⊗ I) = Bᵀ ⊗ diag(d)
+        return kron(b.operands[0], a)
+    if _is(a, "kron") and _is(b, "kron"):            # (A ⊗ B)(C ⊗ D) = AC ⊗ BD
+        (p, q), (r, s) = a.operands, b.operands
+        if p.shape.cols == r.shape.rows and q.shape.cols == s.shape.rows:
+            return kron(E.matmul(p, r), E.matmul(q, s))
+    if isinstance(a, Const) and a.shape.is_row and a.value == 1 and b.shape.is_vector:
+        return apply("sum", b)                       # 𝟙ᵀ v = sum(v)
+    if _is(a, "T") and a.operands[0].shape.is_vector and _ones_vector(b):
+        return apply("sum", a.operands[0])           # vᵀ 𝟙 = sum(v)
+    return None
+
+
+def matmul_pairs(e: Expr) -> Expr | None:
+    """Products of structured neighbours in a chain: diag·diag, diag·v, gᵀ·diag, 𝟙ᵀ·v,
+    diag·(Bᵀ ⊗ I), (A ⊗ B)(C ⊗ D)."""
+    if not _is(e, "matmul"):
+        return None
+    fs = list(e.operands)
+    for i in range(len(fs) - 1):
+        r = _pair(fs[i], fs[i + 1])
+        if r is not None:
+            return E.matmul(*fs[:i], r, *fs[i + 2:])
+    return None
+
+
+def scalars_out_of_products(e: Expr) -> Expr | None:
+    """(c A) B = c (A B): scalar factors of a factor move in front of the product."""
+    if not _is(e, "matmul"):
+        return None
+    for i, f in enumerate(e.operands):
+        if _is(f, "mul") and any(g.shape.is_scalar for g in f.operands):
+            scalars = [g for g in f.operands if g.shape.is_scalar]
+            rest = E.mul(*[g for g in f.operands if not g.shape.is_scalar])
+            fs = list(e.operands)
+            fs[i] = rest
+            return E.mul(*scalars, E.matmul(*fs))
+    return None
+
+
+def _count_t(fs) -> int:
+    return sum(1 for f in fs if _is(f, "T"))
+
+
+def transpose_of_product(e: Expr) -> Expr | None:
+    """(A B)ᵀ = Bᵀ Aᵀ, used only when it removes transposes: (Wᵀ g)ᵀ = gᵀ W."""
+    if not (_is(e, "T") and _is(e.operands[0], "matmul")):
+        return None
+    fs = e.operands[0].operands
+    flipped = [E.transpose(f) for f in reversed(fs)]
+    if _count_t(flipped) < 1 + _count_t(fs):
+        return E.matmul(*flipped)
+    return None
+
+
+def transpose_of_kron(e: Expr) -> Expr | None:
+    """(A ⊗ B)ᵀ = Aᵀ ⊗ Bᵀ."""
+    if _is(e, "T") and _is(e.operands[0], "kron"):
+        a, b = e.operands[0].operands
+        return kron(E.transpose(a), E.transpose(b))
+    return None
+
+
+def sum_of_constant(e: Expr) -> Expr | None:
+    """sum(c 𝟙) = c n;  sum(s) = s for a scalar s."""
+    if _is(e, "sum"):
+        a = e.operands[0]
+        if isinstance(a, Const):
+            return E.const(a.value * a.shape.size)
+        if a.shape.is_scalar:
+            return a
+    return None
+
+
+def _split_coeff(t: Expr):
+    if _is(t, "mul") and isinstance(t.operands[0], Const) and t.operands[0].shape.is_scalar:
+        return t.operands[0].value, E.mul(*t.operands[1:])
+    return sympy.Integer(1), t
+
+
+def merge_terms(e: Expr) -> Expr | None:
+    """a t + b t = (a + b) t for numbers a, b (the sum of equal contributions)."""
+    if not _is(e, "add") or e.shape.is_scalar:
+        return None
+    seen: dict[Expr, sympy.Expr] = {}
+    order = []
+    for t in e.operands:
+        c, base = _split_coeff(t)
+        if base in seen:
+            seen[base] += c
+        else:
+            seen[base] = c
+            order.append(base)
+    if len(order) == len(e.operands):
+        return None
+    return E.add(*(E.mul(E.const(seen[b]), b) for b in order))
+
+
+def jdiag_of_scalar(e: Expr) -> Expr | None:
+    """diag(c 𝟙) = c I."""
+    if _is(e, "jdiag") and isinstance(e.operands[0], Const):
+        return E.mul(E.const(e.operands[0].value), E.identity(e.shape.rows))
+    return None
+
+
+REWRITES = (matmul_pairs, scalars_out_of_products, transpose_of_product, transpose_of_kron,
+            sum_of_constant, merge_terms, jdiag_of_scalar)
+
+
+def _rewrite_pass(e: Expr) -> Expr:
+    memo: dict[Expr, Expr] = {}
+    for n in E.topological(e):
+        if isinstance(n, Call):
+            new_args = tuple(memo[a] for a in n.operands)
+            m = n if new_args == n.operands else rebuild(n, new_args)
+        else:
+            m = n
+        for _ in range(50):
+            for rw in REWRITES:
+                r = rw(m)
+                if r is not None and r != m:
+                    m = r
+                    break
+            else:
+                break
+        memo[n] = m
+    return memo[e]
+
+
+def simplify(e: Expr, frozen: frozenset = frozenset()) -> Expr:
+    """Rewrites to a fixpoint, then scalar algebra; repeated until nothing changes.
+    Subexpressions in ``frozen`` (the user's own) are kept exactly as written."""
+    for _ in range(20):
+        new = scalar_algebra(_rewrite_pass(e), frozen)
+        if new == e:
+            return new
+        e = new
+    return e
+
+
+# ---------------------------------------------------------------------------------------------
+# Scalar algebra by SymPy, with everything else opaque
+
+
+_ALGEBRA = {"add", "mul", "div", "pow"}
+
+
+def _algebraic(n: Expr) -> bool:
+    return isinstance(n, Call) and n.op in _ALGEBRA and n.shape.is_scalar and all(
+        a.shape.is_scalar for a in n.operands)
+
+
+class _Atoms:
+    """Opaque symbols for the non-algebraic scalar subexpressions, in order of appearance."""
+
+    def __init__(self):
+        self.by_node: dict[Expr, sympy.Symbol] = {}
+        self.node_of: dict[sympy.Symbol, Expr] = {}
+        self.rank: dict[sympy.Symbol, tuple] = {}
+
+    def symbol(self, node: Expr) -> sympy.Symbol:
+        s = self.by_node.get(node)
+        if s is None:
+            s = sympy.Dummy(node.name if isinstance(node, Var) else "u", real=True)
+            self.by_node[node] = s
+            self.node_of[s] = node
+            # polynomial-like atoms (variables) before function values, as textbooks print
+            self.rank[s] = (0 if isinstance(node, Var) else 1, len(self.rank))
+        return s
+
+
+def _to_sympy(e: Expr, atoms: _Atoms, frozen: frozenset) -> sympy.Expr:
+    """``e`` as SymPy, descending only through scalar ``+ ⊙ ⊘ ^``; anything else is an atom."""
+    memo: dict[Expr, sympy.Expr] = {}
+    stack: list[tuple[Expr, bool]] = [(e, False)]
+    while stack:
+        n, ready = stack.pop()
+        if n in memo:
+            continue
+        if isinstance(n, Const):
+            memo[n] = n.value
+        elif not _algebraic(n):
+            memo[n] = atoms.symbol(n)
+        elif not ready:
+            stack.append((n, True))
+            stack.extend((a, False) for a in reversed(n.operands))
+        else:
+            a = [memo[x] for x in n.operands]
+            if n.op == "add":
+                memo[n] = sympy.Add(*a)
+            elif n.op == "mul":
+                memo[n] = sympy.Mul(*a)
+            elif n.op == "div":
+                memo[n] = a[0] / a[1]
+            else:
+                memo[n] = a[0] ** a[1]
+    return memo[e]
+
+
+def _from_sympy(s: sympy.Expr, atoms: _Atoms) -> Expr:
+    if s.is_Number:
+        return E.const(s)
+    if s in atoms.node_of:
+        return atoms.node_of[s]
+    if s.is_Add:
+        # the user's order, positive terms first: w·x + b − y
+        terms = sorted(s.args, key=lambda t: (_is_negative(t), _appearance(t, atoms)))
+        return E.add(*(_from_sympy(t, atoms) for t in terms))
+    if s.is_Mul or s.is_Pow:
+        coeff, factors = s.as_coeff_mul()
+        num, den = [], []
+        for f in factors:
+            b, ex = f.as_base_exp()
+            if ex.is_number and ex < 0:
+                den.append(b ** (-ex))
+            else:
+                num.append(f)
+        num.sort(key=lambda t: _factor_rank(t, atoms))
+        den.sort(key=lambda t: _factor_rank(t, atoms))
+        sign = -1 if coeff < 0 else 1
+        coeff = abs(coeff)
+        p, q = (coeff.p, coeff.q) if coeff.is_Rational else (coeff, 1)
+        top = E.mul(E.const(p), *(_factor(f, atoms) for f in num))
+        bottom = E.mul(E.const(q), *(_factor(f, atoms) for f in den))
+        out = E.div(top, bottom) if (den or q != 1) else top
+        return E.neg(out) if sign < 0 else out
+    raise ValueError(f"internal: unexpected SymPy form {s!r}")
+
+
+def _factor(f: sympy.Expr, atoms: _Atoms) -> Expr:
+    if f.is_Pow:
+        b, ex = f.as_base_exp()
+        base = _from_sympy(b, atoms)
+        if ex == sympy.Rational(1, 2):
+            return apply("sqrt", base)
+        return E.power(base, E.const(ex))
+    return _from_sympy(f, atoms)
+
+
+def _is_negative(t: sympy.Expr) -> bool:
+    return t.could_extract_minus_sign()
+
+
+def _appearance(t: sympy.Expr, atoms: _Atoms):
+    ranks = [atoms.rank[s][1] for s in t.free_symbols if s in atoms.rank]
+    return min(ranks) if ranks else 10**9
+
+
+def _factor_rank(t: sympy.Expr, atoms: _Atoms):
+    """Polynomial factors (of variables only) before function values, as textbooks print:
+    (2x + 1) cos(x + x²), 6x² cos(x³)."""
+    syms = [s for s in t.free_symbols if s in atoms.rank]
+    poly = all(atoms.rank[s][0] == 0 for s in syms)
+    return (0 if poly else 1, _appearance(t, atoms))
+
+
+def scalar_algebra(e: Expr, frozen: frozenset = frozenset()) -> Expr:
+    """Every maximal scalar algebraic subexpression (``+ ⊙ ⊘ ^`` of scalars), and the scalar
+    factors of every product, go through SymPy and come back factored (``2(z − y)``,
+    ``6x² cos(x³)/sin(x³)``)."""
+    memo: dict[Expr, Expr] = {}
+    for n in E.topological(e):
+        if n in frozen:
+            memo[n] = n
+            continue
+        if isinstance(n, Call):
+            args = tuple(memo[a] for a in n.operands)
+            m = n if args == n.operands else rebuild(n, args)
+        else:
+            m = n
+        if _algebraic(m):
+            m = _simplify_scalar(m, frozen)
+        elif _is(m, "mul") and not m.shape.is_scalar:
+            scalars = [f for f in m.operands if f.shape.is_scalar]
+            if len(scalars) > 1 or (scalars and _algebraic(scalars[0])):
+                s = _simplify_scalar(E.mul(*scalars), frozen)
+                m = E.mul(s, *[f for f in m.operands if not f.shape.is_scalar])
+        memo[n] = m
+    return memo[e]
+
+
+def _simplify_scalar(e: Expr, frozen: frozenset) -> Expr:
+    atoms = _Atoms()
+    s = _to_sympy(e, atoms, frozen)
+    s = sympy.factor_terms(s)
+    out = _from_sympy(s, atoms)
+    return out
+
