@@ -1,0 +1,287 @@
+"""The public API: ``diff``, ``hessian``, ``parse`` and ``Derivative``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import sympy
+
+from . import expr as E
+from . import layout as L
+from . import render, verify
+from .differentiate import Trace, derivative, hcat
+from .errors import MatcalcError, ParseError, ShapeError, VerificationError
+from .expr import Expr, Var
+from .infer import declared_shapes, infer
+from .parse import parse_syntax, parse_wrt
+from .shapes import Shape, dim, dim_str
+from .simplify import simplify
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A parsed, shape-checked expression: ``.shape``, ``str()``, ``.latex``, ``.shapes``."""
+
+    node: Expr
+    source: str
+    declared: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def shape(self) -> tuple[str, ...]:
+        return self.node.shape.as_strings()
+
+    @property
+    def shapes(self) -> dict[str, tuple[str, ...]]:
+        return {n: v.shape.as_strings() for n, v in E.free_vars(self.node).items()}
+
+    @property
+    def latex(self) -> str:
+        return render.latex(self.node)
+
+    def __str__(self) -> str:
+        return render.text(self.node)
+
+    def __repr__(self) -> str:
+        return f"<Expression {self} : {self.node.shape}>"
+
+    def _repr_latex_(self) -> str:
+        return f"${self.latex}$"
+
+
+def parse(text: str, shapes: dict | None = None) -> Expression:
+    """Parse ``text`` and infer every shape (declared ``shapes`` win).
+
+    >>> e = parse("max(0, w·x + b)")
+    >>> str(e), e.shape, e.shapes
+    ('max(0, w·x + b)', (), {'w': ('n',), 'x': ('n',), 'b': ()})
+    """
+    if not isinstance(text, str):
+        raise ParseError(f"an expression must be a string, not {type(text).__name__}")
+    declared, _props = declared_shapes(shapes)
+    tree = parse_syntax(text)
+    return Expression(infer(tree, declared, text), text, declared)
+
+
+@dataclass
+class Derivative:
+    """∂f/∂x: the result, its shape (layout applied), the shapes used, and how to check it."""
+
+    f: Expression
+    wrt: tuple[Var, ...]          # one variable, or the entries of a vector literal [x, y]
+    result: Expr                  # numerator layout
+    layout: str = "numerator"
+    trace: Trace | None = field(default=None, repr=False)
+
+    # -- what it is --------------------------------------------------------------------------
+
+    @property
+    def wrt_shape(self) -> Shape:
+        if len(self.wrt) == 1 and not self._literal:
+            return self.wrt[0].shape
+        return Shape((dim(len(self.wrt)),))
+
+    @property
+    def _literal(self) -> bool:
+        return len(self.wrt) > 1 or getattr(self, "_is_literal", False)
+
+    @cached_property
+    def expression(self) -> Expr:
+        """The derivative in the requested layout."""
+        return simplify(L.convert(self.result, self.f.node.shape, self.wrt_shape, self.layout),
+                        self._frozen)
+
+    @cached_property
+    def _frozen(self) -> frozenset:
+        return frozenset(E.topological(self.f.node))
+
+    @property
+    def shape(self) -> tuple[str, ...]:
+        """The derivative's shape, per DESIGN.md's table, layout applied: ``('1', 'n')``."""
+        dims = L.result_shape(self.f.node.shape, self.wrt_shape, self.layout)
+        return tuple(dim_str(sympy.sympify(d)) if not isinstance(d, int) else str(d) for d in dims)
+
+    @property
+    def shapes(self) -> dict[str, tuple[str, ...]]:
+        """The shapes used, declared or inferred: ``{'w': ('n',), 'x': ('n',)}``."""
+        return self.f.shapes
+
+    @property
+    def wrt_text(self) -> str:
+        names = [v.name for v in self.wrt]
+        return names[0] if not self._literal else "[" + ", ".join(names) + "]"
+
+    def __str__(self) -> str:
+        return render.text(self.expression)
+
+    def __repr__(self) -> str:
+        return f"<Derivative ∂/∂{self.wrt_text} {self.f} = {self}>"
+
+    @property
+    def latex(self) -> str:
+        return render.latex(self.expression)
+
+    @property
+    def equation_latex(self) -> str:
+        wrt = " ".join(render.latex(v) for v in self.wrt) if not self._literal else \
+            r"\left[" + ", ".join(render.latex(v) for v in self.wrt) + r"\right]"
+        return rf"\frac{{\partial}}{{\partial {wrt}}} {self.f.latex} = {self.latex}"
+
+    def _repr_latex_(self) -> str:
+        return f"${self.equation_latex}$"
+
+    @property
+    def line(self) -> str:
+        """The CLI's line: ``∂/∂w sum(w ⊙ x) = xᵀ    [1×n]``."""
+        return f"∂/∂{self.wrt_text} {self.f} = {self}    {self.shape_label}"
+
+    @property
+    def shape_label(self) -> str:
+        s = self.shape
+        if not s:
+            return "[1×1]"
+        if len(s) == 1:
+            return f"[{s[0]}×1]"
+        return "[" + "×".join(s) + "]"
+
+    @property
+    def sympy(self) -> sympy.Basic:
+        """The result as a SymPy (matrix) expression."""
+        return render.to_sympy(self.expression)
+
+    # -- numbers -----------------------------------------------------------------------------
+
+    def evaluate(self, values: dict) -> np.ndarray:
+        """The derivative at concrete values, as an array of exactly ``shape`` (sizes bind
+        the dimensions; a mismatch is a ShapeError)."""
+        shapes = {n: v.shape for n, v in E.free_vars(self.f.node).items()}
+        missing = [n for n in shapes if n not in values]
+        if missing:
+            raise ShapeError(f"evaluate needs values for {', '.join(missing)}")
+        dims = verify.bind_dims(shapes, {n: values[n] for n in shapes})
+        value = verify.evaluate(self.expression, {n: values[n] for n in shapes}, dims)
+        target = tuple(int(sympy.sympify(d).subs(dims)) if not isinstance(d, int) else d
+                       for d in L.result_shape(self.f.node.shape, self.wrt_shape, self.layout))
+        if L.is_tensor(self.f.node.shape, self.wrt_shape):
+            return verify.to_tensor(np.asarray(value, dtype=float),
+                                    _concrete(self.f.node.shape, dims),
+                                    _concrete(self.wrt_shape, dims))
+        return np.asarray(value, dtype=float).reshape(target)
+
+    def tensor(self, values: dict, dims: dict, symbolic: bool = False) -> np.ndarray:
+        """The numerator-layout derivative as the tensor T[o…, w…] = ∂f[o…]/∂x[w…]."""
+        value = verify.evaluate(self.result_simplified, values, dims, symbolic=symbolic)
+        fs, xs = self.f.node.shape, self.wrt_shape
+        if fs.is_scalar and xs.is_matrix:
+            return np.asarray(value)
+        return verify.to_tensor(np.asarray(value), _concrete(fs, dims), _concrete(xs, dims))
+
+    @cached_property
+    def result_simplified(self) -> Expr:
+        return simplify(self.result, self._frozen)
+
+    def diff(self, wrt: str) -> Derivative:
+        """Differentiate this derivative again: a gradient is differentiated as the vector it
+        is, so ``diff(f, "x").diff("x")`` is the Hessian and ``diff(f, "w").diff("b")`` the
+        mixed second derivative with entries ∂²f/∂wᵢ∂bⱼ."""
+        g = self.result_simplified
+        fs, xs = self.f.node.shape, self.wrt_shape
+        if fs.is_scalar and xs.is_vector:
+            g = simplify(E.transpose(g), self._frozen)   # the gradient as a column
+        source = render.text(g)
+        inner = Expression(g, source, self.f.declared)
+        return _diff_one(inner, wrt, self.layout)
+
+    def check(self) -> bool:
+        """Verify by SymPy component expansion at small distinct sizes (the paper's "grind it
+        down to scalars"); raises VerificationError on a mismatch, returns True otherwise."""
+        shapes = {n: v.shape for n, v in E.free_vars(self.f.node).items()}
+        symbols = sorted({d for s in shapes.values() for d in s.dims if d.free_symbols},
+                         key=str)
+        dims = verify.small_dims([d for d in symbols if d.is_Symbol])
+        rng = np.random.default_rng(0)
+        expected = []
+        for v in self.wrt:
+            exp, env = verify.symbolic_jacobian(self.f.node, v.name, shapes, dims)
+            expected.append(exp)
+        if self._literal:
+            expected = np.stack([np.asarray(e) for e in expected], axis=-1)
+        else:
+            expected = expected[0]
+        got = self.tensor(env, dims, symbolic=True)
+        bad = verify.compare_symbolic(np.asarray(expected, dtype=object),
+                                      np.asarray(got, dtype=object).reshape(np.shape(expected)),
+                                      env, rng)
+        if bad:
+            index, want, have = bad[0]
+            raise VerificationError(
+                f"∂/∂{self.wrt_text} {self.f}: component {index} should be {want}, "
+                f"matcalc's result gives {have} (this is a bug in matcalc: please report it)")
+        return True
+
+
+def _concrete(shape: Shape, dims: dict) -> tuple[int, ...]:
+    return tuple(int(sympy.sympify(d).subs(dims)) for d in shape.dims)
+
+
+def diff(expr: str | Expression, wrt, shapes: dict | None = None,
+         layout: str = "numerator") -> Derivative | list[Derivative]:
+    """∂expr/∂wrt.  ``wrt`` is a name, a vector literal of names ``"[x, y]"``, or a list of
+    those (one Derivative each, in order).
+
+    >>> str(diff("sum(w*x)", wrt="w"))
+    'xᵀ'
+    >>> [str(d) for d in diff("max(0, w·x + b)", wrt=["w", "b"])]
+    ['0ᵀ if w·x + b ≤ 0; xᵀ if w·x + b > 0', '0 if w·x + b ≤ 0; 1 if w·x + b > 0']
+    """
+    if layout not in L.LAYOUTS:
+        raise MatcalcError(f"unknown layout {layout!r}", hint="use numerator or denominator")
+    f = expr if isinstance(expr, Expression) else parse(expr, shapes)
+    if isinstance(wrt, (list, tuple)):
+        return [_diff_one(f, w, layout) for w in wrt]
+    return _diff_one(f, wrt, layout)
+
+
+def _diff_one(f: Expression, wrt: str, layout: str) -> Derivative:
+    if not isinstance(wrt, str):
+        raise ParseError(f"wrt must be a variable name, not {wrt!r}")
+    names = parse_wrt(wrt)
+    variables = E.free_vars(f.node)
+    targets = []
+    for name, span in names:
+        v = variables.get(name)
+        if v is None and name in f.declared:
+            v = E.var(name, f.declared[name])   # declared but absent: the derivative is 0
+        if v is None:
+            raise ShapeError(f"{name!r} does not appear in {f.source!r}",
+                             text=wrt, span=span,
+                             hint=_hint_names(name, variables))
+        targets.append(v)
+    literal = wrt.strip().startswith("[")
+    for v in targets if literal else ():
+        if not v.shape.is_scalar:
+            raise ShapeError(f"a vector literal in wrt holds scalar variables; {v.name} is "
+                             f"{v.shape}", text=wrt)
+    trace = Trace()
+    if literal:
+        result = hcat([simplify(derivative(f.node, v), frozenset(E.topological(f.node)))
+                       for v in targets])
+    else:
+        result = derivative(f.node, targets[0], trace)
+    d = Derivative(f, tuple(targets), result, layout, trace)
+    d._is_literal = literal
+    return d
+
+
+def _hint_names(name: str, variables) -> str:
+    names = ", ".join(variables) or "none"
+    return f"the variables are: {names}"
+
+
+def hessian(expr: str | Expression, wrt: str, shapes: dict | None = None) -> Derivative:
+    """The Hessian of a scalar expression: ``diff(expr, wrt).diff(wrt)``."""
+    return diff(expr, wrt, shapes).diff(wrt)
+
+
+__all__ = ["diff", "hessian", "parse", "Derivative", "Expression", "VerificationError"]

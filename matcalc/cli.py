@@ -1,0 +1,142 @@
+"""The command line: a thin argparse front end over the public API.
+
+``main(argv) -> int``: 0 on success, 1 if a check fails, 2 on a user error (message with a caret
+on stderr, no traceback).  Only ``MatcalcError`` is caught: an internal bug keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import __version__
+from .api import Derivative, diff, parse
+from .errors import MatcalcError, VerificationError
+from .shapes import parse_shape_assignment
+
+EPILOG = """examples:
+  matcalc diff "sum(w*x)" --wrt w
+  matcalc diff "max(0, w·x + b)" --wrt w --wrt b
+  matcalc diff "W@x + b" --wrt W --shape W=m,n
+  matcalc diff "[3*x^2*y, 2*x + y^8]" --wrt "[x, y]"
+  matcalc check "sigmoid(W@x + b)" --wrt x
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="matcalc", description="Symbolic matrix calculus: derivatives of vector and "
+        "matrix expressions, in the form a textbook prints, shapes tracked and verified.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"matcalc {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def common(q):
+        q.add_argument("expr", metavar="EXPR", help="the expression, e.g. \"sum(w*x)\"")
+        q.add_argument("--wrt", action="append", required=True, metavar="NAME",
+                       help="differentiate w.r.t. NAME (repeatable; a vector literal "
+                            "\"[x, y]\" stacks scalar variables)")
+        q.add_argument("--shape", action="append", default=[], metavar="NAME=SPEC",
+                       help="declare a shape: w=n, W=m,n (or mxn, m×n, 3x4), b=scalar, "
+                            "A=n,n,sym")
+        q.add_argument("--layout", choices=("numerator", "denominator"), default="numerator",
+                       help="numerator (the paper's, default) or denominator layout")
+
+    d = sub.add_parser("diff", help="print the derivative", epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    common(d)
+    d.add_argument("--format", choices=("text", "latex", "json"), default="text")
+    d.add_argument("--order", type=int, choices=(1, 2), default=1,
+                   help="2 for the second derivative (the Hessian of a scalar)")
+    d.add_argument("--check", action="store_true",
+                   help="also verify by SymPy component expansion")
+    c = sub.add_parser("check", help="verify the derivative and print the verdict")
+    common(c)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        _parser().print_help()
+        return 2
+    try:
+        return _run(args)
+    except VerificationError as e:
+        print(f"matcalc: check failed: {e}", file=sys.stderr)
+        return 1
+    except MatcalcError as e:
+        print(f"matcalc: error: {e}", file=sys.stderr)
+        return 2
+
+
+def _shapes(specs: list[str]) -> dict[str, str]:
+    out = {}
+    for spec in specs:
+        name, value = parse_shape_assignment(spec)
+        out[name] = value
+    return out
+
+
+def _derivatives(args) -> list[Derivative]:
+    shapes = _shapes(args.shape)
+    f = parse(args.expr, shapes)
+    results = diff(f, list(args.wrt), layout=args.layout)
+    if getattr(args, "order", 1) == 2:
+        results = [d.diff(w) for d, w in zip(results, args.wrt)]
+    return results
+
+
+def shapes_line(shapes: dict[str, tuple[str, ...]]) -> str:
+    """``w, x ∈ ℝⁿ, b ∈ ℝ``: the shapes used, grouped."""
+    from_shape: dict[tuple, list[str]] = {}
+    for name, s in shapes.items():
+        from_shape.setdefault(s, []).append(name)
+    parts = []
+    for s, names in from_shape.items():
+        parts.append(f"{', '.join(names)} ∈ {_space(s)}")
+    return ", ".join(parts)
+
+
+_SUP = str.maketrans("0123456789abcdefghijklmnoprstuvwxyz×", "⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻˣ")
+
+
+def _space(s: tuple[str, ...]) -> str:
+    if not s:
+        return "ℝ"
+    text = "×".join(s)
+    if all(ch in "0123456789abcdefghijklmnoprstuvwxyz×" for ch in text):
+        return "ℝ" + text.translate(_SUP)
+    return f"ℝ^({text})"
+
+
+def _run(args) -> int:
+    ds = _derivatives(args)
+    if args.command == "check":
+        print(shapes_line(ds[0].shapes))
+        for d in ds:
+            d.check()
+            print(f"✓ {d.line}")
+            print("  verified by SymPy component expansion")
+        return 0
+    checked = [d.check() for d in ds] if args.check else []
+    if args.format == "json":
+        out = {"expression": str(ds[0].f), "shapes": {k: list(v) for k, v in
+                                                       ds[0].shapes.items()},
+               "layout": args.layout,
+               "derivatives": [{"wrt": d.wrt_text, "text": str(d), "latex": d.latex,
+                                "equation_latex": d.equation_latex, "shape": list(d.shape),
+                                **({"checked": True} if checked else {})} for d in ds]}
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+    if args.format == "latex":
+        for d in ds:
+            print(d.equation_latex)
+        return 0
+    print(shapes_line(ds[0].shapes))
+    for d in ds:
+        print(d.line)
+        if checked:
+            print("  ✓ verified by SymPy component expansion")
+    return 0
