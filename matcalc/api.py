@@ -17,7 +17,7 @@ from .expr import Expr, Var
 from .infer import declared_shapes, infer
 from .parse import parse_syntax, parse_wrt
 from .shapes import Shape, dim, dim_str
-from .simplify import simplify
+from .simplify import frozen, simplify
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,8 @@ class Derivative:
                         self._frozen)
 
     @cached_property
-    def _frozen(self) -> frozenset:
-        return frozenset(E.topological(self.f.node))
+    def _frozen(self) -> dict:
+        return frozen(self.f.node)
 
     @property
     def shape(self) -> tuple[str, ...]:
@@ -197,6 +197,7 @@ class Derivative:
         """Verify by SymPy component expansion at small distinct sizes (the paper's "grind it
         down to scalars"); raises VerificationError on a mismatch, returns True otherwise."""
         shapes = {n: v.shape for n, v in E.free_vars(self.f.node).items()}
+        shapes.update({v.name: v.shape for v in self.wrt})
         symbols = sorted({d for s in shapes.values() for d in s.dims if d.free_symbols},
                          key=str)
         dims = verify.small_dims([d for d in symbols if d.is_Symbol])
@@ -265,8 +266,7 @@ def _diff_one(f: Expression, wrt: str, layout: str) -> Derivative:
                              f"{v.shape}", text=wrt)
     trace = Trace()
     if literal:
-        result = hcat([simplify(derivative(f.node, v), frozenset(E.topological(f.node)))
-                       for v in targets])
+        result = hcat([simplify(derivative(f.node, v), frozen(f.node)) for v in targets])
     else:
         result = derivative(f.node, targets[0], trace)
     d = Derivative(f, tuple(targets), result, layout, trace)

@@ -160,7 +160,7 @@ def infer(tree: Expr, shapes: dict[str, Shape] | None = None, text: str | None =
 
 
 def _slot(prob: _Problem, node: Expr) -> _Slot:
-    return prob.slots[id(node)]
+    return prob.slots[node]
 
 
 def _constrain(prob: _Problem, node: Expr):
@@ -169,13 +169,13 @@ def _constrain(prob: _Problem, node: Expr):
             prob.var_slots[node.name] = _Slot()
         if node.name not in prob.order:
             prob.order.append(node.name)
-        prob.slots[id(node)] = prob.var_slots[node.name]
+        prob.slots[node] = prob.var_slots[node.name]
         return
     if isinstance(node, Const):
-        prob.slots[id(node)] = _Slot([])
+        prob.slots[node] = _Slot([])
         return
     out = _Slot()
-    prob.slots[id(node)] = out
+    prob.slots[node] = out
     kind = _SYNTAX_KINDS.get(node.op) or RULES[node.op].infer
     prob.constraints.append((kind, node))
 
@@ -478,13 +478,13 @@ def _build(prob, nodes, tree, names) -> Expr:
         elif isinstance(node, Const):
             new = node
         else:
-            args = [built[id(a)] for a in node.args]
+            args = [built[a] for a in node.args]
             try:
                 new = _BUILDERS.get(node.op, _apply(node.op))(args, node.params)
             except ShapeError as err:
                 prob.error(node, err.message, *[_slot(prob, a) for a in node.args])
-        built[id(node)] = E.with_span(new, node.span)
-    return built[id(tree)]
+        built[node] = E.with_span(new, node.span)
+    return built[tree]
 
 
 def _apply(op):

@@ -195,6 +195,15 @@ def _coeff(e: Expr):
     return sympy.Integer(1), e
 
 
+def _factor_order(f: Expr) -> int:
+    if isinstance(f, Call) and f.op in ("step", "sign"):
+        return 0
+    if isinstance(f, Var) or (isinstance(f, Call) and f.op == "pow" and
+                              isinstance(f.operands[0], Var)):
+        return 1
+    return 2
+
+
 def _negative(t: Expr) -> bool:
     c, _ = _coeff(t)
     return c.could_extract_minus_sign() if isinstance(c, sympy.Expr) else c < 0
@@ -281,13 +290,15 @@ class Printer:
         mag = -c if negative else c
         parts = [s.number(mag)] if mag != 1 else []
         parts += [self.wrap(f, MUL + 1) for f in scalars]
+        # indicator factors first, then variables: step(z) ⊙ (z − y), 2x ⊙ exp(x²)
+        others.sort(key=_factor_order)
         if others:
-            # a lone vector factor after a sign needs no parentheses: −w ⊘ x²
-            prec = MUL if (len(others) == 1 and not parts) else MUL + 1
+            # a lone factor after a sign, or a matrix product after a scalar, needs no
+            # parentheses: −w ⊘ x², 2/N aᵀ X
+            prec = MUL if (len(others) == 1 and (not parts or (
+                isinstance(others[0], Call) and others[0].op == "matmul"))) else MUL + 1
             parts.append(s.hadamard.join(self.wrap(f, prec) for f in others))
         text = s.juxtapose(parts) if parts else "1"
-        if len(others) > 1 and (scalars or mag != 1):
-            text = s.juxtapose([p for p in parts[:-1]] + [s.paren(parts[-1])])
         if negative:
             return s.minus + text, NEG
         return text, MUL
@@ -455,3 +466,106 @@ def shape_label(shape: Shape) -> str:
     if shape.is_scalar:
         return "[1×1]"
     return "[" + "×".join(dim_str(d) for d in shape.dims) + "]"
+
+
+# ---------------------------------------------------------------------------------------------
+# SymPy (matrix-expression) form of a result
+
+
+def to_sympy(e: Expr) -> sympy.Basic:
+    """``e`` as a SymPy expression: scalars as ``Symbol``s, vectors and matrices as
+    ``MatrixSymbol``s, element-wise functions as ``applyfunc``, ``diag(v)`` as ``DiagMatrix``.
+    Dimensions stay symbolic."""
+    from_node: dict[Expr, sympy.Basic] = {}
+    for n in E.topological(e):
+        from_node[n] = _sympy_node(n, [from_node[a] for a in n.args])
+    return from_node[e]
+
+
+def _msize(shape: Shape):
+    return shape.rows, shape.cols
+
+
+def _sympy_node(n: Expr, args: list) -> sympy.Basic:
+    M = sympy.matrices.expressions
+    if isinstance(n, Var):
+        if n.shape.is_scalar:
+            return sympy.Symbol(n.name, real=True)
+        return sympy.MatrixSymbol(n.name, *_msize(n.shape))
+    if isinstance(n, Const):
+        if n.shape.is_scalar:
+            return n.value
+        if n.value == 0:
+            return sympy.ZeroMatrix(*_msize(n.shape))
+        return n.value * sympy.OneMatrix(*_msize(n.shape))
+    if isinstance(n, Identity):
+        return sympy.Identity(n.shape.rows)
+    op, sh = n.op, n.shape
+    scalar = sh.is_scalar
+
+    def is_mat(x):
+        return isinstance(x, sympy.MatrixBase) or getattr(x, "is_Matrix", False)
+
+    if op == "add":
+        if scalar:
+            return sympy.Add(*args)
+        mats = [a if is_mat(a) else a * sympy.OneMatrix(*_msize(sh)) for a in args]
+        return sympy.MatAdd(*mats)
+    if op == "mul":
+        scal = [a for a in args if not is_mat(a)]
+        mats = [a for a in args if is_mat(a)]
+        core = mats[0] if len(mats) == 1 else M.HadamardProduct(*mats) if mats else 1
+        return sympy.Mul(*scal) * core if scal else core
+    if op == "div":
+        a, b = args
+        if scalar:
+            return a / b
+        b_inv = M.HadamardPower(b, -1) if is_mat(b) else 1 / b
+        if not is_mat(a):
+            return a * b_inv
+        return M.HadamardProduct(a, b_inv) if is_mat(b_inv) else a * b_inv
+    if op == "pow":
+        a, p = args
+        return a ** p if not is_mat(a) else M.HadamardPower(a, p)
+    if op == "matmul":
+        scal = [a for a in args if not is_mat(a)]
+        mats = [a for a in args if is_mat(a)]
+        out = sympy.MatMul(*mats)
+        out = sympy.Mul(*scal) * out if scal else out
+        return out[0, 0] if scalar and is_mat(out) else out
+    if op == "dot":
+        return (sympy.Transpose(args[0]) * args[1])[0, 0]
+    if op == "T":
+        return sympy.Transpose(args[0]) if is_mat(args[0]) else args[0]
+    if op in ("jdiag",):
+        return M.DiagMatrix(args[0]) if n.operands[0].shape.is_vector else \
+            M.DiagMatrix(M.vec(args[0])) if hasattr(M, "vec") else sympy.Function("diag")(args[0])
+    if op == "kron":
+        return M.KroneckerProduct(*args)
+    if op == "sum":
+        a = args[0]
+        return (sympy.OneMatrix(1, n.operands[0].shape.rows) * a *
+                sympy.OneMatrix(n.operands[0].shape.cols, 1))[0, 0]
+    if op == "trace":
+        return sympy.Trace(args[0])
+    if op == "det":
+        return sympy.Determinant(args[0])
+    if op == "inv":
+        return sympy.Inverse(args[0])
+    if op == "logdet":
+        return sympy.log(sympy.Determinant(args[0]))
+    if op == "stack":
+        return sympy.Matrix(args)
+    if op == "hcat":
+        cols = [a if is_mat(a) else sympy.Matrix([[a]]) for a in args]
+        return sympy.Matrix.hstack(*[sympy.Matrix(c) for c in cols])
+    if op == "vstack":
+        rows = [a if is_mat(a) else sympy.Matrix([[a]]) for a in args]
+        return sympy.Matrix.vstack(*[sympy.Matrix(r) for r in rows])
+    rule = RULES.get(op)
+    fn = rule.sympy if rule is not None else None
+    if fn is not None and len(args) == 1:
+        return fn(args[0]) if not is_mat(args[0]) else args[0].applyfunc(fn)
+    if fn is not None and len(args) == 2 and scalar:
+        return fn(*args)
+    return sympy.Function(op)(*args)

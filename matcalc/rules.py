@@ -173,7 +173,7 @@ def elementwise(name, derivative, numpy, sympy_fn, *, text=None, latex=None, sec
         return (jdiag(derivative(y, args[0]), args[0].shape),)
 
     return _register(Rule(name, "elementwise", (1, 1), "map", _same, partials,
-                          numpy=numpy, sympy=sympy_fn, text=text or name,
+                          numpy=_np_or_obj(numpy, sympy_fn), sympy=sympy_fn, text=text or name,
                           latex=latex or rf"\operatorname{{{name}}}", section=section,
                           domain=domain, doc=doc,
                           jacobian_doc={0: f"element-wise {name}: diagonal Jacobian diag({name}′)"}))

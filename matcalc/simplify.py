@@ -60,7 +60,7 @@ def _ones_vector(e):
 def _pair(a: Expr, b: Expr) -> Expr | None:
     """One product of neighbours in a matrix chain, if an identity applies."""
     if _is(a, "jdiag") and _is(b, "jdiag"):        # diag(a) diag(b) = diag(a ⊙ b)
-        return jdiag(E.mul(a.operands[0], b.operands[0]), b.shape)
+        return jdiag(E.mul(a.operands[0], b.operands[0]), b.operands[0].shape)
     if _is(a, "jdiag") and b.shape.is_vector and a.operands[0].shape == b.shape:
         return E.mul(a.operands[0], b)               # diag(a) b = a ⊙ b
     if _is(b, "jdiag") and a.shape.is_row and _is(a, "T") and \
@@ -175,7 +175,67 @@ def jdiag_of_scalar(e: Expr) -> Expr | None:
     return None
 
 
-REWRITES = (matmul_pairs, scalars_out_of_products, transpose_of_product, transpose_of_kron,
+_KINK_OPS = ("max", "min", "relu")
+
+
+def step_selects(e: Expr) -> Expr | None:
+    """step(z) ⊙ g(max(0, z)) = step(z) ⊙ g(z): where step(z) = 1, max(0, z) = z, and where it
+    is 0 the product is 0 anyway (also for relu(z))."""
+    if not _is(e, "mul"):
+        return None
+    steps = [f.operands[0] for f in e.operands if _is(f, "step")]
+    if not steps:
+        return None
+    mapping = {}
+    for z in steps:
+        zero = E.zero(z.shape)
+        for k in (apply("max", zero, z), apply("max", z, zero), apply("relu", z)):
+            mapping[k] = z
+        if z.shape.is_scalar:
+            continue
+        scalar0 = E.const(0)
+        for k in (apply("max", scalar0, z), apply("max", z, scalar0)):
+            mapping[k] = z
+    new = [f if _is(f, "step") else E.substitute(f, mapping, rebuild) for f in e.operands]
+    out = E.mul(*new)
+    return out if out != e else None
+
+
+def _negative_term(t: Expr) -> bool:
+    c, _ = _split_coeff(t)
+    return c.could_extract_minus_sign() or (isinstance(t, Const) and t.value < 0)
+
+
+def negate_into_sum(e: Expr) -> Expr | None:
+    """−c (y − z) = c (z − y): a negative coefficient is absorbed by a difference."""
+    if not (_is(e, "mul") and isinstance(e.operands[0], Const) and e.operands[0].value < 0):
+        return None
+    for i, f in enumerate(e.operands):
+        if _is(f, "add"):
+            neg = sum(1 for t in f.operands if _negative_term(t))
+            if neg and neg >= len(f.operands) - neg:
+                terms = [E.neg(t) for t in f.operands]
+                terms.sort(key=_negative_term)  # positive terms first, in order: z − y
+                flipped = E.add(*terms)
+                rest = list(e.operands)
+                rest[i] = flipped
+                rest[0] = E.const(-e.operands[0].value)
+                return E.mul(*rest)
+    return None
+
+
+def sum_is_linear(e: Expr) -> Expr | None:
+    """sum(c v) = c sum(v) for a scalar c."""
+    if _is(e, "sum") and _is(e.operands[0], "mul"):
+        fs = e.operands[0].operands
+        scalars = [f for f in fs if f.shape.is_scalar]
+        rest = [f for f in fs if not f.shape.is_scalar]
+        if scalars and rest:
+            return E.mul(*scalars, apply("sum", E.mul(*rest)))
+    return None
+
+
+REWRITES = (step_selects, negate_into_sum, sum_is_linear, matmul_pairs, scalars_out_of_products, transpose_of_product, transpose_of_kron,
             sum_of_constant, merge_terms, jdiag_of_scalar)
 
 
@@ -199,7 +259,13 @@ def _rewrite_pass(e: Expr) -> Expr:
     return memo[e]
 
 
-def simplify(e: Expr, frozen: frozenset = frozenset()) -> Expr:
+def frozen(f: Expr) -> dict[Expr, int]:
+    """The user's subexpressions, each with its position (children first, left to right):
+    kept as written, and the order terms and factors print in."""
+    return {n: i for i, n in enumerate(E.topological(f))}
+
+
+def simplify(e: Expr, frozen: dict | frozenset = frozenset()) -> Expr:
     """Rewrites to a fixpoint, then scalar algebra; repeated until nothing changes.
     Subexpressions in ``frozen`` (the user's own) are kept exactly as written."""
     for _ in range(20):
@@ -225,7 +291,8 @@ def _algebraic(n: Expr) -> bool:
 class _Atoms:
     """Opaque symbols for the non-algebraic scalar subexpressions, in order of appearance."""
 
-    def __init__(self):
+    def __init__(self, order=None):
+        self.order = order if isinstance(order, dict) else {}
         self.by_node: dict[Expr, sympy.Symbol] = {}
         self.node_of: dict[sympy.Symbol, Expr] = {}
         self.rank: dict[sympy.Symbol, tuple] = {}
@@ -237,11 +304,12 @@ class _Atoms:
             self.by_node[node] = s
             self.node_of[s] = node
             # polynomial-like atoms (variables) before function values, as textbooks print
-            self.rank[s] = (0 if isinstance(node, Var) else 1, len(self.rank))
+            pos = self.order.get(node, 10**6 + len(self.rank))
+            self.rank[s] = (0 if isinstance(node, Var) else 1, pos)
         return s
 
 
-def _to_sympy(e: Expr, atoms: _Atoms, frozen: frozenset) -> sympy.Expr:
+def _to_sympy(e: Expr, atoms: _Atoms, frozen) -> sympy.Expr:
     """``e`` as SymPy, descending only through scalar ``+ ⊙ ⊘ ^``; anything else is an atom."""
     memo: dict[Expr, sympy.Expr] = {}
     stack: list[tuple[Expr, bool]] = [(e, False)]
@@ -270,8 +338,8 @@ def _to_sympy(e: Expr, atoms: _Atoms, frozen: frozenset) -> sympy.Expr:
 
 
 def _from_sympy(s: sympy.Expr, atoms: _Atoms) -> Expr:
-    if s.is_Number:
-        return E.const(s)
+    if s.is_Number or not (s.free_symbols & atoms.node_of.keys()):
+        return E.const(s)    # a number, or one made of dimensions (1/N)
     if s in atoms.node_of:
         return atoms.node_of[s]
     if s.is_Add:
@@ -326,7 +394,7 @@ def _factor_rank(t: sympy.Expr, atoms: _Atoms):
     return (0 if poly else 1, _appearance(t, atoms))
 
 
-def scalar_algebra(e: Expr, frozen: frozenset = frozenset()) -> Expr:
+def scalar_algebra(e: Expr, frozen=frozenset()) -> Expr:
     """Every maximal scalar algebraic subexpression (``+ ⊙ ⊘ ^`` of scalars), and the scalar
     factors of every product, go through SymPy and come back factored (``2(z − y)``,
     ``6x² cos(x³)/sin(x³)``)."""
@@ -351,8 +419,8 @@ def scalar_algebra(e: Expr, frozen: frozenset = frozenset()) -> Expr:
     return memo[e]
 
 
-def _simplify_scalar(e: Expr, frozen: frozenset) -> Expr:
-    atoms = _Atoms()
+def _simplify_scalar(e: Expr, frozen) -> Expr:
+    atoms = _Atoms(frozen)
     s = _to_sympy(e, atoms, frozen)
     s = sympy.factor_terms(s)
     out = _from_sympy(s, atoms)

@@ -1,0 +1,278 @@
+"""Parsing: the Lark grammar (``grammar/matcalc.lark``) turns text into the untyped IR.
+
+The grammar is syntax only; a Transformer builds nodes (it never raises), function names are
+resolved against the rule table here, with "did you mean" for unknown names.  The parser is
+built once and cached.  Lark exceptions never escape: each becomes a ``ParseError`` saying
+where (a caret), what was found and what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import sympy
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.visitors import Transformer_NonRecursive
+
+from .errors import ParseError, UnknownFunctionError
+from .expr import Call, Const, Expr, Var
+from .rules import function_arity, function_names, resolve_function
+from .shapes import SCALAR
+
+_HERE = Path(__file__).resolve().parent
+
+
+def _grammar_path() -> Path:
+    packaged = _HERE / "matcalc.lark"
+    return packaged if packaged.exists() else _HERE.parent / "grammar" / "matcalc.lark"
+
+
+@lru_cache(maxsize=1)
+def parser() -> Lark:
+    """The LALR parser, built once."""
+    return Lark(_grammar_path().read_text(encoding="utf-8"), parser="lalr",
+                propagate_positions=True, maybe_placeholders=False)
+
+
+def _span(meta_or_token) -> tuple[int, int]:
+    if isinstance(meta_or_token, Token):
+        return meta_or_token.start_pos, meta_or_token.end_pos
+    return meta_or_token.start_pos, meta_or_token.end_pos
+
+
+class _Args(list):
+    """The argument list of a call or a vector literal."""
+
+
+class _Call:
+    """A call whose name is resolved after the tree is built (so errors carry positions)."""
+
+    def __init__(self, name: Token, args, span):
+        self.name, self.args, self.span = name, args, span
+
+
+@v_args(meta=True)
+class _ToIR(Transformer_NonRecursive):
+    """Builds untyped IR nodes; no checks here (errors are raised by ``parse_syntax``)."""
+
+    def number(self, meta, children):
+        tok = children[0]
+        return Const(SCALAR, value=sympy.Rational(str(tok)), span=_span(tok))
+
+    def var(self, meta, children):
+        tok = children[0]
+        return Var(None, name=str(tok), span=_span(tok))
+
+    def args(self, meta, children):
+        return _Args(children)
+
+    def call(self, meta, children):
+        name = children[0]
+        args = children[1] if len(children) > 1 else _Args()
+        return _Call(name, list(args), (meta.start_pos, meta.end_pos))
+
+    def stack(self, meta, children):
+        return Call(None, op="stack", operands=tuple(children[0]),
+                    span=(meta.start_pos, meta.end_pos))
+
+    def _op(op):
+        def build(self, meta, children):
+            operands = tuple(c for c in children if not isinstance(c, Token))
+            return Call(None, op=op, operands=operands, span=(meta.start_pos, meta.end_pos))
+        return build
+
+    add = _op("add")
+    sub = _op("sub")
+    mul = _op("mul")
+    div = _op("div")
+    matmul = _op("matmul")
+    dot = _op("dot")
+    neg = _op("neg")
+    pow = _op("pow")
+    transpose = _op("T")
+
+
+def parse_syntax(text: str) -> Expr:
+    """The untyped IR of one expression (shapes are inferred later)."""
+    if not text.strip():
+        raise ParseError("empty expression", hint="write an expression, e.g. sum(w*x)")
+    try:
+        tree = parser().parse(text)
+    except UnexpectedInput as err:
+        raise _explain(err, text) from None
+    except RecursionError:
+        raise ParseError("the expression is nested too deeply") from None
+    try:
+        node = _ToIR().transform(tree)
+    except RecursionError:
+        raise ParseError("the expression is nested too deeply") from None
+    return _resolve(node, text)
+
+
+def _resolve(root, text: str) -> Expr:
+    """Resolve call names against the rule table, bottom-up and without recursion."""
+    done: dict[int, Expr] = {}
+    stack = [(root, False)]
+    while stack:
+        n, ready = stack.pop()
+        if id(n) in done:
+            continue
+        kids = n.args if isinstance(n, _Call) else (n.operands if isinstance(n, Call) else ())
+        if not ready:
+            stack.append((n, True))
+            stack.extend((k, False) for k in kids)
+            continue
+        new = [done[id(k)] for k in kids]
+        if isinstance(n, _Call):
+            done[id(n)] = _call(n, new, text)
+        elif isinstance(n, Call):
+            done[id(n)] = Call(None, op=n.op, operands=tuple(new), params=n.params, span=n.span)
+        else:
+            done[id(n)] = n
+    return done[id(root)]
+
+
+def _call(c: _Call, args: list[Expr], text: str) -> Expr:
+    name = str(c.name)
+    span = _span(c.name)
+    op = resolve_function(name)
+    if op is None:
+        close = difflib.get_close_matches(name, function_names(), n=1, cutoff=0.6)
+        hint = (f"did you mean {close[0]}?" if close else
+                "known functions: " + ", ".join(function_names()))
+        raise UnknownFunctionError(f"unknown function '{name}'", text=text, span=span, hint=hint)
+    params: tuple = ()
+    if op == "norm" and len(args) == 2:
+        p = args[1]
+        if not (isinstance(p, Const) and p.value in (1, 2)):
+            raise ParseError("the second argument of norm must be 1 or 2", text=text,
+                             span=p.span or c.span, hint="write norm(x) or norm(x, 1)")
+        args, params = args[:1], (int(p.value),)
+    elif op == "norm":
+        params = (2,)
+    lo, hi = function_arity(op)
+    if not lo <= len(args) <= hi:
+        want = f"{lo}" if lo == hi else f"{lo} or {hi}"
+        noun = "argument" if hi == 1 else "arguments"
+        raise ParseError(f"{name} takes {want} {noun}, got {len(args) + len(params) - (op == 'norm' and len(args) == 1)}",
+                         text=text, span=c.span)
+    return Call(None, op=op, operands=tuple(args), params=params, span=c.span)
+
+
+_NAMES = {
+    "NUMBER": "a number", "NAME": "a name", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['",
+    "RSQB": "']'", "COMMA": "','", "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'",
+    "SLASH": "'/'", "POW": "'^'", "TPOSE": "'^T'", "QUOTE": "\"'\"", "$END": "the end",
+}
+
+_HINTS = {
+    "×": "use * for the element-wise product or @ for the matrix product",
+    "∗": "use * for the element-wise product",
+    "÷": "use / for element-wise division",
+    "=": "matcalc differentiates expressions, not equations: leave out '= …'",
+    ";": "write one expression",
+    "{": "use ( ) or [ ] for grouping",
+    "}": "use ( ) or [ ] for grouping",
+    "\"": "expressions hold no strings",
+    "'": "' is the transpose and follows an expression, as in x'",
+    "ᵀ": "write x^T, x' or x.T for the transpose",
+    ":": "matcalc reads expressions, not code",
+}
+
+
+def _expected(tokens) -> str:
+    names = sorted({_NAMES.get(t, f"'{t}'") for t in tokens if not t.startswith("__")})
+    operand = {"a number", "a name", "'('", "'['", "'-'"}
+    if operand & set(names) and len(names) >= 3:
+        return "an expression (a number, a name, '(' or '[')"
+    return ", ".join(names) if names else "something else"
+
+
+def _explain(err: UnexpectedInput, text: str) -> ParseError:
+    pos = err.pos_in_stream if err.pos_in_stream is not None else len(text)
+    if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and
+                                          err.token.type == "$END"):
+        expected = getattr(err, "expected", None) or getattr(err, "accepts", None) or []
+        unclosed = _unclosed(text)
+        msg = "unexpected end of input"
+        if unclosed is not None:
+            return ParseError(f"{msg}: expected '{_CLOSE[text[unclosed]]}' to close the "
+                              f"'{text[unclosed]}' at column {unclosed + 1}", text=text,
+                              span=(unclosed, unclosed + 1), hint="unbalanced brackets")
+        return ParseError(f"{msg}: expected {_expected(expected)}", text=text,
+                          span=(len(text.rstrip()) - 1, len(text.rstrip())),
+                          hint="the expression stops after an operator")
+    if isinstance(err, UnexpectedCharacters):
+        ch = text[pos]
+        name = unicodedata.name(ch, "unknown character")
+        if ch == "." and text[pos:pos + 2] != ".T":
+            return ParseError("unexpected '.': only .T (the transpose) may follow an "
+                              "expression", text=text, span=(pos, pos + 1),
+                              hint="write x.T for the transpose; attributes are not part of "
+                                   "the language")
+        hint = _HINTS.get(ch)
+        if hint is None and unicodedata.normalize("NFKC", ch) != ch:
+            hint = f"did you mean {unicodedata.normalize('NFKC', ch)!r}? (a look-alike character)"
+        if ch.isdigit() is False and ch.isalpha() and hint is None:
+            hint = "names use ASCII letters, digits, _ and Greek letters"
+        return ParseError(f"unexpected character {ch!r} ({name})", text=text,
+                          span=(pos, pos + 1), hint=hint)
+    tok = err.token
+    span = (tok.start_pos, tok.end_pos) if tok.start_pos is not None else (pos, pos + 1)
+    expected = err.expected or set()
+    found = str(tok)
+    if tok.type in ("RPAR", "RSQB") and _unmatched_close(text, tok.start_pos):
+        return ParseError(f"unexpected '{found}': no bracket to close", text=text, span=span,
+                          hint="unbalanced brackets")
+    prev = text[:tok.start_pos].rstrip()[-1:] if tok.start_pos else ""
+    if tok.type in ("NAME", "NUMBER", "LPAR") and prev and (prev.isalnum() or prev in ")]"):
+        return ParseError(f"unexpected {found!r}: two operands with no operator between them",
+                          text=text, span=span,
+                          hint="write the product explicitly, e.g. 2*x (or 2@x, w·x)")
+    if tok.type in ("STAR", "SLASH", "PLUS", "POW", "__ANON_0", "MORETHAN") or \
+            found in ("*", "/", "+", "@", "·", "^", "**", "⊙", "⊗", "⊘", ","):
+        return ParseError(f"stray operator '{found}': expected {_expected(expected)} before it",
+                          text=text, span=span)
+    return ParseError(f"unexpected '{found}': expected {_expected(expected)}", text=text,
+                      span=span)
+
+
+_CLOSE = {"(": ")", "[": "]"}
+
+
+def _unclosed(text: str) -> int | None:
+    stack = []
+    for i, ch in enumerate(text):
+        if ch in "([":
+            stack.append(i)
+        elif ch in ")]" and stack:
+            stack.pop()
+    return stack[-1] if stack else None
+
+
+def _unmatched_close(text: str, pos: int) -> bool:
+    depth = 0
+    for ch in text[:pos]:
+        depth += ch in "(["
+        depth -= ch in ")]"
+    return depth <= 0
+
+
+def parse_wrt(text: str) -> list[tuple[str, tuple[int, int]]]:
+    """The ``wrt`` argument: a name, or a vector literal of names ``[x, y]``."""
+    node = parse_syntax(text)
+    items = node.operands if isinstance(node, Call) and node.op == "stack" else (node,)
+    out = []
+    for item in items:
+        if not isinstance(item, Var):
+            raise ParseError("--wrt takes a variable name or a vector of names like [x, y]",
+                             text=text, span=item.span)
+        out.append((item.name, item.span))
+    return out
+
+
+_ = Transformer  # the non-recursive variant is used so deep nesting cannot overflow

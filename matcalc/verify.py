@@ -1,0 +1,225 @@
+"""Verification: evaluate the IR at concrete values, and the two independent oracles.
+
+* ``evaluate`` runs an expression (or a derivative) at numbers, or at SymPy symbols (object
+  arrays) for the component check.
+* ``symbolic_jacobian`` is the paper's own check — grind the expression down to scalars: build
+  it from one SymPy symbol per component at small distinct sizes and differentiate each
+  component with SymPy.
+* ``numeric_jacobian`` is central finite differences.
+
+Values: a scalar is a 0-d array, a vector ``(n)`` a 1-D array (a column), a matrix — a row
+``(1, n)`` included — a 2-D array.  Jacobians use vec (column-major) on both sides.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import sympy
+
+from . import expr as E
+from .errors import ShapeError
+from .expr import Call, Const, Expr, Identity, Var
+from .rules import RULES
+from .shapes import Shape
+
+
+def concrete(shape: Shape, dims: dict) -> tuple[int, ...]:
+    return tuple(int(sympy.sympify(d).subs(dims)) for d in shape.dims)
+
+
+def _param(p, dims):
+    return int(p.subs(dims)) if isinstance(p, sympy.Expr) else p
+
+
+def evaluate(e: Expr, values: dict, dims: dict, symbolic: bool = False) -> np.ndarray:
+    """The value of ``e`` (iteratively over the DAG: no recursion limit).  ``symbolic`` keeps
+    exact SymPy numbers in object arrays."""
+    memo: dict[Expr, np.ndarray] = {}
+    dtype = object if symbolic else float
+    for n in E.topological(e):
+        shape = concrete(n.shape, dims)
+        if isinstance(n, Var):
+            v = np.asarray(values[n.name], dtype=dtype)
+            if v.shape != shape and v.size == int(np.prod(shape, dtype=int)):
+                v = v.reshape(shape)
+            memo[n] = v
+        elif isinstance(n, Const):
+            val = n.value.subs(dims) if isinstance(n.value, sympy.Expr) else n.value
+            memo[n] = np.full(shape, val if symbolic else float(val), dtype=dtype)
+        elif isinstance(n, Identity):
+            memo[n] = np.eye(shape[0], dtype=int).astype(dtype)
+        else:
+            args = [memo[a] for a in n.operands]
+            params = [_param(p, dims) for p in n.params]
+            out = np.asarray(RULES[n.op].numpy(*args, *params))
+            if symbolic and out.dtype != object:
+                out = out.astype(object)
+            if out.shape != shape:
+                if out.size == int(np.prod(shape, dtype=int)):
+                    out = out.reshape(shape)
+                else:
+                    raise AssertionError(f"internal: {n!r} evaluated to shape {out.shape}, "
+                                         f"expected {shape}")
+            memo[n] = out
+    return memo[e]
+
+
+def bind_dims(shapes: dict[str, Shape], values: dict) -> dict:
+    """The sizes of the given arrays bind the symbolic dimensions."""
+    dims: dict = {}
+    for name, shape in shapes.items():
+        v = np.asarray(values[name])
+        got = v.shape
+        want_rank = len(shape.dims)
+        if want_rank == 1 and v.ndim == 2 and got[1] == 1:
+            got = (got[0],)
+        if want_rank == 0 and v.size == 1:
+            got = ()
+        if len(got) != want_rank:
+            raise ShapeError(f"{name} is declared {shape} but the value given has shape "
+                             f"{v.shape}")
+        for d, size in zip(shape.dims, got):
+            d = sympy.sympify(d)
+            if d.is_Integer:
+                if int(d) != size:
+                    raise ShapeError(f"{name} has shape {shape} but the value given has "
+                                     f"shape {v.shape}")
+            elif d.is_Symbol:
+                if d in dims and dims[d] != size:
+                    raise ShapeError(f"dimension {d} is {dims[d]} elsewhere but {size} in "
+                                     f"{name} (shape {v.shape})")
+                dims[d] = size
+    return dims
+
+
+def small_dims(symbols) -> dict:
+    """Distinct small sizes (2, 3, 4, …) so a missing transpose cannot hide."""
+    return {s: i + 2 for i, s in enumerate(sorted(set(symbols), key=str))}
+
+
+def random_values(shapes: dict[str, Shape], dims: dict, rng, domain=(-2.0, 2.0)) -> dict:
+    lo, hi = domain
+    return {n: (rng.uniform(lo, hi, size=concrete(s, dims)) if s.dims else
+                np.float64(rng.uniform(lo, hi))) for n, s in shapes.items()}
+
+
+def symbol_values(shapes: dict[str, Shape], dims: dict) -> dict:
+    """One real SymPy symbol per component: ``x_1``, ``W_1_2``; plain ``x`` for scalars."""
+    out = {}
+    for name, s in shapes.items():
+        shape = concrete(s, dims)
+        if not shape:
+            out[name] = np.array(sympy.Symbol(name, real=True), dtype=object)
+            continue
+        arr = np.empty(shape, dtype=object)
+        for idx in np.ndindex(*shape):
+            arr[idx] = sympy.Symbol(name + "_" + "_".join(str(i + 1) for i in idx), real=True)
+        out[name] = arr
+    return out
+
+
+def to_tensor(J, out_shape: tuple, wrt_shape: tuple) -> np.ndarray:
+    """T[o…, w…] = ∂out[o…]/∂wrt[w…] from the vec Jacobian J (rows vec(out), columns
+    vec(wrt), column-major)."""
+    J = np.asarray(J)
+    rows = int(np.prod(out_shape, dtype=int))
+    cols = int(np.prod(wrt_shape, dtype=int))
+    J = J.reshape(rows, cols)
+    T = J.reshape(tuple(reversed(out_shape)) + tuple(reversed(wrt_shape)))
+    k, m = len(out_shape), len(wrt_shape)
+    axes = list(reversed(range(k))) + [k + i for i in reversed(range(m))]
+    return T.transpose(axes)
+
+
+def numeric_jacobian(f, x0, eps: float = 1e-6) -> np.ndarray:
+    """Central finite differences: result shape f(x0).shape + x0.shape."""
+    x0 = np.asarray(x0, dtype=float)
+    y0 = np.asarray(f(x0), dtype=float)
+    out = np.zeros(y0.shape + x0.shape)
+    for idx in np.ndindex(*x0.shape) if x0.shape else [()]:
+        step = np.zeros_like(x0)
+        step[idx] = eps
+        d = (np.asarray(f(x0 + step), dtype=float) - np.asarray(f(x0 - step), dtype=float))
+        out[(Ellipsis,) + tuple(idx)] = d / (2 * eps)
+    return out
+
+
+def symbolic_jacobian(e: Expr, wrt: str, shapes: dict[str, Shape], dims: dict):
+    """∂e/∂wrt component by component, by SymPy: an object array out.shape + wrt.shape, and the
+    symbolic values used."""
+    env = symbol_values(shapes, dims)
+    value = evaluate(e, env, dims, symbolic=True)
+    x = env[wrt]
+    out = np.empty(value.shape + x.shape, dtype=object)
+    for o in np.ndindex(*value.shape) if value.shape else [()]:
+        comp = sympy.sympify(value[o]) if value.shape else sympy.sympify(value.item())
+        for w in np.ndindex(*x.shape) if x.shape else [()]:
+            sym = x[w] if x.shape else x.item()
+            out[tuple(o) + tuple(w)] = sympy.diff(comp, sym)
+    return out, env
+
+
+_KINKS = (sympy.Heaviside, sympy.Max, sympy.Min, sympy.Abs, sympy.sign, sympy.Piecewise)
+
+
+def _kink_args(expr) -> list:
+    out = []
+    for node in sympy.preorder_traversal(expr):
+        if isinstance(node, (sympy.Heaviside, sympy.Abs, sympy.sign)):
+            out.append(node.args[0])
+        elif isinstance(node, (sympy.Max, sympy.Min)):
+            a = node.args
+            out.extend(a[i] - a[j] for i in range(len(a)) for j in range(i + 1, len(a)))
+        elif isinstance(node, sympy.Piecewise):
+            for _, cond in node.args:
+                if isinstance(cond, sympy.core.relational.Relational):
+                    out.append(cond.lhs - cond.rhs)
+    return out
+
+
+def compare_symbolic(expected, got, env, rng, *, trials: int = 3) -> list:
+    """Entrywise comparison; returns [(index, expected, got)] of mismatches.  Exact where SymPy
+    can decide quickly, otherwise at random rational points away from kinks."""
+    expected = np.asarray(expected, dtype=object)
+    got = np.asarray(got, dtype=object).reshape(expected.shape)
+    symbols = sorted({s for v in env.values() for s in np.asarray(v, dtype=object).ravel()},
+                     key=str)
+    kinks = []
+    for v in list(expected.ravel()) + list(got.ravel()):
+        kinks.extend(_kink_args(sympy.sympify(v)))
+    points = []
+    attempts = 0
+    while len(points) < trials and attempts < 200:
+        attempts += 1
+        pt = {s: sympy.Rational(Fraction(float(rng.uniform(-2, 2))).limit_denominator(97))
+              for s in symbols}
+        if all(abs(float(k.xreplace(pt))) > 1e-3 for k in kinks if k.free_symbols):
+            points.append(pt)
+    bad = []
+    for idx in np.ndindex(*expected.shape) if expected.shape else [()]:
+        a, b = sympy.sympify(expected[idx]), sympy.sympify(got[idx])
+        diff = a - b
+        if diff == 0:
+            continue
+        if not kinks and expected.size <= 64:
+            try:
+                if sympy.expand(diff) == 0 or sympy.simplify(diff) == 0:
+                    continue
+            except Exception:  # noqa: BLE001 - fall back to numbers
+                pass
+        ok = True
+        for pt in points:
+            va, vb = complex(sympy.N(a.xreplace(pt), 30)), complex(sympy.N(b.xreplace(pt), 30))
+            if abs(va - vb) > 1e-9 * max(1.0, abs(va)):
+                ok = False
+                break
+        if not ok or not points:
+            bad.append((idx, a, b))
+    return bad
+
+
+__all__ = ["evaluate", "bind_dims", "small_dims", "random_values", "symbol_values",
+           "to_tensor", "numeric_jacobian", "symbolic_jacobian", "compare_symbolic",
+           "Call"]
