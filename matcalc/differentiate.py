@@ -151,12 +151,11 @@ def vjp(g: Expr, P: Expr, y_shape: Shape, a_shape: Shape) -> Expr:
             return E.add(*(vjp(g, t, y_shape, a_shape) for t in P.operands))
         if op == "jdiag":   # gᵀ diag(d) = (g ⊙ d)ᵀ
             return _as_shape(E.mul(g, P.operands[0]), a_shape)
-        if op == "kron":    # vec(g)ᵀ (Rᵀ ⊗ L) = vec(Lᵀ g R)ᵀ
-            right_t, left = P.operands
-            G = g
-            out = E.matmul(E.transpose(left), G, E.transpose(right_t)) if not (
-                G.shape.is_scalar) else E.mul(G, E.matmul(E.transpose(left), E.transpose(right_t)))
-            return _as_shape(out, a_shape)
+        if op == "kron":    # (Bᵀ ⊗ A) vec(X) = vec(A X B), so vec(g)ᵀ (Bᵀ ⊗ A) = vec(Aᵀ g Bᵀ)ᵀ
+            b_t, a = P.operands
+            if g.shape.is_scalar:
+                return _as_shape(E.mul(g, E.matmul(E.transpose(a), b_t)), a_shape)
+            return _as_shape(E.matmul(E.transpose(a), g, b_t), a_shape)
         if op == "K":       # vec(g)ᵀ K = vec(gᵀ)ᵀ
             return _as_shape(E.transpose(g), a_shape)
         if op == "vecT":    # scalar result, matrix argument: P = vec(G)ᵀ

@@ -194,7 +194,7 @@ def _solve(prob: _Problem, nodes):
             still = []
             for c in pending:
                 try:
-                    done = _step(prob, c, stage=0)
+                    done = _step(prob, c, stage=0) is True
                 except _Conflict:
                     _explain(prob, c)
                 if done:
@@ -209,8 +209,10 @@ def _solve(prob: _Problem, nodes):
             applied = False
             for c in pending:
                 try:
-                    if _step(prob, c, stage=stage):
+                    result = _step(prob, c, stage=stage)
+                    if result is True:
                         pending.remove(c)
+                    if result:
                         applied = True
                         break
                 except _Conflict:
@@ -270,8 +272,12 @@ def _is_upper_var(node):
     return isinstance(node, Var) and node.name[:1].isupper()
 
 
-def _step(prob: _Problem, c, stage: int) -> bool:
-    """Apply constraint ``c``; True when it is fully satisfied.  ``stage`` > 0 allows defaults."""
+PROGRESS = "progress"  # a default was applied but the constraint is not yet satisfied
+
+
+def _step(prob: _Problem, c, stage: int):
+    """Apply constraint ``c``: True when it is fully satisfied, PROGRESS when a default was
+    applied, False when it must wait.  ``stage`` > 0 allows defaults."""
     kind, node = c
     out = _slot(prob, node)
     args = node.args
@@ -328,7 +334,7 @@ def _step(prob: _Problem, c, stage: int) -> bool:
             return True
         if stage >= 2:
             _set(a, _fresh(2) if _is_upper_var(args[0]) else _fresh(1))
-            return False  # solved on the next pass
+            return PROGRESS  # solved on the next pass
         return False
     if kind == "stack":
         for s in slots:
@@ -381,7 +387,7 @@ def _step(prob: _Problem, c, stage: int) -> bool:
             raise _Conflict()
         if stage >= 3:
             _set(slots[0], _fresh(2) if _is_upper_var(args[0]) else _fresh(1))
-            return False
+            return PROGRESS
         return False
     if kind == "matmul":
         return _matmul_step(prob, node, out, slots, ranks, stage)
@@ -414,12 +420,12 @@ def _matmul_step(prob, node, out, slots, ranks, stage) -> bool:
                     _set(slots[i], _fresh(2))
                 else:
                     _set(slots[i], _fresh(1))
-                return False
+                return PROGRESS
         for i, a in enumerate(args):
             if ranks[i] is None:  # a transpose of something unknown: its argument is a vector
                 inner = _slot(prob, a.args[0])
                 _set(inner, _fresh(2) if _is_upper_var(a.args[0]) else _fresh(1))
-                return False
+                return PROGRESS
         return False
     rows, cols = None, None
     for i, s in enumerate(slots):

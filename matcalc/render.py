@@ -289,7 +289,8 @@ class Printer:
         negative = c.could_extract_minus_sign()
         mag = -c if negative else c
         parts = [s.number(mag)] if mag != 1 else []
-        parts += [self.wrap(f, MUL + 1) for f in scalars]
+        lone = mag == 1 and len(scalars) == 1 and not others
+        parts += [self.wrap(f, MUL if lone else MUL + 1) for f in scalars]
         # indicator factors first, then variables: step(z) ⊙ (z − y), 2x ⊙ exp(x²)
         others.sort(key=_factor_order)
         if others:
