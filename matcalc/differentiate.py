@@ -170,9 +170,14 @@ def vjp(g: Expr, P: Expr, y_shape: Shape, a_shape: Shape) -> Expr:
     if a_shape.is_scalar:
         return E.matmul(E.transpose(g), P) if g.shape.is_vector else apply(
             "sum", E.mul(g, P))
-    if y_shape.is_vector and a_shape.is_vector:
-        return E.matmul(E.transpose(P), g)
+    if _vectorish(y_shape) and _vectorish(a_shape):   # rows read as the vectors they are
+        col = g if g.shape.is_vector else E.transpose(g)
+        return _as_shape(E.matmul(E.transpose(P), col), a_shape)
     raise UnsupportedError("matcalc cannot yet push a matrix adjoint through this Jacobian")
+
+
+def _vectorish(s: Shape) -> bool:
+    return s.is_vector or s.is_row
 
 
 # ---------------------------------------------------------------------------------------------

@@ -192,14 +192,16 @@ def add(*terms: Expr) -> Expr:
         flat.extend(t.operands if isinstance(t, Call) and t.op == "add" else (t,))
     shape = _elementwise_shape("+", flat)
     cval = sympy.Integer(0)
-    rest = []
+    rest: list = []
+    where = None
     for t in flat:
         if isinstance(t, Const):
             cval += t.value
+            where = len(rest) if where is None else where
         else:
             rest.append(t)
-    if cval != 0:
-        rest.append(Const(shape, value=cval))
+    if cval != 0:  # constants fold into one term, where the first one was: 1 + tan²
+        rest.insert(where, Const(shape, value=cval))
     if not rest:
         return zero(shape)
     if len(rest) == 1:
@@ -284,6 +286,8 @@ def transpose(a: Expr) -> Expr:
         return Const(a.shape.T, value=a.value)
     if isinstance(a, Call) and a.op == "T":
         return a.operands[0]
+    if isinstance(a, Call) and a.op == "div" and a.operands[1].shape.is_scalar:
+        return div(transpose(a.operands[0]), a.operands[1])   # (x/s)ᵀ = xᵀ/s
     if isinstance(a, Call) and a.op == "mul" and any(f.shape.is_scalar for f in a.operands):
         # (c x)ᵀ = c xᵀ: keep scalar coefficients outside
         return mul(*[f if f.shape.is_scalar else transpose(f) for f in a.operands])

@@ -72,7 +72,7 @@ class Style:
         for p in parts[1:]:
             glue = "" if (re.fullmatch(r"[0-9/]+", out) and p[:1].isalpha() and
                           len(p) == 1 or (out[-1:].isdigit() and p[:1] in "(")) else " "
-            if re.fullmatch(r"[0-9]+", out) and (p[:1].isalpha() or p[:1] in "(𝟙"):
+            if re.fullmatch(r"[0-9]+", out) and (p[:1].isalpha() or p[:1] in "(𝟙√"):
                 glue = ""
             out += glue + p
         return out
@@ -311,6 +311,10 @@ class Printer:
             if isinstance(s, LatexStyle):
                 return s.fraction(self.p(a)[0], self.p(b)[0]), ATOM
             return f"{self.wrap(a, MUL)}/{self.wrap(b, POW)}", MUL
+        if b.shape.is_scalar:   # division by a scalar: xᵀ/‖x‖
+            if isinstance(s, LatexStyle):
+                return s.fraction(self.p(a)[0], self.p(b)[0]), ATOM
+            return f"{self.wrap(a, MUL)}/{self.wrap(b, POW)}", MUL
         return f"{self.wrap(a, MUL)}{s.hdivide}{self.wrap(b, MUL + 1)}", MUL
 
     def op_pow(self, e):
@@ -377,6 +381,12 @@ class Printer:
         if isinstance(r, Call) and r.op == "hcat":
             return [self.p(c)[0] for c in r.operands]
         return [self.p(r)[0]]
+
+    def op_sqrt(self, e):
+        a = e.operands[0]
+        if isinstance(self.s, LatexStyle):
+            return rf"\sqrt{{{self.p(a)[0]}}}", ATOM
+        return "√" + self.wrap(a, ATOM), POW
 
     def op_sigmoid(self, e):
         return self.s.func("σ", r"\sigma", [self.p(e.operands[0])[0]]), ATOM

@@ -235,7 +235,22 @@ def sum_is_linear(e: Expr) -> Expr | None:
     return None
 
 
-REWRITES = (step_selects, negate_into_sum, sum_is_linear, matmul_pairs, scalars_out_of_products, transpose_of_product, transpose_of_kron,
+def diag_of_structured(e: Expr) -> Expr | None:
+    """diag(a bᵀ) = a ⊙ b;  diag(diag(v)) = v;  diag(c I) = c 𝟙."""
+    if not (_is(e, "diag") and e.shape.is_vector):
+        return None
+    M = e.operands[0]
+    if _is(M, "matmul") and len(M.operands) == 2 and M.operands[0].shape.is_vector and \
+            M.operands[1].shape.is_row:
+        return E.mul(M.operands[0], E.transpose(M.operands[1]))
+    if _is(M, "diag") and M.operands[0].shape.is_vector:
+        return M.operands[0]
+    if isinstance(M, Identity):
+        return E.ones(e.shape)
+    return None
+
+
+REWRITES = (diag_of_structured, step_selects, negate_into_sum, sum_is_linear, matmul_pairs, scalars_out_of_products, transpose_of_product, transpose_of_kron,
             sum_of_constant, merge_terms, jdiag_of_scalar)
 
 
