@@ -111,7 +111,14 @@ def _shape_text(slot: _Slot) -> str:
         return "unknown"
     if not dims:
         return "scalar"
-    return "×".join(str(_dim_value(d)) if _dim_value(d) is not None else "?" for d in dims)
+    if len(dims) == 1:
+        return f"vector of length {_dim_text(dims[0])}"
+    return "matrix " + "×".join(_dim_text(d) for d in dims)
+
+
+def _dim_text(d: _Dim) -> str:
+    v = _dim_value(d)
+    return str(v) if v is not None else "?"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,7 +212,9 @@ def _solve(prob: _Problem, nodes):
         if not pending:
             break
         # Stuck: apply the first applicable default, then solve again.
-        for stage in (1, 2, 3):
+        # defaults: @ operands first (so W@x + W is reported at the +), then element-wise
+        # partners, then reductions
+        for stage in (2, 1, 3):
             applied = False
             for c in pending:
                 try:
@@ -241,9 +250,15 @@ def _solve(prob: _Problem, nodes):
 
 def _explain(prob, c):
     kind, node = c
-    slots = [_slot(prob, a) for a in node.args]
     label = _KIND_TEXT.get(kind, kind)
-    prob.error(node, label, *slots)
+    shapes = []
+    for a in node.args:
+        where = prob.text[a.span[0]:a.span[1]] if (prob.text and a.span) else "operand"
+        shapes.append(f"{where}: {_shape_text(_slot(prob, a))}")
+    where = prob.text[node.span[0]:node.span[1]] if (prob.text and node.span) else None
+    subject = f"in {where!r}: " if where else ""
+    raise ShapeError(f"shape conflict {subject}{label} ({'; '.join(shapes)})",
+                     text=prob.text, span=node.span)
 
 
 _KIND_TEXT = {
@@ -301,7 +316,11 @@ def _step(prob: _Problem, c, stage: int):
             _unify(out, a)
             return True
         if ra is not None or rb is not None:
-            # the partner's shape (DESIGN: operands take the shape of their partner)
+            # the partner's shape (DESIGN: operands take the shape of their partner); an
+            # unknown compound operand first gets its shape from its own operation
+            unknown = args[1] if ra is not None else args[0]
+            if not isinstance(unknown, Var) and stage < 1:
+                return False
             _unify(a, b)
             _unify(out, a)
             return True

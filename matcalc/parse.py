@@ -178,7 +178,7 @@ _HINTS = {
     "{": "use ( ) or [ ] for grouping",
     "}": "use ( ) or [ ] for grouping",
     "\"": "expressions hold no strings",
-    "'": "' is the transpose and follows an expression, as in x'",
+    "'": "' is the transpose and follows an expression, as in x'; expressions hold no strings",
     "ᵀ": "write x^T, x' or x.T for the transpose",
     ":": "matcalc reads expressions, not code",
 }
@@ -237,8 +237,9 @@ def _explain(err: UnexpectedInput, text: str) -> ParseError:
             found in ("*", "/", "+", "@", "·", "^", "**", "⊙", "⊗", "⊘", ","):
         return ParseError(f"stray operator '{found}': expected {_expected(expected)} before it",
                           text=text, span=span)
-    return ParseError(f"unexpected '{found}': expected {_expected(expected)}", text=text,
-                      span=span)
+    shown = repr(found) if "'" not in found else f'"{found}"'
+    return ParseError(f"unexpected {shown}: expected {_expected(expected)}", text=text,
+                      span=span, hint=_HINTS.get(found))
 
 
 _CLOSE = {"(": ")", "[": "]"}

@@ -13,7 +13,7 @@ import sympy
 
 from . import expr as E
 from .expr import Call, Const, Expr, Identity, Var
-from .rules import RULES, apply, jdiag, kron
+from .rules import RULES, apply, grad_row, jdiag, kron
 
 # ---------------------------------------------------------------------------------------------
 # Rebuilding a node from new arguments through the smart constructors
@@ -66,9 +66,12 @@ def _pair(a: Expr, b: Expr) -> Expr | None:
     if _is(b, "jdiag") and a.shape.is_row and _is(a, "T") and \
             a.operands[0].shape == b.operands[0].shape:
         return E.transpose(E.mul(a.operands[0], b.operands[0]))  # gᵀ diag(d) = (g ⊙ d)ᵀ
-    if _is(b, "jdiag") and isinstance(a, Const) and a.shape.is_row and \
-            b.operands[0].shape.is_vector:
-        return E.transpose(E.mul(a.value, b.operands[0]))        # 𝟙ᵀ diag(d) = dᵀ
+    if _is(b, "jdiag") and isinstance(a, Const) and a.shape.is_row:
+        d = b.operands[0]                                        # 𝟙ᵀ diag(d) = dᵀ
+        return E.transpose(E.mul(a.value, d)) if d.shape.is_vector else \
+            grad_row(E.mul(a.value, d))
+    if _is(b, "jdiag") and _is(a, "vecT") and a.operands[0].shape == b.operands[0].shape:
+        return grad_row(E.mul(a.operands[0], b.operands[0]))    # vec(G)ᵀ diag(vec(D)) = vec(G ⊙ D)ᵀ
     if _is(a, "jdiag") and _is(b, "kron") and isinstance(b.operands[1], Identity) and \
             b.operands[1].shape.rows == a.shape.rows:            # diag(d)(Bᵀ ⊗ I) = Bᵀ ⊗ diag(d)
         return kron(b.operands[0], a)
