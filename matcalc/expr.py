@@ -24,6 +24,10 @@ class Expr:
     shape: Shape
     span: tuple[int, int] | None = field(default=None, kw_only=True, repr=False)
 
+    def __post_init__(self):
+        # hash now, bottom-up (operands already are), so a deep chain never recurses
+        hash(self)
+
     def _key(self) -> tuple:
         raise NotImplementedError
 

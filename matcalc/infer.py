@@ -12,6 +12,7 @@ in order of appearance.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import sympy
@@ -20,7 +21,7 @@ from . import expr as E
 from .errors import ShapeError
 from .expr import Call, Const, Expr, Var
 from .rules import RULES, apply
-from .shapes import ONE, Shape, dim, parse_shape
+from .shapes import ONE, Shape, dim, matmul_shape, parse_shape
 
 _FRESH_NAMES = ["n", "m", "k", "p", "q", "r", "s", "t", "l", "d", "h"]
 
@@ -65,11 +66,12 @@ def _unify_dims(a: _Dim, b: _Dim):
 
 
 class _Slot:
-    __slots__ = ("parent", "dims")
+    __slots__ = ("parent", "dims", "watchers")
 
     def __init__(self, dims=None):
         self.parent = self
         self.dims = dims        # None: rank unknown; else a list of _Dim
+        self.watchers = []      # constraints to wake when the rank becomes known
 
 
 def _dims_of(slot: _Slot):
@@ -86,10 +88,22 @@ def _unify(a: _Slot, b: _Slot):
         for x, y in zip(a.dims, b.dims):
             _unify_dims(x, y)
         b.parent = a
+        _merge_watchers(a, b)
         return
     if a.dims is None:
         a, b = b, a
     b.parent = a
+    if a.dims is not None:          # b's rank just became known: wake what waited on it
+        for c in b.watchers:
+            c.wake()
+    _merge_watchers(a, b)
+
+
+def _merge_watchers(a: _Slot, b: _Slot):
+    if len(a.watchers) < len(b.watchers):
+        a.watchers, b.watchers = b.watchers, a.watchers
+    a.watchers.extend(b.watchers)
+    b.watchers = []
 
 
 def _set(slot: _Slot, dims: list):
@@ -191,41 +205,74 @@ _SYNTAX_KINDS = {"add": "map2", "sub": "map2", "mul": "map2", "div": "map2", "ne
                  "pow": "pow"}
 
 
+class _Constraint:
+    """One operation's shape constraint; ``wake`` re-queues it when a rank it waits on is known."""
+
+    __slots__ = ("kind", "node", "index", "done", "queued", "queue")
+
+    def __init__(self, kind, node, index, queue):
+        self.kind, self.node, self.index, self.queue = kind, node, index, queue
+        self.done = False
+        self.queued = True
+
+    def wake(self):
+        if not self.done and not self.queued:
+            self.queued = True
+            self.queue.append(self)
+
+
+# Defaults, applied one at a time when propagation is stuck, in this order of kinds: @ operands
+# first (so W@x + W is reported at the +), then element-wise partners, then reductions.
+_DEFAULT_STAGES = ((2, {"matmul", "T"}), (1, {"map2"}), (3, {"reduce", "diag"}))
+
+
 def _solve(prob: _Problem, nodes):
-    pending = list(prob.constraints)
-    stage = 0
-    while pending:
-        progress = True
-        while progress and pending:
-            progress = False
-            still = []
-            for c in pending:
-                try:
-                    done = _step(prob, c, stage=0) is True
-                except _Conflict:
-                    _explain(prob, c)
-                if done:
-                    progress = True
-                else:
-                    still.append(c)
-            pending = still
-        if not pending:
+    """Propagate to a fixpoint (each constraint re-runs only when a rank it waits on becomes
+    known), then apply the first applicable default and propagate again."""
+    queue: deque = deque()
+    constraints = []
+    for i, (kind, node) in enumerate(prob.constraints):
+        c = _Constraint(kind, node, i, queue)
+        constraints.append(c)
+        for s in {id(x): x for x in [_find(_slot(prob, node))] +
+                  [_find(_slot(prob, a)) for a in node.args]}.values():
+            s.watchers.append(c)
+        queue.append(c)
+    cursors = {stage: 0 for stage, _ in _DEFAULT_STAGES}
+    by_stage = {stage: [c for c in constraints if c.kind in kinds]
+                for stage, kinds in _DEFAULT_STAGES}
+
+    remaining = [len(constraints)]
+
+    def run(c, stage):
+        try:
+            result = _step(prob, (c.kind, c.node), stage=stage)
+        except _Conflict:
+            _explain(prob, (c.kind, c.node))
+        if result is True:
+            c.done = True
+            remaining[0] -= 1
+        return result
+
+    while True:
+        while queue:
+            c = queue.popleft()
+            c.queued = False
+            if not c.done:
+                run(c, 0)
+        if not remaining[0]:
             break
-        # Stuck: apply the first applicable default, then solve again.
-        # defaults: @ operands first (so W@x + W is reported at the +), then element-wise
-        # partners, then reductions
-        for stage in (2, 1, 3):
+        for stage, _ in _DEFAULT_STAGES:
+            items = by_stage[stage]
+            i = cursors[stage]
+            while i < len(items) and items[i].done:
+                i += 1
+            cursors[stage] = i
             applied = False
-            for c in pending:
-                try:
-                    result = _step(prob, c, stage=stage)
-                    if result is True:
-                        pending.remove(c)
-                    if result:
-                        applied = True
-                        break
-                except _Conflict:
-                    _explain(prob, c)
+            for c in items[i:]:
+                if not c.done and run(c, stage):
+                    applied = True
+                    break
             if applied:
                 break
         else:
@@ -236,11 +283,15 @@ def _solve(prob: _Problem, nodes):
                     _set(slot, _fresh(2) if name[:1].isupper() else [])
                     break
             else:
-                for c in pending:
-                    for a in c[1].args:
-                        if _dims_of(_slot(prob, a)) is None:
-                            _set(_slot(prob, a), [])
-                            break
+                for c in constraints:
+                    if c.done:
+                        continue
+                    unknown = [a for a in c.node.args if _dims_of(_slot(prob, a)) is None]
+                    if unknown:
+                        _set(_slot(prob, unknown[0]), [])
+                        break
+                else:
+                    raise AssertionError("internal: shape inference made no progress")
     # every remaining slot of a node must be known
     for node in nodes:
         s = _slot(prob, node)
@@ -494,8 +545,30 @@ def _concrete(prob, slot, namer: _Namer) -> Shape:
     return Shape(tuple(namer(d) for d in _dims_of(slot) or []))
 
 
+class _Chain(list):
+    """The flattened terms of a sum or factors of a product whose node is consumed only by the
+    same operation: built once, at the top of the chain, so long chains stay linear."""
+
+    def __init__(self, op, terms, shape):
+        super().__init__(terms)
+        self.op, self.shape = op, shape
+
+
+_CHAINS = {"add": "add", "sub": "add", "mul": "mul", "matmul": "matmul"}
+
+
+def _chain_shape(fam, a: Shape, b: Shape):
+    if fam != "matmul" or a.is_scalar or b.is_scalar:
+        return E.broadcast(a, b)
+    return matmul_shape(a, b)
+
+
 def _build(prob, nodes, tree, names) -> Expr:
-    built: dict[int, Expr] = {}
+    parents: dict = {}
+    for node in nodes:
+        for a in node.args:
+            parents.setdefault(a, []).append(node)
+    built: dict = {}
     for node in nodes:
         shape = _concrete(prob, _slot(prob, node), names)
         if isinstance(node, Var):
@@ -503,13 +576,45 @@ def _build(prob, nodes, tree, names) -> Expr:
         elif isinstance(node, Const):
             new = node
         else:
-            args = [built[a] for a in node.args]
+            fam = _CHAINS.get(node.op)
+            ups = parents.get(node, ())
+            if fam and node is not tree and len(ups) == 1 and _CHAINS.get(ups[0].op) == fam:
+                built[node] = _chain(prob, node, fam, [built[a] for a in node.args])
+                continue
+            args = [_close(built[a]) for a in node.args] if not fam else \
+                list(_chain(prob, node, fam, [built[a] for a in node.args]))
+            builder = _BUILDERS[fam] if fam else _BUILDERS.get(node.op, _apply(node.op))
             try:
-                new = _BUILDERS.get(node.op, _apply(node.op))(args, node.params)
+                new = builder(args, node.params)
             except ShapeError as err:
                 prob.error(node, err.message, *[_slot(prob, a) for a in node.args])
         built[node] = E.with_span(new, node.span)
     return built[tree]
+
+
+def _close(v) -> Expr:
+    return _BUILDERS[v.op](list(v), ()) if isinstance(v, _Chain) else v
+
+
+def _chain(prob, node, fam, args) -> _Chain:
+    """Extend the chain of the first operand (in place: it has no other consumer)."""
+    if node.op == "sub":
+        args = [args[0], E.neg(_close(args[1]))]
+    first = args[0]
+    out = first if isinstance(first, _Chain) and first.op == fam else \
+        _Chain(fam, [_close(first)], first.shape)
+    for a in args[1:]:
+        a = _close(a) if not (isinstance(a, _Chain) and a.op == fam) else a
+        shape = _chain_shape(fam, out.shape, a.shape)
+        if shape is None:
+            rule = ("@ needs the columns of the left operand to match the rows of the right"
+                    if fam == "matmul" else
+                    "element-wise operands need equal shapes, or one of them scalar")
+            prob.error(node, f"{rule} ({out.shape} and {a.shape})",
+                       *[_slot(prob, x) for x in node.args])
+        out.shape = shape
+        out.extend(a if isinstance(a, _Chain) else [a])
+    return out
 
 
 def _apply(op):

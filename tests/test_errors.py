@@ -1,0 +1,122 @@
+"""Bad input ends in a MatcalcError a user can act on: where (a caret), what was expected, and
+a suggestion where one exists; the CLI exits 2 with no traceback.  User text never reaches
+eval, exec or sympify: code-like input is a parse error."""
+
+import pytest
+
+import matcalc
+from matcalc.cli import main
+
+# (expression, wrt, shapes, error class, fragment of the message)
+BAD = [
+    ("", "x", {}, matcalc.ParseError, "empty expression"),
+    ("   ", "x", {}, matcalc.ParseError, "empty expression"),
+    ("sum(w*x", "w", {}, matcalc.ParseError, "expected ')' to close the '('"),
+    ("sum(w*x))", "w", {}, matcalc.ParseError, "no bracket to close"),
+    ("[x, y", "x", {}, matcalc.ParseError, "expected ']'"),
+    ("w * * x", "w", {}, matcalc.ParseError, "stray operator '*'"),
+    ("+", "x", {}, matcalc.ParseError, "stray operator '+'"),
+    ("x +", "x", {}, matcalc.ParseError, "unexpected end of input"),
+    ("2x", "x", {}, matcalc.ParseError, "no operator between them"),
+    ("sigmoyd(x)", "x", {}, matcalc.UnknownFunctionError, "did you mean sigmoid?"),
+    ("frobnicate(x)", "x", {}, matcalc.UnknownFunctionError, "known functions"),
+    ("sum(x, y)", "x", {}, matcalc.ParseError, "sum takes 1 argument, got 2"),
+    ("max(x)", "x", {}, matcalc.ParseError, "max takes 2 arguments, got 1"),
+    ("norm(x, 3)", "x", {}, matcalc.ParseError, "must be 1 or 2"),
+    ("x × y", "x", {}, matcalc.ParseError, "use * for the element-wise product"),
+    ("ｘ + 1", "x", {}, matcalc.ParseError, "look-alike"),
+    ("x ∗ y", "x", {}, matcalc.ParseError, "ASTERISK OPERATOR"),
+    ("x;y", "x", {}, matcalc.ParseError, "write one expression"),
+    ("a = b", "a", {}, matcalc.ParseError, "not equations"),
+    ("__import__('os').system('x')", "x", {}, matcalc.ParseError, "unexpected"),
+    ("lambda: 0", "x", {}, matcalc.ParseError, "not code"),
+    ("x.__class__", "x", {}, matcalc.ParseError, "only .T"),
+    ("x.y", "x", {}, matcalc.ParseError, "only .T"),
+    ("\"x\"", "x", {}, matcalc.ParseError, "no strings"),
+    # shapes
+    ("w*x", "w", {"w": "n", "x": "m"}, matcalc.ShapeError, "element-wise operands"),
+    ("W@x + W", "x", {}, matcalc.ShapeError, "element-wise operands"),
+    ("A@x", "x", {"A": "m,n", "x": "m"}, matcalc.ShapeError, "@ needs the columns"),
+    ("w·x", "x", {"w": "n", "x": "m"}, matcalc.ShapeError, "two vectors of one length"),
+    ("w·X", "w", {"X": "m,n"}, matcalc.ShapeError, "two vectors"),
+    ("trace(A)", "A", {"A": "m,n"}, matcalc.ShapeError, "square matrix"),
+    ("softmax(A)", "A", {"A": "m,n"}, matcalc.ShapeError, "takes a vector"),
+    ("x^y", "x", {"x": "n", "y": "n"}, matcalc.ShapeError, "exponent"),
+    ("[x, y]", "x", {"x": "n"}, matcalc.ShapeError, "holds scalars"),
+    ("sum(x)", "x", {"x": "scalar"}, matcalc.ShapeError, "vector or matrix"),
+    ("w*x", "w", {"w": "n by m"}, matcalc.ShapeError, "cannot read the shape"),
+    ("w*x", "w", {"w": "2,3,4"}, matcalc.ShapeError, "cannot read the shape"),
+    # wrt
+    ("sum(w*x)", "v", {}, matcalc.ShapeError, "'v' does not appear"),
+    ("sum(w*x)", "w+x", {}, matcalc.ParseError, "--wrt takes a variable name"),
+    ("sum(w*x)", "[w, x]", {}, matcalc.ShapeError, "holds scalar variables"),
+]
+
+
+@pytest.mark.parametrize("expr, wrt, shapes, cls, fragment", BAD,
+                         ids=[f"{e!r} wrt {w}" for e, w, *_ in BAD])
+def test_api_error(expr, wrt, shapes, cls, fragment):
+    with pytest.raises(cls) as info:
+        matcalc.diff(expr, wrt=wrt, shapes=shapes)
+    message = str(info.value)
+    assert isinstance(info.value, matcalc.MatcalcError)
+    if fragment:
+        assert fragment in message
+    if info.value.span is not None:
+        assert "^" in message and "line 1, column" in message
+
+
+@pytest.mark.parametrize("expr, wrt, shapes, cls, fragment", BAD,
+                         ids=[f"{e!r} wrt {w}" for e, w, *_ in BAD])
+def test_cli_error_exit_2(expr, wrt, shapes, cls, fragment, capsys):
+    argv = ["diff", expr, "--wrt", wrt]
+    for name, spec in shapes.items():
+        argv += ["--shape", f"{name}={spec}"]
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "Traceback" not in err and err.startswith("matcalc: error:")
+
+
+def test_declared_but_absent_variable_has_zero_derivative():
+    d = matcalc.diff("sum(w*x)", wrt="v", shapes={"v": "n"})
+    assert str(d) == "0ᵀ" and d.shape == ("1", "n")
+
+
+def test_bad_shape_spec_in_cli(capsys):
+    assert main(["diff", "sum(w*x)", "--wrt", "w", "--shape", "w"]) == 2
+    assert "NAME=SPEC" in capsys.readouterr().err
+
+
+def test_caret_points_at_the_offending_column():
+    with pytest.raises(matcalc.ParseError) as info:
+        matcalc.parse("exp(x) + $")
+    assert info.value.line_column == (1, 10)
+    assert str(info.value).splitlines()[-1].rstrip().endswith("^")
+
+
+def test_long_expression_parses():
+    expr = "+".join(["x"] * 30000)  # about 60,000 characters
+    d = matcalc.diff(expr, wrt="x")
+    assert str(d) == "30000"
+
+
+def test_deep_nesting_is_not_a_recursion_error():
+    expr = "(" * 10000 + "x" + ")" * 10000
+    try:
+        d = matcalc.diff(expr, wrt="x")
+    except matcalc.MatcalcError as e:  # a clear error is acceptable, a RecursionError is not
+        assert "nested" in str(e)
+    else:
+        assert str(d) == "1"
+
+
+def test_no_rule_raises_unsupported():
+    with pytest.raises(matcalc.UnsupportedError, match="diag"):
+        matcalc.diff("diag(x)", wrt="x", shapes={"x": "n"})
+
+
+def test_sympy_silent_zero_cases_are_right_here():
+    # SymPy 1.14's matrix derivative returns 0 for these; matcalc must not
+    assert str(matcalc.diff("log(det(X))", wrt="X")) == "X⁻¹ᵀ"
+    assert str(matcalc.diff("max(0, w·x + b)", wrt="w")).startswith("0ᵀ if")
