@@ -126,7 +126,8 @@ class Derivative:
     def equation_latex(self) -> str:
         wrt = " ".join(render.latex(v) for v in self.wrt) if not self._literal else \
             r"\left[" + ", ".join(render.latex(v) for v in self.wrt) + r"\right]"
-        return rf"\frac{{\partial}}{{\partial {wrt}}} {self.f.latex} = {self.latex}"
+        return (rf"\frac{{\partial}}{{\partial {wrt}}} {render.operand_latex(self.f.node)} = "
+                f"{self.latex}")
 
     def _repr_latex_(self) -> str:
         return f"${self.equation_latex}$"
@@ -134,7 +135,7 @@ class Derivative:
     @property
     def line(self) -> str:
         """The CLI's line: ``∂/∂w sum(w ⊙ x) = xᵀ    [1×n]``."""
-        return f"∂/∂{self.wrt_text} {self.f} = {self}    {self.shape_label}"
+        return f"∂/∂{self.wrt_text} {render.operand_text(self.f.node)} = {self}    {self.shape_label}"
 
     @property
     def shape_label(self) -> str:

@@ -334,6 +334,24 @@ def _rank(prob, node):
     return None if d is None else len(d)
 
 
+def _default_rank(prob, node) -> int:
+    """The rank a default gives ``node`` when nothing else decides: a matrix if it is, or is an
+    element-wise combination involving, an upper-case name of unknown shape (``sum(X*X)``);
+    otherwise a vector."""
+    stack, seen = [node], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen or _rank(prob, n) is not None:
+            continue
+        seen.add(id(n))
+        if _is_upper_var(n):
+            return 2
+        if isinstance(n, Call) and (_SYNTAX_KINDS.get(n.op) or RULES[n.op].infer) in (
+                "map", "map2", "pow"):
+            stack.extend(n.args[:1] if n.op == "pow" else n.args)
+    return 1
+
+
 def _is_upper_var(node):
     return isinstance(node, Var) and node.name[:1].isupper()
 
@@ -403,7 +421,7 @@ def _step(prob: _Problem, c, stage: int):
             _set(a, _transpose_dims(_dims_of(out)))
             return True
         if stage >= 2:
-            _set(a, _fresh(2) if _is_upper_var(args[0]) else _fresh(1))
+            _set(a, _fresh(_default_rank(prob, args[0])))
             return PROGRESS  # solved on the next pass
         return False
     if kind == "stack":
@@ -424,7 +442,7 @@ def _step(prob: _Problem, c, stage: int):
                 raise _Conflict()
             return True
         if stage >= 3:
-            _set(slots[0], _fresh(2) if _is_upper_var(args[0]) else _fresh(1))
+            _set(slots[0], _fresh(_default_rank(prob, args[0])))
             return True
         return False
     if kind in ("square", "inv"):
@@ -456,7 +474,7 @@ def _step(prob: _Problem, c, stage: int):
         if ra == 0:
             raise _Conflict()
         if stage >= 3:
-            _set(slots[0], _fresh(2) if _is_upper_var(args[0]) else _fresh(1))
+            _set(slots[0], _fresh(_default_rank(prob, args[0])))
             return PROGRESS
         return False
     if kind == "matmul":
@@ -494,7 +512,7 @@ def _matmul_step(prob, node, out, slots, ranks, stage) -> bool:
         for i, a in enumerate(args):
             if ranks[i] is None:  # a transpose of something unknown: its argument is a vector
                 inner = _slot(prob, a.args[0])
-                _set(inner, _fresh(2) if _is_upper_var(a.args[0]) else _fresh(1))
+                _set(inner, _fresh(_default_rank(prob, a.args[0])))
                 return PROGRESS
         return False
     rows, cols = None, None

@@ -425,6 +425,15 @@ def latex(e: Expr) -> str:
     return _with_cases(e, LATEX_PRINTER, LATEX)
 
 
+def operand_text(e: Expr) -> str:
+    """``e`` as the operand of ∂/∂x: parenthesised when it is a sum, ∂/∂x (x + x²)."""
+    return TEXT_PRINTER.wrap(e, MUL)
+
+
+def operand_latex(e: Expr) -> str:
+    return LATEX_PRINTER.wrap(e, MUL)
+
+
 # ---------------------------------------------------------------------------------------------
 # Piecewise: one scalar step condition prints as cases
 

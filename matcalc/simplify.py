@@ -183,25 +183,57 @@ _KINK_OPS = ("max", "min", "relu")
 
 def step_selects(e: Expr) -> Expr | None:
     """step(z) ⊙ g(max(0, z)) = step(z) ⊙ g(z): where step(z) = 1, max(0, z) = z, and where it
-    is 0 the product is 0 anyway (also for relu(z))."""
+    is 0 the product is 0 anyway (also for relu(z)).  For a vector z this holds entry by entry,
+    so only occurrences whose entries line up with z's (reached through element-wise operations
+    only) are replaced: in step(z) ⊙ (Wᵀ relu(z)) the relu(z) stays."""
     if not _is(e, "mul"):
         return None
     steps = [f.operands[0] for f in e.operands if _is(f, "step")]
     if not steps:
         return None
-    mapping = {}
+    new = list(e.operands)
     for z in steps:
-        zero = E.zero(z.shape)
-        for k in (apply("max", zero, z), apply("max", z, zero), apply("relu", z)):
-            mapping[k] = z
-        if z.shape.is_scalar:
-            continue
-        scalar0 = E.const(0)
-        for k in (apply("max", scalar0, z), apply("max", z, scalar0)):
-            mapping[k] = z
-    new = [f if _is(f, "step") else E.substitute(f, mapping, rebuild) for f in e.operands]
+        mapping = {}
+        zeros = (E.zero(z.shape), E.const(0)) if not z.shape.is_scalar else (E.const(0),)
+        for zero in zeros:
+            for k in (apply("max", zero, z), apply("max", z, zero)):
+                mapping[k] = z
+        mapping[apply("relu", z)] = z
+        new = [f if _is(f, "step") else
+               E.substitute(f, mapping, rebuild) if z.shape.is_scalar else
+               _replace_aligned(f, mapping, z.shape) for f in new]
     out = E.mul(*new)
     return out if out != e else None
+
+
+_ALIGNED = ("elementwise", "elementwise2")
+
+
+def _replace_aligned(f: Expr, mapping: dict, shape) -> Expr:
+    """``f`` with the keys of ``mapping`` replaced where they occur entry-aligned with a value of
+    ``shape``: on paths from ``f`` through element-wise operations of that shape only."""
+    root = (f, f.shape == shape)
+    memo: dict = {}
+    stack = [(root, False)]
+    while stack:
+        (n, aligned), ready = stack.pop()
+        if (n, aligned) in memo:
+            continue
+        if aligned and n in mapping:
+            memo[(n, aligned)] = mapping[n]
+            continue
+        if not isinstance(n, Call):
+            memo[(n, aligned)] = n
+            continue
+        inner = aligned and RULES[n.op].family in _ALIGNED
+        kids = [(a, inner and a.shape == shape) for a in n.operands]
+        if not ready:
+            stack.append(((n, aligned), True))
+            stack.extend((k, False) for k in kids)
+            continue
+        args = tuple(memo[k] for k in kids)
+        memo[(n, aligned)] = n if args == n.operands else rebuild(n, args)
+    return memo[root]
 
 
 def _negative_term(t: Expr) -> bool:
