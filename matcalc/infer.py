@@ -12,6 +12,7 @@ in order of appearance.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -537,8 +538,8 @@ class _Namer:
 
     def __init__(self, prob: _Problem, rigid):
         taken = {str(v) for v in rigid} | set(prob.var_slots)
-        self.pool = (n for n in _FRESH_NAMES + [f"n{i}" for i in range(1, 10**6)]
-                     if n not in taken)
+        numbered = (f"n{i}" for i in itertools.count(1))
+        self.pool = (n for n in itertools.chain(_FRESH_NAMES, numbered) if n not in taken)
         self.names: dict[int, sympy.Symbol] = {}
 
     def __call__(self, d: _Dim):
