@@ -292,6 +292,9 @@ def transpose(a: Expr) -> Expr:
         return a.operands[0]
     if isinstance(a, Call) and a.op == "div" and a.operands[1].shape.is_scalar:
         return div(transpose(a.operands[0]), a.operands[1])   # (x/s)ᵀ = xᵀ/s
+    if isinstance(a, Call) and a.op == "add" and a.shape.is_square and \
+            sorted(map(hash, a.operands)) == sorted(hash(transpose(t)) for t in a.operands):
+        return a    # a symmetric sum: (A + Aᵀ)ᵀ = A + Aᵀ
     if isinstance(a, Call) and a.op == "mul" and any(f.shape.is_scalar for f in a.operands):
         # (c x)ᵀ = c xᵀ: keep scalar coefficients outside
         return mul(*[f if f.shape.is_scalar else transpose(f) for f in a.operands])

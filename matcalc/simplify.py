@@ -81,9 +81,18 @@ def _pair(a: Expr, b: Expr) -> Expr | None:
             return kron(E.matmul(p, r), E.matmul(q, s))
     if isinstance(a, Const) and a.shape.is_row and a.value == 1 and b.shape.is_vector:
         return apply("sum", b)                       # 𝟙ᵀ v = sum(v)
+    if _is(a, "T") and a.operands[0].shape.is_vector and b.shape.is_vector:
+        u = a.operands[0]                            # uᵀ v = sum(u ⊙ v) when u ⊙ v simplifies:
+        h = _simplify_algebra(E.mul(u, b), frozenset())     # sᵀ (y ⊘ s) = sum(y)
+        if _size(h) < _size(u) + _size(b):
+            return apply("sum", h)
     if _is(a, "T") and a.operands[0].shape.is_vector and _ones_vector(b):
         return apply("sum", a.operands[0])           # vᵀ 𝟙 = sum(v)
     return None
+
+
+def _size(e: Expr) -> int:
+    return len(E.topological(e))
 
 
 def matmul_pairs(e: Expr) -> Expr | None:
@@ -110,6 +119,10 @@ def scalars_out_of_products(e: Expr) -> Expr | None:
             fs = list(e.operands)
             fs[i] = rest
             return E.mul(*scalars, E.matmul(*fs))
+        if _is(f, "div") and f.operands[1].shape.is_scalar:    # (A/s) B = (1/s) A B
+            fs = list(e.operands)
+            fs[i] = f.operands[0]
+            return E.mul(E.div(E.const(1), f.operands[1]), E.matmul(*fs))
     return None
 
 
@@ -118,12 +131,13 @@ def _count_t(fs) -> int:
 
 
 def transpose_of_product(e: Expr) -> Expr | None:
-    """(A B)ᵀ = Bᵀ Aᵀ, used only when it removes transposes: (Wᵀ g)ᵀ = gᵀ W."""
+    """(A B)ᵀ = Bᵀ Aᵀ, used when it removes transposes, (Wᵀ g)ᵀ = gᵀ W, and for a row written
+    as a product ending in a column, (M x)ᵀ = xᵀ Mᵀ (a gradient row starts with a row)."""
     if not (_is(e, "T") and _is(e.operands[0], "matmul")):
         return None
     fs = e.operands[0].operands
     flipped = [E.transpose(f) for f in reversed(fs)]
-    if _count_t(flipped) < 1 + _count_t(fs):
+    if _count_t(flipped) < 1 + _count_t(fs) or fs[-1].shape.is_vector:
         return E.matmul(*flipped)
     return None
 
@@ -144,6 +158,68 @@ def sum_of_constant(e: Expr) -> Expr | None:
             return E.const(a.value * a.shape.size)
         if a.shape.is_scalar:
             return a
+    return None
+
+
+def _product_factors(t: Expr):
+    """A term as (scalar coefficients, matrix-product factors): 2 A X -> ([2], [A, X])."""
+    scalars, core = [], t
+    if _is(t, "mul"):
+        sc = [f for f in t.operands if f.shape.is_scalar]
+        rest = [f for f in t.operands if not f.shape.is_scalar]
+        if sc and len(rest) == 1:
+            scalars, core = sc, rest[0]
+    return scalars, (list(core.operands) if _is(core, "matmul") else [core])
+
+
+def factor_common(e: Expr) -> Expr | None:
+    """A C + B C = (A + B) C and C A + C B = C (A + B): a factor shared by several products in a
+    sum is taken out once (Aᵀ x + A x = (Aᵀ + A) x)."""
+    if not _is(e, "add") or e.shape.is_scalar:
+        return None
+    terms = [_product_factors(t) for t in e.operands]
+    for side in (-1, 0):
+        groups: dict[Expr, list[int]] = {}
+        for i, (_, fs) in enumerate(terms):
+            if len(fs) >= 2:
+                groups.setdefault(fs[side], []).append(i)
+        for shared, idx in groups.items():
+            if len(idx) < 2:
+                continue
+            rests = []
+            for i in idx:
+                sc, fs = terms[i]
+                rest = E.matmul(*(fs[:-1] if side == -1 else fs[1:]))
+                rests.append(E.mul(*sc, rest) if sc else rest)
+            if len({r.shape for r in rests}) != 1:
+                continue
+            inner = E.add(*rests)
+            merged = E.matmul(inner, shared) if side == -1 else E.matmul(shared, inner)
+            out = [merged if i == idx[0] else t for i, t in enumerate(e.operands)
+                   if i == idx[0] or i not in idx]
+            return E.add(*out)
+    return None
+
+
+def transposes_after(e: Expr) -> Expr | None:
+    """A + Aᵀ rather than Aᵀ + A: in a sum, a term comes before its own transpose."""
+    if not _is(e, "add") or not e.shape.is_matrix:
+        return None
+    terms = list(e.operands)
+
+    def base(t):
+        _, fs = _product_factors(t)
+        core = fs[0] if len(fs) == 1 else None
+        return core.operands[0] if _is(core, "T") else core
+
+    for i, t in enumerate(terms):
+        b = base(t)
+        if b is None or not _is(_product_factors(t)[1][0], "T"):
+            continue
+        for j in range(i + 1, len(terms)):
+            if _product_factors(terms[j])[1] == [b]:
+                terms.insert(i, terms.pop(j))
+                return E.add(*terms)
     return None
 
 
@@ -242,18 +318,20 @@ def _negative_term(t: Expr) -> bool:
 
 
 def negate_into_sum(e: Expr) -> Expr | None:
-    """−c (y − z) = c (z − y): a negative coefficient is absorbed by a difference."""
+    """−c (y − z) = c (z − y): a negative coefficient is absorbed by a difference (also one
+    seen through a transpose: −(y − z)ᵀ = (z − y)ᵀ)."""
     if not (_is(e, "mul") and isinstance(e.operands[0], Const) and e.operands[0].value < 0):
         return None
     for i, f in enumerate(e.operands):
-        if _is(f, "add"):
-            neg = sum(1 for t in f.operands if _negative_term(t))
-            if neg and neg >= len(f.operands) - neg:
-                terms = [E.neg(t) for t in f.operands]
+        s = f.operands[0] if _is(f, "T") else f
+        if _is(s, "add"):
+            neg = sum(1 for t in s.operands if _negative_term(t))
+            if neg and neg >= len(s.operands) - neg:
+                terms = [E.neg(t) for t in s.operands]
                 terms.sort(key=_negative_term)  # positive terms first, in order: z − y
                 flipped = E.add(*terms)
                 rest = list(e.operands)
-                rest[i] = flipped
+                rest[i] = E.transpose(flipped) if s is not f else flipped
                 rest[0] = E.const(-e.operands[0].value)
                 return E.mul(*rest)
     return None
@@ -285,7 +363,7 @@ def diag_of_structured(e: Expr) -> Expr | None:
     return None
 
 
-REWRITES = (diag_of_structured, step_selects, negate_into_sum, sum_is_linear, matmul_pairs, scalars_out_of_products, transpose_of_product, transpose_of_kron,
+REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after, negate_into_sum, sum_is_linear, matmul_pairs, scalars_out_of_products, transpose_of_product, transpose_of_kron,
             sum_of_constant, merge_terms, jdiag_of_scalar)
 
 
@@ -334,8 +412,10 @@ _ALGEBRA = {"add", "mul", "div", "pow"}
 
 
 def _algebraic(n: Expr) -> bool:
-    return isinstance(n, Call) and n.op in _ALGEBRA and n.shape.is_scalar and all(
-        a.shape.is_scalar for a in n.operands)
+    """An element-wise ``+ ⊙ ⊘ ^`` whose operands have its shape or are scalars (scalar
+    expansion): entry by entry this is ordinary commutative algebra, which SymPy can do."""
+    return isinstance(n, Call) and n.op in _ALGEBRA and all(
+        a.shape == n.shape or a.shape.is_scalar for a in n.operands)
 
 
 class _Atoms:
@@ -393,8 +473,11 @@ def _from_sympy(s: sympy.Expr, atoms: _Atoms) -> Expr:
     if s in atoms.node_of:
         return atoms.node_of[s]
     if s.is_Add:
-        # the user's order, positive terms first: w·x + b − y
-        terms = sorted(s.args, key=lambda t: (_is_negative(t), _appearance(t, atoms)))
+        # the user's order, positive terms first: w·x + b − y; a number last after polynomial
+        # terms (2x + 1) but first before function values (1 + tan(x)², 1 − σ(x))
+        poly = any(_factor_rank(t, atoms)[0] == 0 for t in s.args if not t.is_Number)
+        terms = sorted(s.args, key=lambda t: (_is_negative(t), (10**9 if poly else -1)
+                                              if t.is_Number else _appearance(t, atoms)))
         return E.add(*(_from_sympy(t, atoms) for t in terms))
     if s.is_Mul or s.is_Pow:
         coeff, factors = s.as_coeff_mul()
@@ -441,15 +524,22 @@ def _factor_rank(t: sympy.Expr, atoms: _Atoms):
     (2x + 1) cos(x + x²), 6x² cos(x³)."""
     syms = [s for s in t.free_symbols if s in atoms.rank]
     poly = all(atoms.rank[s][0] == 0 for s in syms)
-    return (0 if poly else 1, _appearance(t, atoms))
+    return (0 if poly else 1, _appearance(t, atoms), sympy.count_ops(t), sympy.default_sort_key(t))
 
 
 def scalar_algebra(e: Expr, frozen=frozenset()) -> Expr:
-    """Every maximal scalar algebraic subexpression (``+ ⊙ ⊘ ^`` of scalars), and the scalar
-    factors of every product, go through SymPy and come back factored (``2(z − y)``,
-    ``6x² cos(x³)/sin(x³)``)."""
+    """Every maximal element-wise algebraic subexpression (``+ ⊙ ⊘ ^`` of operands of one shape
+    and scalars) goes through SymPy, entry by entry, with everything else as opaque symbols, and
+    comes back factored: ``2(z − y)``, ``6x² cos(x³)/sin(x³)``, ``(y ⊘ s) ⊙ s = y``,
+    ``2‖v‖ (v/‖v‖) = 2v``."""
+    nodes = E.topological(e)
+    inside: set[Expr] = set()     # nodes that some algebraic parent takes into its own SymPy form
+    outside: set[Expr] = {e}      # nodes used by a non-algebraic parent (or the root)
+    for n in nodes:
+        for a in n.args:
+            (inside if _algebraic(n) else outside).add(a)
     memo: dict[Expr, Expr] = {}
-    for n in E.topological(e):
+    for n in nodes:
         if n in frozen:
             memo[n] = n
             continue
@@ -458,21 +548,44 @@ def scalar_algebra(e: Expr, frozen=frozenset()) -> Expr:
             m = n if args == n.operands else rebuild(n, args)
         else:
             m = n
-        if _algebraic(m):
-            m = _simplify_scalar(m, frozen)
-        elif _is(m, "mul") and not m.shape.is_scalar:
-            scalars = [f for f in m.operands if f.shape.is_scalar]
-            if len(scalars) > 1 or (scalars and _algebraic(scalars[0])):
-                s = _simplify_scalar(E.mul(*scalars), frozen)
-                m = E.mul(s, *[f for f in m.operands if not f.shape.is_scalar])
+        if _algebraic(m) and (n in outside or n not in inside):
+            m = _simplify_algebra(m, frozen)
         memo[n] = m
     return memo[e]
 
 
-def _simplify_scalar(e: Expr, frozen) -> Expr:
+def _simplify_algebra(e: Expr, frozen) -> Expr:
     atoms = _Atoms(frozen)
     s = _to_sympy(e, atoms, frozen)
-    s = sympy.factor_terms(s)
-    out = _from_sympy(s, atoms)
-    return out
+    s = _logistic(sympy.factor_terms(s), atoms)
+    return E.expand_to(_from_sympy(s, atoms), e.shape)
+
+
+def _logistic(s: sympy.Expr, atoms: _Atoms) -> sympy.Expr:
+    """eᵃ/(1 + eᵃ) = σ(a) and 1/(1 + eᵃ) = σ(−a): the logistic function, as textbooks print
+    the derivatives of log(1 + eᵃ) and friends."""
+
+    def exp_argument(u):
+        node = atoms.node_of.get(u)
+        return node.operands[0] if _is(node, "exp") else None
+
+    def rewrite(m):
+        factors = list(m.args) if m.is_Mul else [m]
+        for k, f in enumerate(factors):
+            if not (f.is_Pow and f.exp == -1 and f.base.is_Add and len(f.base.args) == 2
+                    and sympy.Integer(1) in f.base.args):
+                continue
+            u = next(t for t in f.base.args if t != 1)
+            a = exp_argument(u) if u.is_Symbol else None
+            if a is None:
+                continue
+            rest = factors[:k] + factors[k + 1:]
+            if u in rest:
+                rest.remove(u)
+                return sympy.Mul(*rest, atoms.symbol(apply("sigmoid", a)))
+            return sympy.Mul(*rest, atoms.symbol(apply("sigmoid", E.neg(a))))
+        return m
+
+    # products first, so eᵃ and 1/(1 + eᵃ) meet before the quotient alone is rewritten
+    return s.replace(lambda x: x.is_Mul, rewrite).replace(lambda x: x.is_Pow, rewrite)
 

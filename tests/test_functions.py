@@ -30,7 +30,7 @@ OTHERS = {
     "mean": ("mean(x)", "x", {}, "1/n 𝟙ᵀ"),
     "norm": ("norm(x)", "x", {}, "xᵀ/‖x‖"),
     "dot": ("dot(w, x)", "w", {}, "xᵀ"),
-    "T": ("sum(transpose(x) @ A)", "x", {}, "(A 𝟙)ᵀ"),
+    "T": ("sum(transpose(x) @ A)", "x", {}, "𝟙ᵀ Aᵀ"),
     "diag": ("sum(diag(x) @ y)", "x", {}, "yᵀ"),
     "trace": ("trace(X)", "X", {}, "I"),
     "det": ("det(X)", "X", {}, "det(X) X⁻¹ᵀ"),
