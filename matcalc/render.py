@@ -96,13 +96,21 @@ class Style:
         return f"vec({inner})"
 
     def commutation(self, m, n) -> str:
-        return "K"
+        """The commutation matrix Kₘₙ (K vec(X) = vec(Xᵀ) for an m×n X)."""
+        a, b = dim_str(m), dim_str(n)
+        sub = a + b if len(a) == len(b) == 1 else f"{a},{b}"
+        return "K" + (sub.translate(_SUB_LETTERS) if set(sub) <= _SUB_OK else f"_({sub})")
+
+    def inverse_transpose(self, base: str) -> str:
+        return base + "⁻ᵀ"
 
     def unit(self, i: int) -> str:
         return f"e{str(i + 1).translate(_SUB)}"
 
 
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_SUB_OK = set("0123456789aehijklmnoprstuvx,")
+_SUB_LETTERS = str.maketrans("0123456789aehijklmnoprstuvx,", "₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ,")
 
 
 class LatexStyle(Style):
@@ -172,7 +180,10 @@ class LatexStyle(Style):
         return rf"\operatorname{{vec}}\left({inner}\right)"
 
     def commutation(self, m, n) -> str:
-        return rf"K_{{{sympy.latex(m)}{sympy.latex(n)}}}"
+        return rf"K_{{{sympy.latex(m)}, {sympy.latex(n)}}}"
+
+    def inverse_transpose(self, base: str) -> str:
+        return rf"{base}^{{-\top}}"
 
     def unit(self, i: int) -> str:
         return rf"\mathbf{{e}}_{{{i + 1}}}"
@@ -248,6 +259,8 @@ class Printer:
         if v == 0:
             return ("0" + s.transpose_mark if e.shape.is_row else "0"), ATOM
         base = s.ones + (s.transpose_mark if e.shape.is_row else "")
+        if e.shape.is_matrix and not e.shape.is_row:     # a matrix of ones: 𝟙𝟙ᵀ
+            base = s.ones + s.ones + s.transpose_mark
         if v == 1:
             return base, ATOM
         text = s.juxtapose([s.number(v), base])
@@ -330,7 +343,10 @@ class Printer:
         return f"{self.wrap(a, MUL + 1)}{self.s.dot}{self.wrap(b, MUL + 1)}", MUL
 
     def op_T(self, e):
-        return self.wrap(e.operands[0], POST) + self.s.transpose_mark, POST
+        a = e.operands[0]
+        if isinstance(a, Call) and a.op == "inv":       # (X⁻¹)ᵀ = X⁻ᵀ
+            return self.s.inverse_transpose(self.wrap(a.operands[0], POST)), POST
+        return self.wrap(a, POST) + self.s.transpose_mark, POST
 
     def op_kron(self, e):
         a, b = e.operands
@@ -393,6 +409,8 @@ class Printer:
 
     def op_inv(self, e):
         a = e.operands[0]
+        if isinstance(a, Call) and a.op == "T":         # (Xᵀ)⁻¹ = X⁻ᵀ
+            return self.s.inverse_transpose(self.wrap(a.operands[0], POST)), POST
         if isinstance(self.s, LatexStyle):
             return f"{self.wrap(a, POST)}^{{-1}}", POST
         return self.wrap(a, POST) + "⁻¹", POST

@@ -33,9 +33,9 @@ OTHERS = {
     "T": ("sum(transpose(x) @ A)", "x", {}, "𝟙ᵀ Aᵀ"),
     "diag": ("sum(diag(x) @ y)", "x", {}, "yᵀ"),
     "trace": ("trace(X)", "X", {}, "I"),
-    "det": ("det(X)", "X", {}, "det(X) X⁻¹ᵀ"),
-    "logdet": ("logdet(X)", "X", {}, "X⁻¹ᵀ"),
-    "inv": ("trace(inv(X)@A)", "X", {}, "−X⁻¹ᵀ Aᵀ X⁻¹ᵀ"),
+    "det": ("det(X)", "X", {}, "det(X) X⁻ᵀ"),
+    "logdet": ("logdet(X)", "X", {}, "X⁻ᵀ"),
+    "inv": ("trace(inv(X)@A)", "X", {}, "−X⁻ᵀ Aᵀ X⁻ᵀ"),
     "softmax": ("softmax(x)", "x", {}, "diag(softmax(x)) − softmax(x) softmax(x)ᵀ"),
     "logsumexp": ("logsumexp(x)", "x", {}, "softmax(x)ᵀ"),
 }
