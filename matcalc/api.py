@@ -190,7 +190,7 @@ class Derivative:
         fs, xs = self.f.node.shape, self.wrt_shape
         if fs.is_scalar and xs.is_vector:
             g = simplify(E.transpose(g), self._frozen)   # the gradient as a column
-        source = render.text(g)
+        source = render.text(g, named=False)
         inner = Expression(g, source, self.f.declared)
         return _diff_one(inner, wrt, self.layout)
 

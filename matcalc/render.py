@@ -104,6 +104,13 @@ class Style:
     def inverse_transpose(self, base: str) -> str:
         return base + "⁻ᵀ"
 
+    def placeholder(self, v: Var) -> str:
+        base, _, sub = v.name.partition("_")
+        return base + sub.translate(_SUB)
+
+    def where(self, body: str, defs: list[tuple[str, str]]) -> str:
+        return body + " where " + ", ".join(f"{n} = {d}" for n, d in defs)
+
     def unit(self, i: int) -> str:
         return f"e{str(i + 1).translate(_SUB)}"
 
@@ -185,6 +192,12 @@ class LatexStyle(Style):
     def inverse_transpose(self, base: str) -> str:
         return rf"{base}^{{-\top}}"
 
+    def placeholder(self, v: Var) -> str:
+        return self.name(v)
+
+    def where(self, body: str, defs: list[tuple[str, str]]) -> str:
+        return body + r" \quad \text{where } " + r",\ ".join(f"{n} = {d}" for n, d in defs)
+
     def unit(self, i: int) -> str:
         return rf"\mathbf{{e}}_{{{i + 1}}}"
 
@@ -221,8 +234,14 @@ def _negative(t: Expr) -> bool:
 
 
 class Printer:
-    def __init__(self, style: Style):
+    """Prints an expression bottom-up over its DAG (each node once, no recursion, so depth is
+    not limited by Python's stack).  ``names`` maps placeholder variables of named
+    subexpressions to their printed names (``u₁``, ``s``)."""
+
+    def __init__(self, style: Style, names: dict | None = None):
         self.s = style
+        self.names = names or {}
+        self.memo: dict[Expr, tuple[str, int]] = {}
 
     def __call__(self, e: Expr) -> str:
         return self.p(e)[0]
@@ -232,9 +251,18 @@ class Printer:
         return self.s.paren(text) if p < prec else text
 
     def p(self, e: Expr) -> tuple[str, int]:
+        done = self.memo.get(e)
+        if done is not None:
+            return done
+        for n in E.topological(e):
+            if n not in self.memo:
+                self.memo[n] = self._node(n)
+        return self.memo[e]
+
+    def _node(self, e: Expr) -> tuple[str, int]:
         s = self.s
         if isinstance(e, Var):
-            return s.name(e), ATOM
+            return self.names.get(e) or s.name(e), ATOM
         if isinstance(e, Identity):
             return s.identity, ATOM
         if isinstance(e, Const):
@@ -432,24 +460,142 @@ class Printer:
         return self.s.func("sum", "", [self.p(e.operands[0])[0]]), ATOM
 
 
-TEXT_PRINTER, LATEX_PRINTER = Printer(TEXT), Printer(LATEX)
+def text(e: Expr, named: bool = True) -> str:
+    """``e`` as Unicode text; with ``named``, a large subexpression that would print several
+    times prints once, as a named intermediate: ``diag(s) − s sᵀ where s = softmax(x)``."""
+    return _print(e, TEXT, named)
 
 
-def text(e: Expr) -> str:
-    return _with_cases(e, TEXT_PRINTER, TEXT)
-
-
-def latex(e: Expr) -> str:
-    return _with_cases(e, LATEX_PRINTER, LATEX)
+def latex(e: Expr, named: bool = True) -> str:
+    return _print(e, LATEX, named)
 
 
 def operand_text(e: Expr) -> str:
     """``e`` as the operand of ∂/∂x: parenthesised when it is a sum, ∂/∂x (x + x²)."""
-    return TEXT_PRINTER.wrap(e, MUL)
+    return Printer(TEXT).wrap(e, MUL)
 
 
 def operand_latex(e: Expr) -> str:
-    return LATEX_PRINTER.wrap(e, MUL)
+    return Printer(LATEX).wrap(e, MUL)
+
+
+def _print(e: Expr, style: Style, named: bool) -> str:
+    branches = split_cases(e)
+    values = [v for v, _, _ in branches] if branches else [e]
+    defs: list = []
+    names: dict = {}
+    if named:
+        values, defs = name_shared(values, {v.name for v in E.free_vars(e).values()})
+        names = {var: style.placeholder(var) for var, _ in defs}
+    printer = Printer(style, names)
+    if branches:
+        body = cases_text([(v, z, rel) for v, (_, z, rel) in zip(values, branches)],
+                          printer, style)
+    else:
+        body = printer(values[0])
+    if not defs:
+        return body
+    return style.where(body, [(names[var], printer(d)) for var, d in defs])
+
+
+# ---------------------------------------------------------------------------------------------
+# Naming repeated subexpressions (the paper's intermediate variables u, z, s)
+
+
+def name_shared(roots: list[Expr], taken: set[str]) -> tuple[list[Expr], list]:
+    """Replace each subexpression worth naming that would print more than once by a placeholder
+    variable.  Returns the new roots and the definitions ``[(placeholder, definition)]``,
+    innermost first; definitions refer to earlier placeholders.  Occurrences are counted in the
+    printed tree (a named node prints once, in its definition), so the printed size is linear
+    in the size of the DAG."""
+    roots = _group_subsums(roots)
+    order: list[Expr] = []
+    seen: set[Expr] = set()
+    for r in roots:
+        for n in E.topological(r):
+            if n not in seen:
+                seen.add(n)
+                order.append(n)
+    occurrences: dict[Expr, int] = {}
+    for r in roots:
+        occurrences[r] = occurrences.get(r, 0) + 1
+    chosen: list[Expr] = []
+    for n in reversed(order):              # parents before children
+        k = occurrences.get(n, 0)
+        if k >= 2 and _worth_naming(n, k):
+            chosen.append(n)
+            k = 1
+        for a in n.args:
+            occurrences[a] = occurrences.get(a, 0) + k
+    if not chosen:
+        return roots, []
+    chosen.reverse()                       # innermost first
+    placeholders = _placeholders(chosen, taken)
+    mapping: dict[Expr, Expr] = {}
+    defs = []
+    for n, var in zip(chosen, placeholders):
+        defs.append((var, _replace(n, mapping)))
+        mapping[n] = var
+    return [_replace(r, mapping) for r in roots], defs
+
+
+def _group_subsums(roots: list[Expr]) -> list[Expr]:
+    """A sum whose terms include all the terms of another sum in the expression shows it as one
+    term, (X w + b) − y, so that the shared sum can be named: step(z) ⊙ (z − y)."""
+    adds = []
+    for r in roots:
+        adds.extend(n for n in E.topological(r) if isinstance(n, Call) and n.op == "add"
+                    and n not in adds)
+    if len(adds) < 2:
+        return roots
+    mapping: dict[Expr, Expr] = {}
+    for b in adds:                         # children first: inner groupings are done already
+        terms = set(b.operands)
+        inner = [a for a in adds if a is not b and len(a.operands) < len(b.operands)
+                 and set(a.operands) <= terms]
+        if not inner:
+            continue
+        a = max(inner, key=lambda x: len(x.operands))
+        rest = [t for t in b.operands if t not in set(a.operands)]
+        mapping[b] = E.call("add", [mapping.get(a, a), *rest], b.shape)
+    return [_replace(r, mapping) for r in roots]
+
+
+def _replace(e: Expr, mapping: dict) -> Expr:
+    return E.substitute(e, mapping, rebuild) if mapping else e
+
+
+def _worth_naming(n: Expr, uses: int) -> bool:
+    """Large enough that printing it once saves reading: four or more nodes, or two or more
+    when it would print three times or more (softmax(x) in diag(s) − s sᵀ)."""
+    if not isinstance(n, Call) or n.op in ("T", "vec", "vecT", "reshape"):
+        return False
+    size = len(E.topological(n))
+    return size >= 4 or (uses >= 3 and size >= 2)
+
+
+def _placeholders(nodes: list[Expr], taken: set[str]) -> list[Var]:
+    """Names from the rule table's hint (``s`` for softmax, ``z`` for a sum, else ``u``),
+    numbered when one letter names several: u₁, u₂."""
+    letters = [RULES[n.op].name_hint if n.op in RULES else "u" for n in nodes]
+    count: dict[str, int] = {}
+    for c in letters:
+        count[c] = count.get(c, 0) + 1
+    index: dict[str, int] = {}
+    out = []
+    for n, c in zip(nodes, letters):
+        if count[c] == 1 and c not in taken:
+            name = c
+        else:
+            i = index.get(c, 0)
+            while True:
+                i += 1
+                name = f"{c}_{i}"
+                if name not in taken:
+                    break
+            index[c] = i
+        out.append(E.var(name, n.shape))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -482,13 +628,6 @@ def split_cases(e: Expr) -> list[tuple[Expr, Expr, str]] | None:
         branch = E.substitute(e, mapping, rebuild)
         out.append((simplify(branch), z, rel))
     return out
-
-
-def _with_cases(e: Expr, printer: Printer, style: Style) -> str:
-    branches = split_cases(e)
-    if branches is None:
-        return printer(e)
-    return cases_text(branches, printer, style)
 
 
 def cases_text(branches, printer: Printer, style: Style) -> str:

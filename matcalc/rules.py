@@ -54,6 +54,7 @@ class Rule:
     domain: tuple[float, float] = (-2.0, 2.0)       # where the tests sample it
     doc: str = ""
     jacobian_doc: dict = field(default_factory=dict)  # rule names per argument, for steps
+    name_hint: str = "u"                            # letter for a named intermediate value
 
 
 RULES: dict[str, Rule] = {}
@@ -203,7 +204,7 @@ def elementwise2(name, da, db, numpy, *, text, latex, fixity="func", prec=100, s
                                         1: f"element-wise {text}, diagonal condition holds"}))
 
 
-def nary(name, numpy, *, text, latex, prec, section, doc=""):
+def nary(name, numpy, *, text, latex, prec, section, doc="", name_hint="u"):
     """n-ary ``+`` and ``⊙`` (flattened by the smart constructors): each argument's partial is
     that of the binary operator with the other arguments' sum/product as partner."""
     if name == "add":
@@ -223,7 +224,7 @@ def nary(name, numpy, *, text, latex, prec, section, doc=""):
             return tuple(out)
     return _register(Rule(name, "elementwise2", (2, 10**9), "map2", _elementwise_args(text),
                           partials, numpy=numpy, text=text, latex=latex, fixity="infix",
-                          prec=prec, section=section, doc=doc,
+                          prec=prec, section=section, doc=doc, name_hint=name_hint,
                           jacobian_doc={"*": f"element-wise {text}, diagonal condition holds"}))
 
 
@@ -476,7 +477,7 @@ def _s(v):
 
 nary("add", lambda *xs: sum(np.asarray(x) for x in xs[1:]) + np.asarray(xs[0]) * 1
      if len(xs) > 1 else xs[0], text="+", latex="+", prec=10, section="§3 (w + x), §4 (x + z)",
-     doc="∂(w + x)/∂w = I, ∂(x + z)/∂z = 𝟙")
+     doc="∂(w + x)/∂w = I, ∂(x + z)/∂z = 𝟙", name_hint="z")
 nary("mul", lambda *xs: _product(xs), text="⊙", latex=r"\odot", prec=20,
      section="§3 (w ⊗ x), §4 (x z)", doc="∂(w ⊙ x)/∂w = diag(x), ∂(x z)/∂z = x")
 
@@ -680,7 +681,7 @@ def _softmax_partial(y, args, params):
 
 _register(Rule("softmax", "vector", (1, 1), "vec2vec", _vec2vec, _softmax_partial,
                numpy=_softmax, text="softmax", latex=r"\operatorname{softmax}",
-               section="deep learning", doc="∂s/∂x = diag(s) − s sᵀ",
+               section="deep learning", doc="∂s/∂x = diag(s) − s sᵀ", name_hint="s",
                jacobian_doc={0: "softmax: diag(s) − s sᵀ"}))
 
 

@@ -36,7 +36,7 @@ OTHERS = {
     "det": ("det(X)", "X", {}, "det(X) X⁻ᵀ"),
     "logdet": ("logdet(X)", "X", {}, "X⁻ᵀ"),
     "inv": ("trace(inv(X)@A)", "X", {}, "−X⁻ᵀ Aᵀ X⁻ᵀ"),
-    "softmax": ("softmax(x)", "x", {}, "diag(softmax(x)) − softmax(x) softmax(x)ᵀ"),
+    "softmax": ("softmax(x)", "x", {}, "diag(s) − s sᵀ where s = softmax(x)"),
     "logsumexp": ("logsumexp(x)", "x", {}, "softmax(x)ᵀ"),
 }
 

@@ -83,9 +83,9 @@ PAPER = [
      r"2 \left(\mathbf{w} \cdot \mathbf{x} + b - y\right) & \text{if } "
      r"\mathbf{w} \cdot \mathbf{x} + b > 0\end{cases}"),
     ("§9 vectorised loss", "mean((y - max(0, X@w + b))^2)", "w", {"X": "N,n", "b": S},
-     "2/N (step(X w + b) ⊙ (X w + b − y))ᵀ X", None),
+     "2/N (step(z) ⊙ (z − y))ᵀ X where z = X w + b", None),
     ("§9 vectorised loss", "mean((y - max(0, X@w + b))^2)", "b", {"X": "N,n", "b": S},
-     "2/N sum(step(X w + b) ⊙ (X w + b − y))", None),
+     "2/N sum(step(z) ⊙ (z − y)) where z = X w + b", None),
 ]
 
 IDS = [f"{sec} {expr} wrt {wrt}" for sec, expr, wrt, *_ in PAPER]
