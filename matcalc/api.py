@@ -27,6 +27,7 @@ class Expression:
     node: Expr
     source: str
     declared: dict = field(default_factory=dict, compare=False, repr=False)
+    props: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def shape(self) -> tuple[str, ...]:
@@ -35,6 +36,11 @@ class Expression:
     @property
     def shapes(self) -> dict[str, tuple[str, ...]]:
         return {n: v.shape.as_strings() for n, v in E.free_vars(self.node).items()}
+
+    @property
+    def properties(self) -> dict[str, tuple[str, ...]]:
+        """Declared properties of the variables: ``{'A': ('sym',)}``."""
+        return {n: tuple(sorted(v.props)) for n, v in E.free_vars(self.node).items() if v.props}
 
     @property
     def latex(self) -> str:
@@ -59,9 +65,9 @@ def parse(text: str, shapes: dict | None = None) -> Expression:
     """
     if not isinstance(text, str):
         raise ParseError(f"an expression must be a string, not {type(text).__name__}")
-    declared, _props = declared_shapes(shapes)
+    declared, props = declared_shapes(shapes)
     tree = parse_syntax(text)
-    return Expression(infer(tree, declared, text), text, declared)
+    return Expression(infer(tree, declared, text, props), text, declared, props)
 
 
 @dataclass
@@ -191,7 +197,7 @@ class Derivative:
         if fs.is_scalar and xs.is_vector:
             g = simplify(E.transpose(g), self._frozen)   # the gradient as a column
         source = render.text(g, named=False)
-        inner = Expression(g, source, self.f.declared)
+        inner = Expression(g, source, self.f.declared, self.f.props)
         return _diff_one(inner, wrt, self.layout)
 
     def check(self) -> bool:
@@ -203,18 +209,20 @@ class Derivative:
                          key=str)
         dims = verify.small_dims([d for d in symbols if d.is_Symbol])
         rng = np.random.default_rng(0)
+        props = {n: v.props for n, v in E.free_vars(self.f.node).items() if v.props}
         expected = []
         for v in self.wrt:
-            exp, env = verify.symbolic_jacobian(self.f.node, v.name, shapes, dims)
+            exp, env = verify.symbolic_jacobian(self.f.node, v.name, shapes, dims, props)
             expected.append(exp)
         if self._literal:
             expected = np.stack([np.asarray(e) for e in expected], axis=-1)
         else:
             expected = expected[0]
         got = self.tensor(env, dims, symbolic=True)
-        bad = verify.compare_symbolic(np.asarray(expected, dtype=object),
-                                      np.asarray(got, dtype=object).reshape(np.shape(expected)),
-                                      env, rng)
+        expected = verify.on_constraints(np.asarray(expected, dtype=object), env, props)
+        got = verify.on_constraints(np.asarray(got, dtype=object).reshape(np.shape(expected)),
+                                    env, props)
+        bad = verify.compare_symbolic(expected, got, env, rng)
         if bad:
             index, want, have = bad[0]
             raise VerificationError(
@@ -254,7 +262,7 @@ def _diff_one(f: Expression, wrt: str, layout: str) -> Derivative:
     for name, span in names:
         v = variables.get(name)
         if v is None and name in f.declared:
-            v = E.var(name, f.declared[name])   # declared but absent: the derivative is 0
+            v = E.var(name, f.declared[name], f.props.get(name, ()))   # absent: derivative 0
         if v is None:
             raise ShapeError(f"{name!r} does not appear in {f.source!r}",
                              text=wrt, span=span,

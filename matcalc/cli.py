@@ -88,14 +88,20 @@ def _derivatives(args) -> list[Derivative]:
     return results
 
 
-def shapes_line(shapes: dict[str, tuple[str, ...]]) -> str:
-    """``w, x ∈ ℝⁿ, b ∈ ℝ``: the shapes used, grouped."""
+_PROPERTY_TEXT = {"sym": "symmetric", "prob": "entries sum to 1"}
+
+
+def shapes_line(shapes: dict[str, tuple[str, ...]], properties: dict | None = None) -> str:
+    """``w, x ∈ ℝⁿ, b ∈ ℝ``: the shapes used, grouped; declared properties follow in
+    parentheses (``A ∈ ℝⁿˣⁿ (symmetric)``)."""
+    properties = properties or {}
     from_shape: dict[tuple, list[str]] = {}
     for name, s in shapes.items():
-        from_shape.setdefault(s, []).append(name)
+        from_shape.setdefault((s, tuple(properties.get(name, ()))), []).append(name)
     parts = []
-    for s, names in from_shape.items():
-        parts.append(f"{', '.join(names)} ∈ {_space(s)}")
+    for (s, props), names in from_shape.items():
+        note = f" ({', '.join(_PROPERTY_TEXT[p] for p in props)})" if props else ""
+        parts.append(f"{', '.join(names)} ∈ {_space(s)}{note}")
     return ", ".join(parts)
 
 
@@ -114,7 +120,7 @@ def _space(s: tuple[str, ...]) -> str:
 def _run(args) -> int:
     ds = _derivatives(args)
     if args.command == "check":
-        print(shapes_line(ds[0].shapes))
+        print(shapes_line(ds[0].shapes, ds[0].f.properties))
         for d in ds:
             d.check()
             print(f"✓ {d.line}")
@@ -134,7 +140,7 @@ def _run(args) -> int:
         for d in ds:
             print(d.equation_latex)
         return 0
-    print(shapes_line(ds[0].shapes))
+    print(shapes_line(ds[0].shapes, ds[0].f.properties))
     for d in ds:
         print(d.line)
         if checked:

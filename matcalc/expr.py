@@ -60,9 +60,10 @@ class Var(Expr):
     """A named input: ``x``, ``W_1``."""
 
     name: str = ""
+    props: frozenset = frozenset()   # declared properties: "sym" (Aᵀ = A), "prob" (sum(y) = 1)
 
     def _key(self):
-        return (self.name,)
+        return (self.name, self.props)
 
     def __repr__(self):
         return f"Var({self.name!r}, {self.shape})"
@@ -149,8 +150,24 @@ def identity(n) -> Expr:
     return Identity(Shape((n, n))) if n != ONE else const(1)
 
 
-def var(name: str, shape: Shape) -> Var:
-    return Var(shape, name=name)
+def var(name: str, shape: Shape, props=frozenset()) -> Var:
+    return Var(shape, name=name, props=frozenset(props))
+
+
+def is_symmetric(e: Expr) -> bool:
+    """Known to equal its transpose: a variable declared ``sym``, ``I``, a scalar multiple, sum or
+    inverse of symmetric matrices."""
+    if isinstance(e, Var):
+        return "sym" in e.props
+    if isinstance(e, Identity):
+        return True
+    if isinstance(e, Const):
+        return e.shape.is_square
+    if isinstance(e, Call) and e.op in ("add", "inv") and e.shape.is_square:
+        return all(is_symmetric(a) for a in e.operands)
+    if isinstance(e, Call) and e.op == "mul" and e.shape.is_square:
+        return all(a.shape.is_scalar or is_symmetric(a) for a in e.operands)
+    return False
 
 
 def call(op: str, operands, shape: Shape, params: tuple = ()) -> Call:
@@ -284,7 +301,7 @@ def power(a: Expr, p: Expr) -> Expr:
 
 def transpose(a: Expr) -> Expr:
     """``aᵀ``; scalars, ``I`` and double transposes fold."""
-    if a.shape.is_scalar or isinstance(a, Identity):
+    if a.shape.is_scalar or isinstance(a, Identity) or (a.shape.is_square and is_symmetric(a)):
         return a
     if isinstance(a, Const):
         return Const(a.shape.T, value=a.value)

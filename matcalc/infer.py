@@ -147,6 +147,7 @@ class _Problem:
     declared: set = field(default_factory=set)
     constraints: list = field(default_factory=list)
     order: list = field(default_factory=list)      # variable names in order of appearance
+    props: dict = field(default_factory=dict)      # name -> declared properties
 
     def error(self, node, message, *slots):
         where = self.text[node.span[0]:node.span[1]] if (self.text and node.span) else None
@@ -156,9 +157,12 @@ class _Problem:
                          text=self.text, span=node.span)
 
 
-def infer(tree: Expr, shapes: dict[str, Shape] | None = None, text: str | None = None) -> Expr:
-    """The typed IR of an untyped parse tree, with declared ``shapes`` winning."""
+def infer(tree: Expr, shapes: dict[str, Shape] | None = None, text: str | None = None,
+          props: dict[str, set] | None = None) -> Expr:
+    """The typed IR of an untyped parse tree, with declared ``shapes`` (and properties such as
+    ``sym``) winning."""
     prob = _Problem(text)
+    prob.props = props or {}
     shapes = shapes or {}
     rigid: dict = {}
     for name, shape in shapes.items():
@@ -591,7 +595,7 @@ def _build(prob, nodes, tree, names) -> Expr:
     for node in nodes:
         shape = _concrete(prob, _slot(prob, node), names)
         if isinstance(node, Var):
-            new = E.var(node.name, shape)
+            new = E.var(node.name, shape, prob.props.get(node.name, ()))
         elif isinstance(node, Const):
             new = node
         else:

@@ -156,18 +156,26 @@ _SPEC = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$")
 _DIM = re.compile(r"^(?:[1-9][0-9]*|[A-Za-z_][A-Za-z0-9_]*)$")
 
 
+PROPERTIES = {"sym": "sym", "symmetric": "sym", "prob": "prob", "simplex": "prob"}
+_HINT = "write scalar, n, m,n, m×n or 3x4, optionally followed by ,sym (a symmetric matrix) " \
+    "or ,prob (a vector whose entries sum to 1)"
+
+
 def parse_shape(spec) -> tuple[Shape, set[str]]:
     """A shape from a declaration: ``"scalar"``, ``"n"``, ``"m,n"``, ``"mxn"``, ``"m×n"``, ``"3x4"``,
-    a tuple ``("m", "n")`` or ``()``; a trailing ``sym`` (``"n,n,sym"``) marks a symmetric matrix.
+    a tuple ``("m", "n")`` or ``()``; trailing properties: ``sym`` (``"n,n,sym"``, a symmetric
+    matrix) and ``prob`` (``"n,prob"``, a vector whose entries sum to 1, e.g. one-hot labels).
     Returns the shape and its set of properties.
 
     >>> parse_shape("m×n")[0], parse_shape("3x4")[0], parse_shape("scalar")[0]
     (Shape(dims=(m, n)), Shape(dims=(3, 4)), Shape(dims=()))
+    >>> parse_shape("n,n,sym")[1], parse_shape("k,prob")[1]
+    ({'sym'}, {'prob'})
     """
     props: set[str] = set()
     if isinstance(spec, Shape):
         return spec, props
-    if isinstance(spec, int):
+    if isinstance(spec, int) and not isinstance(spec, bool):
         spec = (spec,)
     if isinstance(spec, (tuple, list)):
         parts = [str(p).strip() for p in spec]
@@ -176,22 +184,18 @@ def parse_shape(spec) -> tuple[Shape, set[str]]:
         if text.lower() in ("scalar", "", "()", "1"):
             return SCALAR, props
         parts = [p.strip() for p in re.split(r"\s*[,x×*]\s*|\s+", text) if p.strip()]
-        # "mxn" splits on x; but a lone name containing x (e.g. "nx") must not: re-join if needed.
-        if len(parts) > 3 or any(not _DIM.match(p) and p != "sym" for p in parts):
-            raise ShapeError(f"cannot read the shape {spec!r}",
-                             hint="write scalar, n, m,n, m×n or 3x4 (optionally ,sym)")
     else:
-        raise ShapeError(f"cannot read the shape {spec!r}",
-                         hint="write scalar, n, m,n, m×n or 3x4 (optionally ,sym)")
-    if parts and parts[-1] == "sym":
-        props.add("sym")
-        parts = parts[:-1]
+        raise ShapeError(f"cannot read the shape {spec!r}", hint=_HINT)
+    while parts and parts[-1].lower() in PROPERTIES:
+        props.add(PROPERTIES[parts.pop().lower()])
     if not parts or len(parts) > 2 or any(not _DIM.match(p) for p in parts):
-        raise ShapeError(f"cannot read the shape {spec!r}",
-                         hint="write scalar, n, m,n, m×n or 3x4 (optionally ,sym)")
+        raise ShapeError(f"cannot read the shape {spec!r}", hint=_HINT)
     dims = tuple(dim(int(p)) if p.isdigit() else dim(p) for p in parts)
     if "sym" in props and not (len(dims) == 2 and dims[0] == dims[1]):
-        raise ShapeError(f"a symmetric matrix must be square, not {spec!r}")
+        raise ShapeError(f"a symmetric matrix must be square, not {spec!r}", hint=_HINT)
+    if "prob" in props and len(dims) != 1:
+        raise ShapeError(f"entries summing to 1 (prob) are declared for vectors, not {spec!r}",
+                         hint=_HINT)
     return Shape(dims), props
 
 

@@ -151,9 +151,11 @@ def transpose_of_kron(e: Expr) -> Expr | None:
 
 
 def sum_of_constant(e: Expr) -> Expr | None:
-    """sum(c 𝟙) = c n;  sum(s) = s for a scalar s."""
+    """sum(c 𝟙) = c n;  sum(s) = s for a scalar s;  sum(y) = 1 for y declared ``prob``."""
     if _is(e, "sum"):
         a = e.operands[0]
+        if isinstance(a, Var) and "prob" in a.props:
+            return E.const(1)
         if isinstance(a, Const):
             return E.const(a.value * a.shape.size)
         if a.shape.is_scalar:

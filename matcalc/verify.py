@@ -99,24 +99,55 @@ def small_dims(symbols) -> dict:
     return {s: i + 2 for i, s in enumerate(sorted(set(symbols), key=str))}
 
 
-def random_values(shapes: dict[str, Shape], dims: dict, rng, domain=(-2.0, 2.0)) -> dict:
+def random_values(shapes: dict[str, Shape], dims: dict, rng, domain=(-2.0, 2.0),
+                  props: dict | None = None) -> dict:
+    """Random values in ``domain``; a variable declared ``sym`` gets a symmetric matrix, one
+    declared ``prob`` positive entries summing to 1."""
     lo, hi = domain
-    return {n: (rng.uniform(lo, hi, size=concrete(s, dims)) if s.dims else
-                np.float64(rng.uniform(lo, hi))) for n, s in shapes.items()}
+    out = {}
+    for n, s in shapes.items():
+        p = (props or {}).get(n, ())
+        if "prob" in p:
+            v = rng.uniform(0.1, 1.0, size=concrete(s, dims))
+            out[n] = v / v.sum()
+            continue
+        v = rng.uniform(lo, hi, size=concrete(s, dims)) if s.dims else np.float64(
+            rng.uniform(lo, hi))
+        out[n] = (v + v.T) / 2 if "sym" in p else v
+    return out
 
 
-def symbol_values(shapes: dict[str, Shape], dims: dict) -> dict:
-    """One real SymPy symbol per component: ``x_1``, ``W_1_2``; plain ``x`` for scalars."""
+def symbol_values(shapes: dict[str, Shape], dims: dict, props: dict | None = None) -> dict:
+    """One real SymPy symbol per component: ``x_1``, ``W_1_2``; plain ``x`` for scalars.  A
+    matrix declared ``sym`` shares one symbol between entries (i, j) and (j, i)."""
     out = {}
     for name, s in shapes.items():
         shape = concrete(s, dims)
         if not shape:
             out[name] = np.array(sympy.Symbol(name, real=True), dtype=object)
             continue
+        sym = "sym" in (props or {}).get(name, ())
         arr = np.empty(shape, dtype=object)
         for idx in np.ndindex(*shape):
-            arr[idx] = sympy.Symbol(name + "_" + "_".join(str(i + 1) for i in idx), real=True)
+            key = tuple(sorted(idx)) if sym else idx
+            arr[idx] = sympy.Symbol(name + "_" + "_".join(str(i + 1) for i in key), real=True)
         out[name] = arr
+    return out
+
+
+def on_constraints(values: np.ndarray, env: dict, props: dict) -> np.ndarray:
+    """``values`` (an object array) on the set where every ``prob`` vector sums to 1: its last
+    entry replaced by one minus the others."""
+    subs = {}
+    for name, p in props.items():
+        if "prob" in p and name in env:
+            v = np.asarray(env[name], dtype=object).ravel()
+            subs[v[-1]] = 1 - sum(v[:-1])
+    if not subs:
+        return values
+    out = np.empty(values.shape, dtype=object)
+    for idx in np.ndindex(*values.shape) if values.shape else [()]:
+        out[idx] = sympy.sympify(values[idx]).xreplace(subs)
     return out
 
 
@@ -146,10 +177,13 @@ def numeric_jacobian(f, x0, eps: float = 1e-6) -> np.ndarray:
     return out
 
 
-def symbolic_jacobian(e: Expr, wrt: str, shapes: dict[str, Shape], dims: dict):
+def symbolic_jacobian(e: Expr, wrt: str, shapes: dict[str, Shape], dims: dict,
+                      props: dict | None = None):
     """∂e/∂wrt component by component, by SymPy: an object array out.shape + wrt.shape, and the
-    symbolic values used."""
-    env = symbol_values(shapes, dims)
+    symbolic values used.  The entries of ``wrt`` are independent symbols even if it is
+    declared symmetric (the derivative treats them so)."""
+    props = {n: p for n, p in (props or {}).items() if n != wrt}
+    env = symbol_values(shapes, dims, props)
     value = evaluate(e, env, dims, symbolic=True)
     x = env[wrt]
     out = np.empty(value.shape + x.shape, dtype=object)

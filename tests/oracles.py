@@ -28,8 +28,9 @@ def assert_numeric(d, seed: int = 0, domain=(-2.0, 2.0), tol: float = 1e-5, valu
     shapes = {n: v.shape for n, v in E.free_vars(d.f.node).items()}
     dims = concrete_dims(d)
     rng = np.random.default_rng(seed)
+    props = {n: v.props for n, v in E.free_vars(d.f.node).items()}
     if values is None:
-        values = verify.random_values(shapes, dims, rng, domain=domain)
+        values = verify.random_values(shapes, dims, rng, domain=domain, props=props)
     for w in d.wrt:
         if w.name not in values:
             values[w.name] = verify.random_values({w.name: w.shape}, dims, rng, domain)[w.name]
