@@ -28,6 +28,7 @@ class Expression:
     source: str
     declared: dict = field(default_factory=dict, compare=False, repr=False)
     props: dict = field(default_factory=dict, compare=False, repr=False)
+    scope: dict = field(default_factory=dict, compare=False, repr=False)  # outer variables
 
     @property
     def shape(self) -> tuple[str, ...]:
@@ -197,7 +198,8 @@ class Derivative:
         if fs.is_scalar and xs.is_vector:
             g = simplify(E.transpose(g), self._frozen)   # the gradient as a column
         source = render.text(g, named=False)
-        inner = Expression(g, source, self.f.declared, self.f.props)
+        scope = {**self.f.scope, **E.free_vars(self.f.node)}   # ∂/∂b of a gradient free of b
+        inner = Expression(g, source, self.f.declared, self.f.props, scope)
         return _diff_one(inner, wrt, self.layout)
 
     def check(self) -> bool:
@@ -257,7 +259,7 @@ def _diff_one(f: Expression, wrt: str, layout: str) -> Derivative:
     if not isinstance(wrt, str):
         raise ParseError(f"wrt must be a variable name, not {wrt!r}")
     names = parse_wrt(wrt)
-    variables = E.free_vars(f.node)
+    variables = {**f.scope, **E.free_vars(f.node)}
     targets = []
     for name, span in names:
         v = variables.get(name)

@@ -249,6 +249,26 @@ def merge_terms(e: Expr) -> Expr | None:
     return E.add(*(E.mul(E.const(seen[b]), b) for b in order))
 
 
+def diag_is_linear(e: Expr) -> Expr | None:
+    """a diag(u) + b diag(v) = diag(a u + b v): a sum of diagonal Jacobians is one."""
+    if not _is(e, "add"):
+        return None
+    diags, others = [], []
+    for t in e.operands:
+        c, base = _split_coeff(t)
+        scalars, fs = _product_factors(t)
+        if _is(base, "jdiag"):
+            diags.append(E.mul(E.const(c), base.operands[0]))
+        elif len(fs) == 1 and _is(fs[0], "jdiag"):
+            diags.append(E.mul(*scalars, fs[0].operands[0]))
+        else:
+            others.append(t)
+    if len(diags) < 2:
+        return None
+    d = E.add(*diags)
+    return E.add(jdiag(d, d.shape), *others)
+
+
 def jdiag_of_scalar(e: Expr) -> Expr | None:
     """diag(c 𝟙) = c I."""
     if _is(e, "jdiag") and isinstance(e.operands[0], Const):
@@ -315,27 +335,44 @@ def _replace_aligned(f: Expr, mapping: dict, shape) -> Expr:
 
 
 def _negative_term(t: Expr) -> bool:
-    c, _ = _split_coeff(t)
-    return c.could_extract_minus_sign() or (isinstance(t, Const) and t.value < 0)
+    c = t.value if isinstance(t, Const) else _split_coeff(t)[0]
+    return bool(c.could_extract_minus_sign())
 
 
 def negate_into_sum(e: Expr) -> Expr | None:
-    """−c (y − z) = c (z − y): a negative coefficient is absorbed by a difference (also one
-    seen through a transpose: −(y − z)ᵀ = (z − y)ᵀ)."""
-    if not (_is(e, "mul") and isinstance(e.operands[0], Const) and e.operands[0].value < 0):
+    """−c (y − z) = c (z − y): a negative coefficient is absorbed by a difference, found in a
+    factor, through a transpose, a matrix product or a diag: −(y − z)ᵀ = (z − y)ᵀ,
+    −Xᵀ diag(u ⊙ (u − 1)) X = Xᵀ diag(u ⊙ (1 − u)) X."""
+    if not (_is(e, "mul") and isinstance(e.operands[0], Const) and
+            e.operands[0].value.could_extract_minus_sign()):
         return None
-    for i, f in enumerate(e.operands):
-        s = f.operands[0] if _is(f, "T") else f
-        if _is(s, "add"):
-            neg = sum(1 for t in s.operands if _negative_term(t))
-            if neg and neg >= len(s.operands) - neg:
-                terms = [E.neg(t) for t in s.operands]
-                terms.sort(key=_negative_term)  # positive terms first, in order: z − y
-                flipped = E.add(*terms)
-                rest = list(e.operands)
-                rest[i] = E.transpose(flipped) if s is not f else flipped
-                rest[0] = E.const(-e.operands[0].value)
-                return E.mul(*rest)
+    for i, f in enumerate(e.operands[1:], 1):
+        r = _absorb_negation(f)
+        if r is not None:
+            rest = list(e.operands)
+            rest[i] = r
+            rest[0] = E.const(-e.operands[0].value)
+            return E.mul(*rest)
+    return None
+
+
+def _absorb_negation(x: Expr) -> Expr | None:
+    """−x written with the sign absorbed by a difference inside it, or None."""
+    if _is(x, "add"):
+        neg = sum(1 for t in x.operands if _negative_term(t))
+        if neg and neg >= len(x.operands) - neg:
+            terms = [E.neg(t) for t in x.operands]
+            terms.sort(key=_negative_term)  # positive terms first, in order: z − y
+            return E.add(*terms)
+        return None
+    if _is(x, "T") or _is(x, "jdiag"):
+        r = _absorb_negation(x.operands[0])
+        return None if r is None else rebuild(x, (r,))
+    if _is(x, "mul") or _is(x, "matmul"):
+        for i, f in enumerate(x.operands):
+            r = _absorb_negation(f)
+            if r is not None:
+                return rebuild(x, x.operands[:i] + (r,) + x.operands[i + 1:])
     return None
 
 
@@ -366,7 +403,7 @@ def diag_of_structured(e: Expr) -> Expr | None:
 
 
 REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after, negate_into_sum, sum_is_linear, matmul_pairs, scalars_out_of_products, transpose_of_product, transpose_of_kron,
-            sum_of_constant, merge_terms, jdiag_of_scalar)
+            sum_of_constant, merge_terms, diag_is_linear, jdiag_of_scalar)
 
 
 def _rewrite_pass(e: Expr) -> Expr:
@@ -559,8 +596,21 @@ def scalar_algebra(e: Expr, frozen=frozenset()) -> Expr:
 def _simplify_algebra(e: Expr, frozen) -> Expr:
     atoms = _Atoms(frozen)
     s = _to_sympy(e, atoms, frozen)
-    s = _logistic(sympy.factor_terms(s), atoms)
+    s = _logistic(_factored(s), atoms)
     return E.expand_to(_from_sympy(s, atoms), e.shape)
+
+
+def _factored(s: sympy.Expr) -> sympy.Expr:
+    """Common factors out (``factor_terms``), or a full factorisation when it is shorter:
+    (1 − u)² + u (u − 1) = (u − 1)(2u − 1).  Full factorisation is tried on small
+    expressions only (its cost grows fast)."""
+    a = sympy.factor_terms(s)
+    ops = sympy.count_ops(a)
+    if 3 <= ops <= 40 and (a.is_Mul or a.is_Add):
+        b = sympy.factor(a)
+        if sympy.count_ops(b) < ops:
+            return b
+    return a
 
 
 def _logistic(s: sympy.Expr, atoms: _Atoms) -> sympy.Expr:
