@@ -566,13 +566,13 @@ def _replace(e: Expr, mapping: dict) -> Expr:
 
 
 def _worth_naming(n: Expr, uses: int) -> bool:
-    """Large enough that printing it once saves reading: four or more nodes (constants not
+    """Large enough that printing it once saves reading: five or more nodes (constants not
     counted), or two or more when it would print three times or more (softmax(x) in
     diag(s) − s sᵀ)."""
     if not isinstance(n, Call) or n.op in ("T", "vec", "vecT", "reshape"):
         return False
     size = sum(1 for m in E.topological(n) if not isinstance(m, Const))
-    return size >= 4 or (uses >= 3 and size >= 2)
+    return size >= 5 or (uses >= 3 and size >= 2)
 
 
 def _placeholders(nodes: list[Expr], taken: set[str]) -> list[Var]:

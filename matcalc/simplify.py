@@ -57,8 +57,19 @@ def _ones_vector(e):
     return isinstance(e, Const) and e.value == 1 and e.shape.is_vector
 
 
+def _inverse_of(a: Expr) -> Expr | None:
+    """B when ``a`` is B⁻¹ (or (Bᵀ)⁻¹ = B⁻ᵀ as Bᵀ, or (B⁻¹)ᵀ)."""
+    if _is(a, "inv"):
+        return a.operands[0]
+    if _is(a, "T") and _is(a.operands[0], "inv"):
+        return E.transpose(a.operands[0].operands[0])
+    return None
+
+
 def _pair(a: Expr, b: Expr) -> Expr | None:
     """One product of neighbours in a matrix chain, if an identity applies."""
+    if _inverse_of(a) == b or _inverse_of(b) == a:   # X⁻¹ X = X X⁻¹ = I
+        return E.identity(a.shape.rows)
     if _is(a, "jdiag") and _is(b, "jdiag"):        # diag(a) diag(b) = diag(a ⊙ b)
         return jdiag(E.mul(a.operands[0], b.operands[0]), b.operands[0].shape)
     if _is(a, "jdiag") and b.shape.is_vector and a.operands[0].shape == b.shape:
@@ -148,6 +159,58 @@ def transpose_of_kron(e: Expr) -> Expr | None:
         a, b = e.operands[0].operands
         return kron(E.transpose(a), E.transpose(b))
     return None
+
+
+def inverse_of_inverse(e: Expr) -> Expr | None:
+    """(X⁻¹)⁻¹ = X."""
+    if _is(e, "inv") and _inverse_of(e.operands[0]) is not None:
+        return _inverse_of(e.operands[0])
+    return None
+
+
+def transposed_products_in_chain(e: Expr) -> Expr | None:
+    """A (B C)ᵀ D = A Cᵀ Bᵀ D: inside a product a transposed product is spelled out, unless that
+    adds transposes."""
+    if not _is(e, "matmul"):
+        return None
+    for i, f in enumerate(e.operands):
+        if _is(f, "T") and _is(f.operands[0], "matmul"):
+            inner = f.operands[0].operands
+            flipped = [E.transpose(g) for g in reversed(inner)]
+            if _count_t(flipped) <= 1 + _count_t(inner):
+                return E.matmul(*e.operands[:i], *flipped, *e.operands[i + 1:])
+    return None
+
+
+def _t_count(e: Expr) -> int:
+    return sum(1 for n in E.topological(e) if _is(n, "T"))
+
+
+def transpose_of_sum(e: Expr) -> Expr | None:
+    """(Σ Aᵢ)ᵀ = Σ Aᵢᵀ and back, whichever spells fewer transposes: a gradient row
+    (Bᵀ C u + Dᵀ v)ᵀ = uᵀ Cᵀ B + vᵀ D; (X B)ᵀ + Xᵀ Bᵀ = (X B + B X)ᵀ.  A sum with terms that
+    are not products, (W x + b − y)ᵀ, stays as it is."""
+    if _is(e, "T") and _is(e.operands[0], "add"):
+        terms = e.operands[0].operands
+        if not all(_is(_product_factors(t)[1][-1], "T") or len(_product_factors(t)[1]) > 1
+                   for t in terms):
+            return None
+        out = E.add(*(_spelled(E.transpose(t)) for t in terms))
+        return out if _t_count(out) < _t_count(e) else None
+    if _is(e, "add") and e.shape.is_matrix and not e.shape.is_row:
+        inner = E.add(*(_spelled(E.transpose(t)) for t in e.operands))
+        out = E.transpose(inner)
+        return out if _t_count(out) < _t_count(e) else None
+    return None
+
+
+def _spelled(e: Expr) -> Expr:
+    """``e`` with a top-level transposed product spelled out: (A B)ᵀ = Bᵀ Aᵀ."""
+    scalars, fs = _product_factors(e)
+    if len(fs) == 1 and _is(fs[0], "T") and _is(fs[0].operands[0], "matmul"):
+        inner = fs[0].operands[0].operands
+        return E.mul(*scalars, E.matmul(*(E.transpose(g) for g in reversed(inner))))
+    return e
 
 
 def sum_of_constant(e: Expr) -> Expr | None:
@@ -402,7 +465,8 @@ def diag_of_structured(e: Expr) -> Expr | None:
     return None
 
 
-REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after, negate_into_sum, sum_is_linear, matmul_pairs, scalars_out_of_products, transpose_of_product, transpose_of_kron,
+REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after,
+            inverse_of_inverse, transposed_products_in_chain, transpose_of_sum, negate_into_sum, sum_is_linear, matmul_pairs, scalars_out_of_products, transpose_of_product, transpose_of_kron,
             sum_of_constant, merge_terms, diag_is_linear, jdiag_of_scalar)
 
 
@@ -517,7 +581,13 @@ def _from_sympy(s: sympy.Expr, atoms: _Atoms) -> Expr:
         poly = any(_factor_rank(t, atoms)[0] == 0 for t in s.args if not t.is_Number)
         terms = sorted(s.args, key=lambda t: (_is_negative(t), (10**9 if poly else -1)
                                               if t.is_Number else _appearance(t, atoms)))
-        return E.add(*(_from_sympy(t, atoms) for t in terms))
+        out = E.add(*(_from_sympy(t, atoms) for t in terms))
+        if out not in atoms.order and len(s.args) == 2:
+            # SymPy writes −(x − a) as a − x; the user's own x − a reads better: −(x − a)
+            flipped = _from_sympy(-s, atoms)
+            if flipped in atoms.order:
+                return E.neg(flipped)
+        return out
     if s.is_Mul or s.is_Pow:
         coeff, factors = s.as_coeff_mul()
         num, den = [], []
