@@ -570,7 +570,7 @@ def _to_sympy(e: Expr, atoms: _Atoms, frozen) -> sympy.Expr:
     return memo[e]
 
 
-def _from_sympy(s: sympy.Expr, atoms: _Atoms) -> Expr:
+def _from_sympy(s: sympy.Expr, atoms: _Atoms, flip: bool = True) -> Expr:
     if s.is_Number or not (s.free_symbols & atoms.node_of.keys()):
         return E.const(s)    # a number, or one made of dimensions (1/N)
     if s in atoms.node_of:
@@ -582,9 +582,9 @@ def _from_sympy(s: sympy.Expr, atoms: _Atoms) -> Expr:
         terms = sorted(s.args, key=lambda t: (_is_negative(t), (10**9 if poly else -1)
                                               if t.is_Number else _appearance(t, atoms)))
         out = E.add(*(_from_sympy(t, atoms) for t in terms))
-        if out not in atoms.order and len(s.args) == 2:
+        if flip and out not in atoms.order and len(s.args) == 2:
             # SymPy writes −(x − a) as a − x; the user's own x − a reads better: −(x − a)
-            flipped = _from_sympy(-s, atoms)
+            flipped = _from_sympy(-s, atoms, flip=False)
             if flipped in atoms.order:
                 return E.neg(flipped)
         return out
