@@ -419,21 +419,26 @@ def negate_into_sum(e: Expr) -> Expr | None:
     return None
 
 
-def _absorb_negation(x: Expr) -> Expr | None:
-    """−x written with the sign absorbed by a difference inside it, or None."""
+def _absorb_negation(x: Expr, tie: bool = True) -> Expr | None:
+    """−x written with the sign absorbed by a difference inside it, or None.  A difference with
+    as many negative as positive terms absorbs it directly (−(y − z) = z − y) but, deeper inside
+    products, only when that puts a constant first (u − 1 → 1 − u), so x − a in (x − a)(x − a)ᵀ
+    stays as written."""
     if _is(x, "add"):
         neg = sum(1 for t in x.operands if _negative_term(t))
-        if neg and neg >= len(x.operands) - neg:
+        constant = any(isinstance(t, Const) and _negative_term(t) for t in x.operands)
+        if neg and (neg > len(x.operands) - neg or
+                    (neg == len(x.operands) - neg and (tie or constant))):
             terms = [E.neg(t) for t in x.operands]
             terms.sort(key=_negative_term)  # positive terms first, in order: z − y
             return E.add(*terms)
         return None
     if _is(x, "T") or _is(x, "jdiag"):
-        r = _absorb_negation(x.operands[0])
+        r = _absorb_negation(x.operands[0], tie and _is(x, "T"))
         return None if r is None else rebuild(x, (r,))
     if _is(x, "mul") or _is(x, "matmul"):
         for i, f in enumerate(x.operands):
-            r = _absorb_negation(f)
+            r = _absorb_negation(f, False)
             if r is not None:
                 return rebuild(x, x.operands[:i] + (r,) + x.operands[i + 1:])
     return None
@@ -486,6 +491,8 @@ def _rewrite_pass(e: Expr) -> Expr:
                     break
             else:
                 break
+        else:
+            STATS["unconverged"] += 1
         memo[n] = m
     return memo[e]
 
@@ -504,7 +511,11 @@ def simplify(e: Expr, frozen: dict | frozenset = frozenset()) -> Expr:
         if new == e:
             return new
         e = new
+    STATS["unconverged"] += 1   # rewrites that undo each other: a bug (the tests watch this)
     return e
+
+
+STATS = {"unconverged": 0}
 
 
 # ---------------------------------------------------------------------------------------------
