@@ -313,8 +313,10 @@ def transpose(a: Expr) -> Expr:
             sorted(map(hash, a.operands)) == sorted(hash(transpose(t)) for t in a.operands):
         return a    # a symmetric sum: (A + Aᵀ)ᵀ = A + Aᵀ
     if isinstance(a, Call) and a.op == "mul" and any(f.shape.is_scalar for f in a.operands):
-        # (c x)ᵀ = c xᵀ: keep scalar coefficients outside
-        return mul(*[f if f.shape.is_scalar else transpose(f) for f in a.operands])
+        # (c x)ᵀ = c xᵀ: keep scalar coefficients outside, the rest transposed as one
+        scalars = [f for f in a.operands if f.shape.is_scalar]
+        rest = [f for f in a.operands if not f.shape.is_scalar]
+        return mul(*scalars, transpose(mul(*rest)) if len(rest) > 1 else transpose(rest[0]))
     return call("T", [a], a.shape.T)
 
 

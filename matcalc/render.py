@@ -19,9 +19,11 @@ from .shapes import Shape, dim_str
 from .simplify import rebuild, simplify
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
-_GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "lambda", "mu", "nu",
-          "xi", "pi", "rho", "sigma", "tau", "phi", "chi", "psi", "omega", "Gamma", "Delta",
-          "Theta", "Lambda", "Sigma", "Phi", "Psi", "Omega"}
+_GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η",
+          "theta": "θ", "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ", "pi": "π", "rho": "ρ",
+          "sigma": "σ", "tau": "τ", "phi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω",
+          "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Sigma": "Σ", "Phi": "Φ",
+          "Psi": "Ψ", "Omega": "Ω"}
 
 # precedence: higher binds tighter
 ADD, NEG, MUL, POW, POST, ATOM = 10, 15, 20, 40, 50, 100
@@ -41,7 +43,9 @@ class Style:
     le, gt = "≤", ">"
 
     def name(self, v: Var) -> str:
-        return v.name
+        """Greek names print as letters: lambda → λ, alpha_1 → α_1."""
+        base, sep, sub = v.name.partition("_")
+        return _GREEK.get(base, base) + sep + sub
 
     def number(self, value: sympy.Expr) -> str:
         if value.is_Integer:

@@ -83,8 +83,8 @@ def _pair(a: Expr, b: Expr) -> Expr | None:
             grad_row(E.mul(a.value, d))
     if _is(b, "jdiag") and _is(a, "vecT") and a.operands[0].shape == b.operands[0].shape:
         return grad_row(E.mul(a.operands[0], b.operands[0]))    # vec(G)ᵀ diag(vec(D)) = vec(G ⊙ D)ᵀ
-    if _is(a, "jdiag") and _is(b, "kron") and isinstance(b.operands[1], Identity) and \
-            b.operands[1].shape.rows == a.shape.rows:            # diag(d)(Bᵀ ⊗ I) = Bᵀ ⊗ diag(d)
+    if _is(b, "kron") and isinstance(b.operands[1], Identity) and b.operands[0].shape.is_row \
+            and b.operands[1].shape.rows == a.shape.cols:   # A (rᵀ ⊗ I) = rᵀ ⊗ A, r a vector
         return kron(b.operands[0], a)
     if _is(a, "kron") and _is(b, "kron"):            # (A ⊗ B)(C ⊗ D) = AC ⊗ BD
         (p, q), (r, s) = a.operands, b.operands
