@@ -29,6 +29,7 @@ class Expression:
     declared: dict = field(default_factory=dict, compare=False, repr=False)
     props: dict = field(default_factory=dict, compare=False, repr=False)
     scope: dict = field(default_factory=dict, compare=False, repr=False)  # outer variables
+    origin: Expr | None = field(default=None, compare=False, repr=False)  # f, for ∂f/∂x here
 
     @property
     def shape(self) -> tuple[str, ...]:
@@ -36,12 +37,14 @@ class Expression:
 
     @property
     def shapes(self) -> dict[str, tuple[str, ...]]:
-        return {n: v.shape.as_strings() for n, v in E.free_vars(self.node).items()}
+        """The variables' shapes (of the original expression, for a derivative's own)."""
+        return {n: v.shape.as_strings() for n, v in E.free_vars(self.origin or self.node).items()}
 
     @property
     def properties(self) -> dict[str, tuple[str, ...]]:
         """Declared properties of the variables: ``{'A': ('sym',)}``."""
-        return {n: tuple(sorted(v.props)) for n, v in E.free_vars(self.node).items() if v.props}
+        return {n: tuple(sorted(v.props)) for n, v in E.free_vars(self.origin or self.node).items()
+                if v.props}
 
     @property
     def latex(self) -> str:
@@ -80,6 +83,7 @@ class Derivative:
     result: Expr                  # numerator layout
     layout: str = "numerator"
     trace: Trace | None = field(default=None, repr=False)
+    first: Derivative | None = field(default=None, repr=False)   # for ∂/∂b (∂f/∂w): ∂f/∂w
 
     # -- what it is --------------------------------------------------------------------------
 
@@ -133,16 +137,30 @@ class Derivative:
     def equation_latex(self) -> str:
         wrt = " ".join(render.latex(v) for v in self.wrt) if not self._literal else \
             r"\left[" + ", ".join(render.latex(v) for v in self.wrt) + r"\right]"
-        return (rf"\frac{{\partial}}{{\partial {wrt}}} {render.operand_latex(self.f.node)} = "
-                f"{self.latex}")
+        f = render.operand_latex(self.f.origin or self.f.node)
+        first = self.first
+        if first is None:
+            return rf"\frac{{\partial}}{{\partial {wrt}}} {f} = {self.latex}"
+        inner = " ".join(render.latex(v) for v in first.wrt)
+        den = rf"\partial {wrt}^{{2}}" if first.wrt == self.wrt else \
+            rf"\partial {wrt} \, \partial {inner}"
+        return rf"\frac{{\partial^{{2}}}}{{{den}}} {f} = {self.latex}"
 
     def _repr_latex_(self) -> str:
         return f"${self.equation_latex}$"
 
     @property
     def line(self) -> str:
-        """The CLI's line: ``∂/∂w sum(w ⊙ x) = xᵀ    [1×n]``."""
-        return f"∂/∂{self.wrt_text} {render.operand_text(self.f.node)} = {self}    {self.shape_label}"
+        """The CLI's line: ``∂/∂w sum(w ⊙ x) = xᵀ    [1×n]``; for a second derivative
+        ``∂²/∂x² xᵀ A x = A + Aᵀ`` or ``∂²/∂b∂w f`` (∂/∂b of ∂f/∂w)."""
+        f = render.operand_text(self.f.origin or self.f.node)
+        if self.first is None:
+            op = f"∂/∂{self.wrt_text}"
+        elif self.first.wrt == self.wrt:
+            op = f"∂²/∂{self.wrt_text}²"
+        else:
+            op = f"∂²/∂{self.wrt_text}∂{self.first.wrt_text}"
+        return f"{op} {f} = {self}    {self.shape_label}"
 
     @property
     def shape_label(self) -> str:
@@ -199,8 +217,11 @@ class Derivative:
             g = simplify(E.transpose(g), self._frozen)   # the gradient as a column
         source = render.text(g, named=False)
         scope = {**self.f.scope, **E.free_vars(self.f.node)}   # ∂/∂b of a gradient free of b
-        inner = Expression(g, source, self.f.declared, self.f.props, scope)
-        return _diff_one(inner, wrt, self.layout)
+        inner = Expression(g, source, self.f.declared, self.f.props, scope,
+                           self.f.origin or self.f.node)
+        second = _diff_one(inner, wrt, self.layout)
+        second.first = self
+        return second
 
     def check(self) -> bool:
         """Verify by SymPy component expansion at small distinct sizes (the paper's "grind it

@@ -136,12 +136,22 @@ def vec(g: Expr) -> Expr:
 
 
 def kron(a: Expr, b: Expr) -> Expr:
-    """``a ⊗ b`` (Kronecker product); ``1 ⊗ b = b``, ``a ⊗ 1 = a``."""
+    """``a ⊗ b`` (Kronecker product); ``1 ⊗ b = b``, ``a ⊗ 1 = a``; scalar factors come out:
+    a ⊗ (c B) = c (a ⊗ B)."""
     if a.shape.is_scalar or b.shape.is_scalar:
         return E.mul(a, b)
+    scalars = []
+    parts = []
+    for x in (a, b):
+        if isinstance(x, Call) and x.op == "mul" and any(f.shape.is_scalar for f in x.operands):
+            scalars += [f for f in x.operands if f.shape.is_scalar]
+            x = E.mul(*[f for f in x.operands if not f.shape.is_scalar])
+        parts.append(x)
+    a, b = parts
     (ra, ca), (rb, cb) = (a.shape.rows, a.shape.cols), (b.shape.rows, b.shape.cols)
     shape = Shape((ra * rb, ca * cb)) if (ca * cb) != ONE else Shape((ra * rb,))
-    return E.call("kron", [a, b], shape)
+    core = E.call("kron", [a, b], shape)
+    return E.mul(*scalars, core) if scalars else core
 
 
 def _elementwise_args(op: str):

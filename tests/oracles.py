@@ -53,3 +53,54 @@ def assert_numeric(d, seed: int = 0, domain=(-2.0, 2.0), tol: float = 1e-5, valu
                  result_shape(d.f.node.shape, d.wrt_shape, d.layout))
     assert value.shape == want, (value.shape, want)
     return values
+
+
+def assert_second_derivative(d2, a: str, b: str, seed: int = 0, domain=(-2.0, 2.0),
+                             values=None, eps: float = 1e-4, tol: float = 1e-4):
+    """``d2 = diff(f, a).diff(b)`` checked against f itself (not against matcalc's gradient),
+    two independent ways: finite differences of finite differences of f, and SymPy's second
+    derivatives of f's components.  Entries T[i…, j…] = ∂²f/∂aᵢ∂bⱼ."""
+    root = d2.f.origin
+    variables = E.free_vars(root)
+    shapes = {n: v.shape for n, v in variables.items()}
+    props = {n: v.props for n, v in variables.items()}
+    symbols = sorted({s for sh in shapes.values() for x in sh.dims for s in x.free_symbols},
+                     key=str)
+    dims = verify.small_dims(symbols)
+    rng = np.random.default_rng(seed)
+    if values is None:
+        values = verify.random_values(shapes, dims, rng, domain=domain, props=props)
+    values = {n: np.asarray(v, dtype=float) for n, v in values.items()}
+
+    def f(env):
+        return float(verify.evaluate(root, env, dims))
+
+    A, B = values[a], values[b]
+    H = np.zeros(A.shape + B.shape)
+    for i in np.ndindex(*A.shape):
+        for j in np.ndindex(*B.shape):
+            total = 0.0
+            for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+                env = {n: v.copy() for n, v in values.items()}
+                env[a][i] += si * eps
+                env[b][j] += sj * eps
+                total += si * sj * f(env)
+            H[i + j] = total / (4 * eps * eps)
+    got = np.asarray(d2.tensor(values, dims), dtype=float).reshape(H.shape)
+    np.testing.assert_allclose(got, H, rtol=tol, atol=tol)
+    assert d2.evaluate(values).size == H.size
+    # SymPy: the components of f, differentiated twice
+    env = verify.symbol_values(shapes, dims, {n: p for n, p in props.items()
+                                              if n not in (a, b)})
+    fs = sympy.sympify(np.asarray(verify.evaluate(root, env, dims, symbolic=True)).item())
+    xa, xb = np.asarray(env[a], dtype=object), np.asarray(env[b], dtype=object)
+    expected = np.empty(xa.shape + xb.shape, dtype=object)
+    for i in np.ndindex(*xa.shape):
+        di = sympy.diff(fs, xa[i])
+        for j in np.ndindex(*xb.shape):
+            expected[i + j] = sympy.diff(di, xb[j])
+    symbolic = np.asarray(d2.tensor(env, dims, symbolic=True), dtype=object)
+    expected = verify.on_constraints(expected, env, props)       # e.g. sum(y) = 1 declared
+    symbolic = verify.on_constraints(symbolic.reshape(expected.shape), env, props)
+    bad = verify.compare_symbolic(expected, symbolic, env, rng)
+    assert not bad, bad[0]

@@ -96,7 +96,7 @@ def test_vector_literal_wrt(capsys):
 def test_second_order(capsys):
     code, out, _ = run(capsys, "diff", "sum(exp(x))", "--wrt", "x", "--order", "2")
     assert code == 0
-    assert out.splitlines()[1].endswith("= diag(exp(x))    [n×n]")
+    assert out.splitlines()[1] == "∂²/∂x² sum(exp(x)) = diag(exp(x))    [n×n]"
 
 
 def test_user_error_exits_2_with_caret_and_no_traceback(capsys):
