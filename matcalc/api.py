@@ -163,6 +163,24 @@ class Derivative:
         return f"{op} {f} = {self}    {self.shape_label}"
 
     @property
+    def notes(self) -> list[str]:
+        """Remarks on the result a reader may act on: a sum(y) left in the derivative of a
+        cross-entropy, y ⊙ log(·), which declaring y a probability vector simplifies."""
+        out = []
+        weights = {a for n in E.topological(self.f.origin or self.f.node)
+                   if isinstance(n, E.Call) and n.op == "mul"
+                   and any(isinstance(b, E.Call) and b.op == "log" for b in n.operands)
+                   for a in n.operands if isinstance(a, Var)}
+        for n in E.topological(self.expression):
+            if isinstance(n, E.Call) and n.op == "sum" and n.operands[0] in weights:
+                y = n.operands[0]
+                out.append(f"sum({y.name}) = 1 when {y.name} holds probabilities or one-hot "
+                           f"labels: declare it (--shape {y.name}={y.shape.as_strings()[0]},prob"
+                           f" or shapes={{'{y.name}': '{y.shape.as_strings()[0]},prob'}}) to "
+                           f"simplify")
+        return out
+
+    @property
     def shape_label(self) -> str:
         s = self.shape
         if not s:

@@ -133,6 +133,7 @@ def _run(args) -> int:
                "layout": args.layout,
                "derivatives": [{"wrt": d.wrt_text, "text": str(d), "latex": d.latex,
                                 "equation_latex": d.equation_latex, "shape": list(d.shape),
+                                "notes": d.notes,
                                 **({"checked": True} if checked else {})} for d in ds]}
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return 0
@@ -143,6 +144,8 @@ def _run(args) -> int:
     print(shapes_line(ds[0].shapes, ds[0].f.properties))
     for d in ds:
         print(d.line)
+        for note in d.notes:
+            print(f"  note: {note}")
         if checked:
             print("  ✓ verified by SymPy component expansion")
     return 0

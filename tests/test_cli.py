@@ -138,3 +138,17 @@ def test_python_dash_m_and_console_script():
     bad = subprocess.run([sys.executable, "-m", "matcalc", "diff", "sum(w*x", "--wrt", "w"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "^" in bad.stderr
+
+
+def test_note_on_an_undeclared_probability_vector(capsys):
+    code, out, _ = run(capsys, "diff", "-sum(y*log(softmax(W@x + b)))", "--wrt", "b")
+    lines = out.splitlines()
+    assert lines[1].endswith("= (sum(y) softmax(W x + b) − y)ᵀ    [1×n]")
+    assert lines[2] == ("  note: sum(y) = 1 when y holds probabilities or one-hot labels: declare "
+                        "it (--shape y=n,prob or shapes={'y': 'n,prob'}) to simplify")
+    code, out, _ = run(capsys, "diff", "-sum(y*log(softmax(W@x + b)))", "--wrt", "b",
+                       "--shape", "y=n,prob")
+    assert out.splitlines()[1:] == [
+        "∂/∂b (−sum(y ⊙ ln(softmax(W x + b)))) = (softmax(W x + b) − y)ᵀ    [1×n]"]
+    code, out, _ = run(capsys, "diff", "sum(x*z)", "--wrt", "z", "--shape", "z=scalar")
+    assert "note" not in out
