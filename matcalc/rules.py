@@ -238,7 +238,8 @@ def nary(name, numpy, *, text, latex, prec, section, doc="", name_hint="u"):
                           jacobian_doc={"*": f"element-wise {text}, diagonal condition holds"}))
 
 
-def reduction(name, gradient, numpy, *, section="§5", arity=(1, 1), infer="reduce", doc=""):
+def reduction(name, gradient, numpy, *, section="§5", arity=(1, 1), infer="reduce", doc="",
+              text=None, latex=None):
     """A function to a scalar (paper §5: sum, and the dot product's y = sum(u)): its Jacobian is
     the row ``gᵀ`` with ``gradient(y, x, params)`` in the shape of ``x``."""
 
@@ -254,7 +255,8 @@ def reduction(name, gradient, numpy, *, section="§5", arity=(1, 1), infer="redu
         return (grad_row(gradient(y, args[0], params)),)
 
     return _register(Rule(name, "reduction", arity, infer, shape, partials, numpy=numpy,
-                          text=name, latex=rf"\operatorname{{{name}}}", section=section, doc=doc,
+                          text=text or name, latex=latex or rf"\operatorname{{{name}}}",
+                          section=section, doc=doc,
                           jacobian_doc={0: f"{name}: a row, the gradient of {name}"}))
 
 
@@ -647,6 +649,7 @@ reduction("norm", _norm_grad, _norm, arity=(1, 2),
           doc="∂‖x‖/∂x = xᵀ/‖x‖; ∂‖x‖₁/∂x = sign(x)ᵀ")
 reduction("trace", lambda y, X, p: E.identity(X.shape.rows),
           _obj(np.trace, lambda m: m.trace()), infer="square", section="Matrix Cookbook (100)",
+          text="tr", latex=r"\operatorname{tr}",
           doc="∂tr(X)/∂X = I")
 reduction("det", lambda y, X, p: E.mul(y, E.transpose(apply("inv", X))),
           _obj(np.linalg.det, lambda m: m.det()), infer="square",
