@@ -41,7 +41,7 @@ class Expr:
 
     def __eq__(self, other) -> bool:
         return self is other or (isinstance(other, Expr) and hash(self) == hash(other)
-                                 and self.key == other.key)
+                                 and _same(self, other))
 
     def __hash__(self) -> int:
         h = self.__dict__.get("_h")
@@ -53,6 +53,30 @@ class Expr:
     @property
     def args(self) -> tuple[Expr, ...]:
         return ()
+
+
+def _same(a: Expr, b: Expr) -> bool:
+    """Structural equality, compared with an explicit stack (no recursion, so depth is not
+    limited by Python's stack); cached hashes rule out most differences at once."""
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if x is y:
+            continue
+        if type(x) is not type(y) or hash(x) != hash(y) or x.shape != y.shape:
+            return False
+        kx, ky = x._key(), y._key()
+        if len(kx) != len(ky):
+            return False
+        for u, v in zip(kx, ky):
+            if isinstance(u, tuple) and isinstance(v, tuple) and len(u) == len(v) and u and \
+                    isinstance(u[0], Expr):
+                stack.extend(zip(u, v))
+            elif isinstance(u, Expr) and isinstance(v, Expr):
+                stack.append((u, v))
+            elif u != v:
+                return False
+    return True
 
 
 @dataclass(frozen=True, eq=False)

@@ -274,7 +274,8 @@ def _solve(prob: _Problem, nodes):
                 i += 1
             cursors[stage] = i
             applied = False
-            for c in items[i:]:
+            for j in range(i, len(items)):
+                c = items[j]
                 if not c.done and run(c, stage):
                     applied = True
                     break

@@ -533,14 +533,21 @@ def name_shared(roots: list[Expr], taken: set[str]) -> tuple[list[Expr], list]:
             occurrences[a] = occurrences.get(a, 0) + k
     if not chosen:
         return roots, []
-    chosen.reverse()                       # innermost first
-    placeholders = _placeholders(chosen, taken)
-    mapping: dict[Expr, Expr] = {}
+    chosen.reverse()                       # innermost first: u₁, u₂ number from the inside
+    placeholder = dict(zip(chosen, _placeholders(chosen, taken)))
+    rebuilt: dict[Expr, Expr] = {}
     defs = []
-    for n, var in zip(chosen, placeholders):
-        defs.append((var, _replace(n, mapping)))
-        mapping[n] = var
-    return [_replace(r, mapping) for r in roots], defs
+    for n in order:                        # one bottom-up pass: definitions use earlier names
+        if isinstance(n, Call):
+            args = tuple(rebuilt[a] for a in n.operands)
+            m = n if args == n.operands else rebuild(n, args)
+        else:
+            m = n
+        if n in placeholder:
+            defs.append((placeholder[n], m))
+            m = placeholder[n]
+        rebuilt[n] = m
+    return [rebuilt[r] for r in roots], defs      # in DAG order: each uses only earlier names
 
 
 def _group_subsums(roots: list[Expr]) -> list[Expr]:
@@ -575,8 +582,21 @@ def _worth_naming(n: Expr, uses: int) -> bool:
     diag(s) − s sᵀ)."""
     if not isinstance(n, Call) or n.op in ("T", "vec", "vecT", "reshape"):
         return False
-    size = sum(1 for m in E.topological(n) if not isinstance(m, Const))
+    size = _size_up_to(n, 5)
     return size >= 5 or (uses >= 3 and size >= 2)
+
+
+def _size_up_to(n: Expr, limit: int) -> int:
+    """The number of distinct non-constant nodes of ``n``, counted up to ``limit``."""
+    seen: set[Expr] = set()
+    stack = [n]
+    while stack and len(seen) < limit:
+        m = stack.pop()
+        if m in seen or isinstance(m, Const):
+            continue
+        seen.add(m)
+        stack.extend(m.args)
+    return len(seen)
 
 
 def _placeholders(nodes: list[Expr], taken: set[str]) -> list[Var]:

@@ -656,8 +656,7 @@ def scalar_algebra(e: Expr, frozen=frozenset()) -> Expr:
     inside: set[Expr] = set()     # nodes that some algebraic parent takes into its own SymPy form
     outside: set[Expr] = {e}      # nodes used by a non-algebraic parent (or the root)
     for n in nodes:
-        for a in n.args:
-            (inside if _algebraic(n) else outside).add(a)
+        (inside if _algebraic(n) else outside).update(n.args)
     memo: dict[Expr, Expr] = {}
     for n in nodes:
         if n in frozen:
