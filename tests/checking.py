@@ -1,0 +1,114 @@
+"""Checking one generated expression: differentiate it w.r.t. each of its variables and verify
+each derivative by both oracles — SymPy component expansion (``Derivative.check``) and central
+finite differences at a random point away from kinks.  Shared by the property-based tests and
+the soak (``benchmarks/soak.py``)."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+
+import matcalc
+from matcalc import expr as E
+from matcalc import verify
+from matcalc.layout import result_shape
+
+OK, WRONG, UNSUPPORTED, ERROR = "ok", "wrong", "unsupported", "error"
+
+
+@dataclass
+class Outcome:
+    text: str
+    wrt: str
+    status: str
+    detail: str = ""
+    seconds: float = 0.0
+    numeric: bool = False       # whether finite differences were compared (not at a kink)
+
+
+def values_for(f, dims, rng, well_conditioned) -> dict:
+    """Random values in (−1, 1); well-conditioned square matrices where inv/det/logdet act."""
+    out = {}
+    for name, v in E.free_vars(f).items():
+        size = verify.concrete(v.shape, dims)
+        value = rng.uniform(-1, 1, size=size) if size else np.float64(rng.uniform(-1, 1))
+        if name in well_conditioned:
+            value = 0.3 * value + 2 * np.eye(size[0])
+        out[name] = value
+    return out
+
+
+def _jacobian(f, dims, values, name, eps):
+    def g(x):
+        env = dict(values)
+        env[name] = x
+        return np.asarray(verify.evaluate(f, env, dims), dtype=float)
+    return verify.numeric_jacobian(g, np.asarray(values[name], dtype=float), eps=eps)
+
+
+def numeric_check(d, sample, rng, tries: int = 6) -> bool | str:
+    """Compare with central finite differences at a random smooth point: True if compared and
+    equal, False if no smooth point was found (kinks everywhere tried), or a message."""
+    f = d.f.node
+    shapes = {n: v.shape for n, v in E.free_vars(f).items()}
+    dims = verify.small_dims(sorted({s for sh in shapes.values() for x in sh.dims
+                                     for s in x.free_symbols}, key=str))
+    name = d.wrt[0].name
+    if name not in shapes:
+        return False
+    for _ in range(tries):
+        values = values_for(f, dims, rng, sample.well_conditioned)
+        with np.errstate(all="ignore"):
+            value = np.asarray(verify.evaluate(f, values, dims), dtype=float)
+            if not np.all(np.isfinite(value)) or np.abs(value).max(initial=0) > 1e8:
+                continue
+            fine = _jacobian(f, dims, values, name, 1e-6)
+            coarse = _jacobian(f, dims, values, name, 1e-5)
+        scale = max(1.0, float(np.abs(fine).max(initial=0)))
+        if not np.all(np.isfinite(fine)) or np.abs(fine - coarse).max(initial=0) > 1e-4 * scale:
+            continue        # a kink (or an overflow) near this point: try another
+        with np.errstate(all="ignore"):
+            got = np.asarray(d.tensor(values, dims), dtype=float).reshape(fine.shape)
+        if not np.allclose(got, fine, rtol=1e-4, atol=1e-5 * scale):
+            worst = np.unravel_index(np.argmax(np.abs(got - fine)), fine.shape)
+            return (f"finite differences disagree at {worst}: matcalc {got[worst]!r}, "
+                    f"numeric {fine[worst]!r}")
+        shape = d.evaluate(values).shape
+        want = tuple(int(sympy.sympify(x).subs(dims)) for x in
+                     result_shape(f.shape, d.wrt_shape, d.layout))
+        if shape != want:
+            return f"evaluate gave shape {shape}, the derivative's shape is {want}"
+        return True
+    return False
+
+
+def check_sample(sample, seed: int = 0, symbolic: bool = True) -> list[Outcome]:
+    """One outcome per variable: ok, wrong (an oracle disagrees), unsupported (an
+    UnsupportedError, the only acceptable refusal), or error (any other exception)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for name in sample.variables:
+        start = time.perf_counter()
+        try:
+            d = matcalc.diff(sample.text, wrt=name, shapes=sample.shapes)
+            str(d), d.latex, d.equation_latex, d.shape
+            status, detail, numeric = OK, "", False
+            if symbolic:
+                d.check()
+            result = numeric_check(d, sample, rng)
+            if isinstance(result, str):
+                status, detail = WRONG, result
+            numeric = result is True
+        except matcalc.UnsupportedError as e:
+            status, detail, numeric = UNSUPPORTED, str(e).splitlines()[0], False
+        except matcalc.VerificationError as e:
+            status, detail, numeric = WRONG, str(e)[:2000], False
+        except Exception:  # noqa: BLE001 - any other exception is a bug to report
+            status, detail, numeric = ERROR, traceback.format_exc(limit=8), False
+        out.append(Outcome(sample.text, name, status, detail,
+                           time.perf_counter() - start, numeric))
+    return out
