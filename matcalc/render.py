@@ -393,8 +393,8 @@ class Printer:
 
     def op_inv(self, e):
         a = e.operands[0]
-        if isinstance(self.s, LatexStyle):
-            return f"{self.wrap(a, POST)}^{{-1}}", POST
+        if isinstance(self.s, LatexStyle):   # braced: a transpose may follow, {X^{-1}}^{\top}
+            return f"{{{self.wrap(a, POST)}^{{-1}}}}", POST
         return self.wrap(a, POST) + "⁻¹", POST
 
     def op_norm(self, e):

@@ -68,8 +68,8 @@ def _pair(a: Expr, b: Expr) -> Expr | None:
         return E.transpose(E.mul(a.operands[0], b.operands[0]))  # gᵀ diag(d) = (g ⊙ d)ᵀ
     if _is(b, "jdiag") and isinstance(a, Const) and a.shape.is_row:
         d = b.operands[0]                                        # 𝟙ᵀ diag(d) = dᵀ
-        return E.transpose(E.mul(a.value, d)) if d.shape.is_vector else \
-            grad_row(E.mul(a.value, d))
+        return E.transpose(E.mul(E.const(a.value), d)) if d.shape.is_vector else \
+            grad_row(E.mul(E.const(a.value), d))
     if _is(b, "jdiag") and _is(a, "vecT") and a.operands[0].shape == b.operands[0].shape:
         return grad_row(E.mul(a.operands[0], b.operands[0]))    # vec(G)ᵀ diag(vec(D)) = vec(G ⊙ D)ᵀ
     if _is(a, "jdiag") and _is(b, "kron") and isinstance(b.operands[1], Identity) and \
