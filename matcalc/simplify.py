@@ -238,7 +238,9 @@ def _replace_aligned(f: Expr, mapping: dict, shape) -> Expr:
 
 def _negative_term(t: Expr) -> bool:
     c, _ = _split_coeff(t)
-    return c.could_extract_minus_sign() or (isinstance(t, Const) and t.value < 0)
+    # a Python bool: SymPy's BooleanFalse does not sort against True
+    return bool(c.could_extract_minus_sign()) or (isinstance(t, Const) and
+                                                 bool(t.value.is_negative))
 
 
 def negate_into_sum(e: Expr) -> Expr | None:
@@ -423,7 +425,8 @@ def _factor(f: sympy.Expr, atoms: _Atoms) -> Expr:
         base = _from_sympy(b, atoms)
         if ex == sympy.Rational(1, 2):
             return apply("sqrt", base)
-        return E.power(base, E.const(ex))
+        # a variable exponent (x^(y − 1)) comes back as an expression, not as a constant
+        return E.power(base, _from_sympy(ex, atoms) if ex.free_symbols else E.const(ex))
     return _from_sympy(f, atoms)
 
 

@@ -422,7 +422,7 @@ def _generic(d: Derivation, f: Expr, x: Var, dep, groups, inputs: set[str]) -> N
     elif total_paths == 1:
         factors = []
         node = f
-        while node is not x:
+        while node != x:
             a = feeds[node][0]
             p = local[(node, a)]
             factors.append((_label(p), p.jacobian))
@@ -437,7 +437,7 @@ def _generic(d: Derivation, f: Expr, x: Var, dep, groups, inputs: set[str]) -> N
             terms, products = [], []
             for a in feeds[r]:
                 p = local[(r, a)]
-                if a is x:
+                if a == x:
                     terms.append(((_label(p), p.jacobian),))
                     products.append(p.jacobian)
                 else:
@@ -548,7 +548,7 @@ def _paths(root, feeds, names, x, most: int = 4) -> str:
     stack = [[root]]
     while stack and len(found) <= most:
         path = stack.pop()
-        if path[-1] is x:
+        if path[-1] == x:
             found.append(path[::-1])
             continue
         stack.extend(path + [a] for a in reversed(feeds[path[-1]]))
@@ -558,7 +558,7 @@ def _paths(root, feeds, names, x, most: int = 4) -> str:
 
 
 def _path(chain, names, x) -> str:
-    return " → ".join(_sub(x.name) if n is x else _sub(names[n]) for n in chain)
+    return " → ".join(_sub(x.name) if n == x else _sub(names[n]) for n in chain)
 
 
 # --- a vector of functions, layer by layer (§6) -----------------------------------------------
@@ -575,7 +575,7 @@ def _layered(d: Derivation, f: Call, x: Var, dep, inputs: set[str]) -> bool:
     for e in f.operands:
         chain = []
         n = e
-        while n in dep and n is not x:
+        while n in dep and n != x:
             ops = [a for a in n.operands if a in dep]
             if len(ops) != 1 or n in seen:
                 return False

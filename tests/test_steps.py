@@ -12,11 +12,9 @@ from oracles import concrete_dims
 
 import matcalc
 from matcalc import expr as E
-from matcalc import render, verify
 from matcalc import steps as S
+from matcalc import verify
 from matcalc.cli import main
-from matcalc.shapes import Shape
-from matcalc.simplify import simplify
 
 SC = "scalar"
 
@@ -70,6 +68,13 @@ MORE = [
     ("99", "x", {"x": SC}, "numerator"), ("sum(w*x)", "w", {}, "denominator"),
     ("sigmoid(W@x + b)", "b", {}, "denominator"), ("log(sum(exp(x)))", "x", {}, "numerator"),
     ("x - x^2", "x", {}, "numerator"), ("sin(w·x)", "w", {}, "numerator"),
+    ("[x*y, sin(x)*y]", "[x, y]", {}, "numerator"), ("[sum(x), x·x]", "x", {}, "numerator"),
+    ("inv(X)", "X", {}, "numerator"), ("W'@W", "W", {"W": "m,n"}, "numerator"),
+    ("x^y", "x", {}, "numerator"), ("relu(W@x + b)·v", "W", {}, "numerator"),
+    ("mean((X@w - y)^2)", "w", {}, "numerator"), ("tanh(tanh(tanh(x)))", "x", {}, "numerator"),
+    ("exp(x)", "x", {"x": "m,n"}, "numerator"), ("sum(X*Y)", "X", {}, "numerator"),
+    ("max(0, W@x + b)", "W", {}, "numerator"), ("x'@A@x + b'@x", "x", {}, "numerator"),
+    ("sum(x)^2", "x", {}, "denominator"), ("u*v + sin(u)", "u", {}, "numerator"),
 ]
 
 
@@ -222,7 +227,8 @@ def test_every_step_is_numerically_right(sec, expr, wrt, shapes, intermediates, 
                          ids=[f"{e} wrt {w} {lay}" for e, w, _, lay in MORE])
 def test_steps_of_more_expressions_are_numerically_right(expr, wrt, shapes, layout):
     d = matcalc.diff(expr, wrt=wrt, shapes=shapes, layout=layout)
-    check_steps(d, seed=1, domain=_domain(expr) if "trace" not in expr else (0.5, 1.5))
+    domain = (0.5, 1.5) if any(f in expr for f in ("trace", "inv", "^y")) else _domain(expr)
+    check_steps(d, seed=1, domain=domain)
 
 
 def test_the_check_can_fail():
@@ -384,17 +390,3 @@ def test_cli_steps_latex_and_json(capsys):
 def test_cli_steps_user_error_is_exit_2(capsys):
     code, _, err = run(capsys, "diff", "sin(x", "--wrt", "x", "--steps")
     assert code == 2 and "Traceback" not in err and err.startswith("matcalc: error")
-
-
-# ---------------------------------------------------------------------------------------------
-# The simplifier rewrite the steps exposed (𝟙ᵀ diag(d) = dᵀ used to crash)
-
-
-def test_ones_row_times_diag_rewrite():
-    x = matcalc.parse("x", {"x": "n"}).node
-    n = x.shape.dims[0]
-    before = E.matmul(E.ones(x.shape.T), E.call("jdiag", [x], Shape((n, n))))
-    assert render.text(before) == "𝟙ᵀ diag(x)"
-    assert render.text(simplify(before)) == "xᵀ"
-    three = E.matmul(E.Const(x.shape.T, value=3), E.call("jdiag", [x], Shape((n, n))))
-    assert render.text(simplify(three)) == "3xᵀ"
