@@ -869,8 +869,8 @@ def _derivation_rows(p: _Printer, d: Derivation) -> list:
     subs = d.substitutions()
     final = _frac(p, y, x)
     if subs:
-        what = ", ".join(f"{p.var(s.var)} = {p.expr(s.definition, cases=False)}"
-                         for s in reversed(subs))
+        what = (r",\; " if p.latex else ", ").join(
+            f"{p.var(s.var)} = {p.expr(s.definition, cases=False)}" for s in reversed(subs))
         rows.append(_Head("# Substitute back", what))
         raw = p.expr(d.substituted)
         rows.append(_Eq(final, raw))
