@@ -11,6 +11,7 @@ import sympy
 from . import expr as E
 from . import layout as L
 from . import render, verify
+from . import steps as steps_view
 from .differentiate import Trace, derivative, hcat
 from .errors import MatcalcError, ParseError, ShapeError, VerificationError
 from .expr import Expr, Var
@@ -188,6 +189,15 @@ class Derivative:
         if len(s) == 1:
             return f"[{s[0]}×1]"
         return "[" + "×".join(s) + "]"
+
+    @cached_property
+    def steps(self) -> steps_view.Steps:
+        """The derivation as the paper teaches it: intermediate variables, their partial
+        Jacobians from the rule table, the chain rule that applies and why, the product with
+        its shapes, the substitution back; ``str()`` is text, ``.latex`` an ``aligned`` block,
+        ``.as_dict()`` JSON-ready.  Its last line is this result."""
+        return steps_view.build(self.f.node, self.wrt, self._literal, self.expression,
+                                self.shape_label[1:-1], self.layout)
 
     @property
     def sympy(self) -> sympy.Basic:

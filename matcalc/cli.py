@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="2 for the second derivative (the Hessian of a scalar)")
     d.add_argument("--check", action="store_true",
                    help="also verify by SymPy component expansion")
+    d.add_argument("--steps", action="store_true",
+                   help="show the derivation as the paper does it: intermediate variables, "
+                        "partial Jacobians, the chain rule, the product, the substitution")
     c = sub.add_parser("check", help="verify the derivative and print the verdict")
     common(c)
     return p
@@ -134,18 +137,24 @@ def _run(args) -> int:
                "derivatives": [{"wrt": d.wrt_text, "text": str(d), "latex": d.latex,
                                 "equation_latex": d.equation_latex, "shape": list(d.shape),
                                 "notes": d.notes,
-                                **({"checked": True} if checked else {})} for d in ds]}
+                                **({"checked": True} if checked else {}),
+                                **({"steps": d.steps.as_dict()} if args.steps else {})}
+                               for d in ds]}
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return 0
     if args.format == "latex":
         for d in ds:
             print(d.equation_latex)
+            if args.steps:
+                print(d.steps.latex)
         return 0
     print(shapes_line(ds[0].shapes, ds[0].f.properties))
     for d in ds:
         print(d.line)
         for note in d.notes:
             print(f"  note: {note}")
+        if args.steps:
+            print("  " + str(d.steps).replace("\n", "\n  "))
         if checked:
             print("  ✓ verified by SymPy component expansion")
     return 0

@@ -15,7 +15,7 @@ sends a tie to ``a`` only, so ``max(x, x)`` still has derivative ``I``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -35,6 +35,23 @@ from .shapes import ONE, SCALAR, Shape, dim, matmul_shape
 
 
 @dataclass(frozen=True)
+class StepRule:
+    """How the step-by-step view (``steps.py``) presents an operation, as the paper's worked
+    examples do.  Data only: the Jacobians themselves are the entry's ``partials``."""
+
+    linear: str = ""        # "all": linear in every argument (+); "one": linear in each argument
+    #                         when only one depends on the variable (⊙, ·, @).  Linear operations
+    #                         on the variable form one affine step, z = w·x + b (§8)
+    expand: Callable | None = None  # (*args) -> Expr: the paper's rewriting when the operation is
+    #                                 the whole function: w·x = sum(w ⊗ x), so u = w ⊗ x (§5)
+    absorbs: bool = False   # a reduction takes an element-wise function of one argument into its
+    #                         step: sum(f(x)) (§5), C(v) = 1/N Σ v² (§9)
+    layers: bool = False    # a vector of functions, differentiated as y = f(g(x)) (§6)
+    scalar: dict = field(default_factory=dict)  # rule name per argument ("*": all) when every
+    #                                             value is a scalar: "power rule (§1)"
+
+
+@dataclass(frozen=True)
 class Rule:
     name: str
     family: str
@@ -51,6 +68,7 @@ class Rule:
     fixity: str = "func"                            # func | infix | prefix | postfix | special
     prec: int = 100
     section: str = ""                               # the paper section (or source) it encodes
+    steps: StepRule = StepRule()                    # how steps.py presents it
     domain: tuple[float, float] = (-2.0, 2.0)       # where the tests sample it
     doc: str = ""
     jacobian_doc: dict = field(default_factory=dict)  # rule names per argument, for steps
@@ -762,3 +780,26 @@ def function_names() -> list[str]:
 
 USER_FUNCTIONS = ("exp log ln sqrt sin cos tan tanh sigmoid relu abs softplus max min sum mean "
                   "norm diag trace tr det inv logdet softmax logsumexp dot transpose").split()
+
+
+# ---------------------------------------------------------------------------------------------
+# How the step-by-step view presents operations (steps.py), after the paper's worked examples.
+# Element-wise functions of one argument name their scalar rule by ``doc`` (sin′ = cos).
+
+
+def _present(name: str, **kw) -> None:
+    RULES[name] = replace(RULES[name], steps=replace(RULES[name].steps, **kw))
+
+
+_present("add", linear="all", scalar={"*": "sum rule (§1)"})
+_present("mul", linear="one", scalar={"*": "product rule (§1)"})
+_present("div", scalar={0: "quotient rule (§1)", 1: "quotient rule (§1)"})
+_present("pow", scalar={0: "power rule (§1)", 1: "exponential rule: ∂aᵖ/∂p = aᵖ ln a"})
+_present("max", scalar={"*": "max(a, b): 1 where its argument is the larger (§8)"})
+_present("min", scalar={"*": "min(a, b): 1 where its argument is the smaller"})
+_present("dot", linear="one", expand=lambda a, b: apply("sum", E.mul(a, b)))
+_present("matmul", linear="one")
+_present("T", linear="all")
+_present("sum", absorbs=True)
+_present("mean", absorbs=True)
+_present("stack", layers=True)

@@ -79,8 +79,8 @@ def _pair(a: Expr, b: Expr) -> Expr | None:
         return E.transpose(E.mul(a.operands[0], b.operands[0]))  # gᵀ diag(d) = (g ⊙ d)ᵀ
     if _is(b, "jdiag") and isinstance(a, Const) and a.shape.is_row:
         d = b.operands[0]                                        # 𝟙ᵀ diag(d) = dᵀ
-        return E.transpose(E.mul(a.value, d)) if d.shape.is_vector else \
-            grad_row(E.mul(a.value, d))
+        return E.transpose(E.mul(E.const(a.value), d)) if d.shape.is_vector else \
+            grad_row(E.mul(E.const(a.value), d))
     if _is(b, "jdiag") and _is(a, "vecT") and a.operands[0].shape == b.operands[0].shape:
         return grad_row(E.mul(a.operands[0], b.operands[0]))    # vec(G)ᵀ diag(vec(D)) = vec(G ⊙ D)ᵀ
     if _is(b, "kron") and isinstance(b.operands[1], Identity) and b.operands[0].shape.is_row \
@@ -433,8 +433,8 @@ def _absorb_negation(x: Expr, tie: bool = True) -> Expr | None:
             terms.sort(key=_negative_term)  # positive terms first, in order: z − y
             return E.add(*terms)
         return None
-    if _is(x, "T") or _is(x, "jdiag"):
-        r = _absorb_negation(x.operands[0], tie and _is(x, "T"))
+    if _is(x, "T") or _is(x, "jdiag") or _is(x, "sum"):
+        r = _absorb_negation(x.operands[0], tie and not _is(x, "jdiag"))
         return None if r is None else rebuild(x, (r,))
     if _is(x, "mul") or _is(x, "matmul"):
         for i, f in enumerate(x.operands):
@@ -626,7 +626,8 @@ def _factor(f: sympy.Expr, atoms: _Atoms) -> Expr:
         base = _from_sympy(b, atoms)
         if ex == sympy.Rational(1, 2):
             return apply("sqrt", base)
-        return E.power(base, E.const(ex))
+        # a variable exponent (x^(y − 1)) comes back as an expression, not as a constant
+        return E.power(base, _from_sympy(ex, atoms) if ex.free_symbols else E.const(ex))
     return _from_sympy(f, atoms)
 
 

@@ -1,0 +1,45 @@
+"""Engine bugs found while building the step-by-step view (issue 5), each with its reproducer,
+checked by both oracles."""
+
+from oracles import assert_numeric
+
+import matcalc
+from matcalc import expr as E
+from matcalc import render
+from matcalc.shapes import Shape
+from matcalc.simplify import simplify
+
+
+def test_ones_row_times_diag_rewrite():
+    """𝟙ᵀ diag(x) = xᵀ (and 3𝟙ᵀ diag(x) = 3xᵀ): the rewrite passed a SymPy number to E.mul."""
+    x = matcalc.parse("x", {"x": "n"}).node
+    n = x.shape.dims[0]
+    before = E.matmul(E.ones(x.shape.T), E.call("jdiag", [x], Shape((n, n))))
+    assert render.text(before) == "𝟙ᵀ diag(x)"
+    assert render.text(simplify(before)) == "xᵀ"
+    three = E.matmul(E.Const(x.shape.T, value=3), E.call("jdiag", [x], Shape((n, n))))
+    assert render.text(simplify(three)) == "3xᵀ"
+
+
+def test_variable_exponent():
+    """x^y: the simplifier turned the exponent y − 1 into a constant holding a SymPy dummy
+    (printed x^(Abs(_y - 1)) y, and evaluate() failed)."""
+    for wrt, text in (("x", "x^(y − 1) y"), ("y", "x^y ln(x)")):
+        d = matcalc.diff("x^y", wrt=wrt)
+        assert str(d) == text
+        assert_numeric(d, domain=(0.5, 2.0))
+        assert d.check()
+
+
+def test_negative_terms_sort():
+    """tanh(tanh(tanh(x))): sorting terms by a key mixing bool and SymPy's BooleanFalse
+    raised TypeError."""
+    d = matcalc.diff("tanh(tanh(tanh(x)))", wrt="x")
+    assert str(d)
+    assert_numeric(d)
+    assert d.check()
+
+
+def test_latex_of_an_inverse_transposed_is_one_superscript_each():
+    """(X⁻¹)ᵀ printed X^{-1}^{\\top}, a double superscript LaTeX rejects."""
+    assert "^{-1}^" not in matcalc.diff("det(X)", wrt="X").latex
