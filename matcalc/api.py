@@ -273,12 +273,16 @@ class Derivative:
         expected = verify.on_constraints(np.asarray(expected, dtype=object), env, props)
         got = verify.on_constraints(np.asarray(got, dtype=object).reshape(np.shape(expected)),
                                     env, props)
-        bad = verify.compare_symbolic(expected, got, env, rng)
+        bad, unverified = verify.compare_symbolic(expected, got, env, rng)
         if bad:
             index, want, have = bad[0]
             raise VerificationError(
                 f"∂/∂{self.wrt_text} {self.f}: component {index} should be {want}, "
                 f"matcalc's result gives {have} (this is a bug in matcalc: please report it)")
+        if unverified and unverified == np.size(expected):
+            raise VerificationError(
+                f"∂/∂{self.wrt_text} {self.f}: no point was found where the expression is real "
+                f"and smooth, so the derivative could not be verified")
         return True
 
 

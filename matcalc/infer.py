@@ -393,8 +393,9 @@ def _step(prob: _Problem, c, stage: int):
         if ra is not None or rb is not None:
             # the partner's shape (DESIGN: operands take the shape of their partner); an
             # unknown compound operand first gets its shape from its own operation
-            unknown = args[1] if ra is not None else args[0]
-            if not isinstance(unknown, Var) and stage < 1:
+            unknown = None if (ra is not None and rb is not None) else \
+                args[1] if ra is not None else args[0]
+            if unknown is not None and not isinstance(unknown, Var) and stage < 1:
                 return False
             _unify(a, b)
             _unify(out, a)

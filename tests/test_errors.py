@@ -120,3 +120,11 @@ def test_sympy_silent_zero_cases_are_right_here():
     # SymPy 1.14's matrix derivative returns 0 for these; matcalc must not
     assert str(matcalc.diff("log(det(X))", wrt="X")) == "X⁻ᵀ"
     assert str(matcalc.diff("max(0, w·x + b)", wrt="w")).startswith("0ᵀ if")
+
+
+def test_regression_known_operands_of_an_elementwise_operator_unify_at_once():
+    """Found by the expression generator: both operands' shapes known, yet the constraint
+    waited, and a default for @ then guessed a vector."""
+    e = matcalc.parse("max(diag(x), 0) @ (ln(sigmoid(F)) * (F - max(F, 0)))",
+                      shapes={"F": "n,k", "x": "n"})
+    assert e.shape == ("n", "k")
