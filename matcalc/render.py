@@ -108,6 +108,10 @@ class Style:
     def inverse_transpose(self, base: str) -> str:
         return base + "⁻ᵀ"
 
+    def subscripted(self, text: str, latex: str, d) -> str:
+        sub = dim_str(d)
+        return text + (sub.translate(_SUB_LETTERS) if set(sub) <= _SUB_OK else f"_{sub}")
+
     def placeholder(self, v: Var) -> str:
         base, _, sub = v.name.partition("_")
         return base + sub.translate(_SUB)
@@ -195,6 +199,9 @@ class LatexStyle(Style):
 
     def inverse_transpose(self, base: str) -> str:
         return rf"{base}^{{-\top}}"
+
+    def subscripted(self, text: str, latex: str, d) -> str:
+        return rf"{latex}_{{{sympy.latex(d)}}}"
 
     def placeholder(self, v: Var) -> str:
         return self.name(v)
@@ -397,6 +404,10 @@ class Printer:
 
     def op_K(self, e):
         return self.s.commutation(*e.params), ATOM
+
+    def op_Delta(self, e):
+        """Δₙ: vec(diag(v)) = Δₙ v."""
+        return self.s.subscripted("Δ", r"\Delta", e.params[0]), ATOM
 
     def op_unit(self, e):
         return self.s.unit(e.params[0]), ATOM

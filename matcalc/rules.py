@@ -725,12 +725,30 @@ def _diag_shape(shapes, params):
     raise ShapeError(f"diag takes a vector or a square matrix, not {s}")
 
 
-_register(Rule("diag", "linear", (1, 1), "diag", _diag_shape, None,
+def _diag_partial(y, args, params):
+    """vec(diag(v)) = Δₙ v and diag(X) = Δₙᵀ vec(X), with Δₙ the n²×n matrix of the
+    diagonal's positions in vec."""
+    x = args[0]
+    n = x.shape.dims[0]
+    D = E.call("Delta", [], Shape((n * n, n)), params=(n,))
+    return (D if x.shape.is_vector else E.transpose(D),)
+
+
+def _diagonal_embedding(n):
+    D = np.zeros((int(n) * int(n), int(n)))
+    for i in range(int(n)):
+        D[i * int(n) + i, i] = 1
+    return D
+
+
+_register(Rule("diag", "linear", (1, 1), "diag", _diag_shape, _diag_partial,
                vjp=lambda g, y, args, params: (apply("diag", g),),
                numpy=_obj(_diag, lambda m: _as_array(m.diagonal()) if m.shape[0] != 1 and
                           m.shape[1] != 1 else _as_array(sympy.diag(*m))),
                text="diag", latex=r"\operatorname{diag}", section="linear algebra",
-               doc="diag(v) builds a diagonal matrix; diag(X) takes the diagonal; both linear"))
+               doc="diag(v) builds a diagonal matrix; diag(X) takes the diagonal; both linear: "
+                   "∂vec(diag(v))/∂v = Δₙ, ∂diag(X)/∂vec(X) = Δₙᵀ",
+               jacobian_doc={0: "diag is linear: Δₙ places a vector on the diagonal"}))
 
 # --- structured matrices that appear in derivatives -------------------------------------------
 
@@ -741,6 +759,8 @@ internal("vecT", lambda s, p: Shape((ONE, s[0].size)), _vecT, text="vec",
          latex=r"\operatorname{vec}")
 internal("K", lambda s, p: Shape((p[0] * p[1], p[0] * p[1])),
          lambda m, n: _commutation(int(m), int(n)), text="K", latex="K")
+internal("Delta", lambda s, p: Shape((p[0] * p[0], p[0])), _diagonal_embedding, text="Δ",
+         latex=r"\Delta")
 internal("unit", lambda s, p: Shape((dim(p[1]),)),
          lambda i, n: np.eye(int(n))[int(i)], text="e", latex="e")
 internal("hcat", lambda s, p: Shape((s[0].rows, dim(len(s)))) if s[0].rows != ONE

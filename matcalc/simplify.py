@@ -86,6 +86,10 @@ def _pair(a: Expr, b: Expr) -> Expr | None:
     if _is(b, "kron") and isinstance(b.operands[1], Identity) and b.operands[0].shape.is_row \
             and b.operands[1].shape.rows == a.shape.cols:   # A (rᵀ ⊗ I) = rᵀ ⊗ A, r a vector
         return kron(b.operands[0], a)
+    if _is(a, "kron") and _is(b, "Delta") and a.operands[0].shape.is_row and \
+            isinstance(a.operands[1], Identity):     # (yᵀ ⊗ I) Δ = diag(y): vec(diag(x) y)
+        y = E.transpose(a.operands[0])
+        return jdiag(y, y.shape)
     if _is(a, "kron") and _is(b, "kron"):            # (A ⊗ B)(C ⊗ D) = AC ⊗ BD
         (p, q), (r, s) = a.operands, b.operands
         if p.shape.cols == r.shape.rows and q.shape.cols == s.shape.rows:
@@ -333,8 +337,9 @@ def diag_is_linear(e: Expr) -> Expr | None:
 
 
 def jdiag_of_scalar(e: Expr) -> Expr | None:
-    """diag(c 𝟙) = c I."""
-    if _is(e, "jdiag") and isinstance(e.operands[0], Const):
+    """diag(c 𝟙) = c I (for Jacobians and for the user's diag of a vector)."""
+    if (_is(e, "jdiag") or (_is(e, "diag") and e.shape.is_matrix)) and \
+            isinstance(e.operands[0], Const):
         return E.mul(E.const(e.operands[0].value), E.identity(e.shape.rows))
     return None
 
@@ -456,7 +461,7 @@ def sum_is_linear(e: Expr) -> Expr | None:
 
 
 def diag_of_structured(e: Expr) -> Expr | None:
-    """diag(a bᵀ) = a ⊙ b;  diag(diag(v)) = v;  diag(c I) = c 𝟙."""
+    """diag(a bᵀ) = a ⊙ b;  diag(diag(v)) = v;  diag(I) = 𝟙;  diag(c 𝟙𝟙ᵀ) = c 𝟙."""
     if not (_is(e, "diag") and e.shape.is_vector):
         return None
     M = e.operands[0]
@@ -467,6 +472,8 @@ def diag_of_structured(e: Expr) -> Expr | None:
         return M.operands[0]
     if isinstance(M, Identity):
         return E.ones(e.shape)
+    if isinstance(M, Const):                         # diag(c 𝟙𝟙ᵀ) = c 𝟙
+        return Const(e.shape, value=M.value)
     return None
 
 

@@ -111,9 +111,16 @@ def test_deep_nesting_is_not_a_recursion_error():
         assert str(d) == "1"
 
 
-def test_no_rule_raises_unsupported():
+def test_no_rule_raises_unsupported(monkeypatch):
+    """A table entry without a Jacobian makes matcalc refuse (UnsupportedError naming the
+    construct), never return 0 or a guess."""
+    import dataclasses
+
+    from matcalc.rules import RULES
+    monkeypatch.setitem(RULES, "diag", dataclasses.replace(RULES["diag"], partials=None))
     with pytest.raises(matcalc.UnsupportedError, match="diag"):
         matcalc.diff("diag(x)", wrt="x", shapes={"x": "n"})
+    assert str(matcalc.diff("sum(diag(x))", wrt="x")) == "𝟙ᵀ"   # the direct product form
 
 
 def test_sympy_silent_zero_cases_are_right_here():

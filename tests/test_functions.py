@@ -85,3 +85,21 @@ def test_other_functions(name):
         values = {"X": X, "A": rng.normal(size=(2, 2))}
     assert_numeric(d, values=values)
     assert d.check()
+
+
+# diag in the forward direction (a tensor result, or a Jacobian through diag): Δₙ
+DIAG = [
+    ("diag(x)", "x", {}, "Δₙ"),
+    ("diag(X)", "X", {}, "Δₙᵀ"),
+    ("diag(x) @ y", "x", {}, "diag(y)"),
+    ("diag(W@x)", "x", {}, "Δₙ W"),
+    ("sum(diag(X))", "X", {}, "I"),
+]
+
+
+@pytest.mark.parametrize("expr, wrt, shapes, expected", DIAG, ids=[e for e, *_ in DIAG])
+def test_diag_jacobian(expr, wrt, shapes, expected):
+    d = matcalc.diff(expr, wrt=wrt, shapes=shapes)
+    assert str(d) == expected
+    assert_numeric(d)
+    assert d.check()
