@@ -748,7 +748,7 @@ _register(Rule("diag", "linear", (1, 1), "diag", _diag_shape, _diag_partial,
                text="diag", latex=r"\operatorname{diag}", section="linear algebra",
                doc="diag(v) builds a diagonal matrix; diag(X) takes the diagonal; both linear: "
                    "∂vec(diag(v))/∂v = Δₙ, ∂diag(X)/∂vec(X) = Δₙᵀ",
-               jacobian_doc={0: "diag is linear: Δₙ places a vector on the diagonal"}))
+               jacobian_doc={0: "diag is linear: it moves entries to or from the diagonal"}))
 
 # --- structured matrices that appear in derivatives -------------------------------------------
 
