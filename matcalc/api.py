@@ -213,7 +213,17 @@ class Derivative:
         missing = [n for n in shapes if n not in values]
         if missing:
             raise ShapeError(f"evaluate needs values for {', '.join(missing)}")
-        dims = verify.bind_dims(shapes, {n: values[n] for n in shapes})
+        # the sizes of every given variable of f bind the dimensions (a second derivative may
+        # have lost the variable that carried one, as in ∂/∂C of (1/k) 𝟙ᵀ …)
+        scope = {n: v.shape for n, v in E.free_vars(self.f.origin or self.f.node).items()}
+        given = {n: s for n, s in {**scope, **shapes}.items() if n in values}
+        dims = verify.bind_dims(given, {n: values[n] for n in given})
+        unbound = {d for s in shapes.values() for x in s.dims for d in x.free_symbols} | {
+            d for x in L.result_shape(self.f.node.shape, self.wrt_shape, self.layout)
+            for d in sympy.sympify(x).free_symbols}
+        if unbound - set(dims):
+            raise ShapeError("evaluate needs values that fix the size "
+                             f"{', '.join(sorted(map(str, unbound - set(dims))))}")
         value = verify.evaluate(self.expression, {n: values[n] for n in shapes}, dims)
         target = tuple(int(sympy.sympify(d).subs(dims)) if not isinstance(d, int) else d
                        for d in L.result_shape(self.f.node.shape, self.wrt_shape, self.layout))
@@ -256,8 +266,9 @@ class Derivative:
         down to scalars"); raises VerificationError on a mismatch, returns True otherwise."""
         shapes = {n: v.shape for n, v in E.free_vars(self.f.node).items()}
         shapes.update({v.name: v.shape for v in self.wrt})
-        symbols = sorted({d for s in shapes.values() for d in s.dims if d.free_symbols},
-                         key=str)
+        scope = [v.shape for v in E.free_vars(self.f.origin or self.f.node).values()]
+        symbols = sorted({d for s in list(shapes.values()) + scope for d in s.dims
+                          if d.free_symbols}, key=str)
         dims = verify.small_dims([d for d in symbols if d.is_Symbol])
         rng = np.random.default_rng(0)
         props = {n: v.props for n, v in E.free_vars(self.f.node).items() if v.props}

@@ -55,13 +55,14 @@ def numeric_check(d, sample, rng, tries: int = 6) -> bool | str:
     equal, False if no smooth point was found (kinks everywhere tried), or a message."""
     f = d.f.node
     shapes = {n: v.shape for n, v in E.free_vars(f).items()}
-    dims = verify.small_dims(sorted({s for sh in shapes.values() for x in sh.dims
+    scope = [v.shape for v in E.free_vars(d.f.origin or f).values()]   # second derivatives
+    dims = verify.small_dims(sorted({s for sh in list(shapes.values()) + scope for x in sh.dims
                                      for s in x.free_symbols}, key=str))
     name = d.wrt[0].name
     if name not in shapes:
         return False
     for _ in range(tries):
-        values = values_for(f, dims, rng, sample.well_conditioned)
+        values = values_for(d.f.origin or f, dims, rng, sample.well_conditioned)
         with np.errstate(all="ignore"):
             value = np.asarray(verify.evaluate(f, values, dims), dtype=float)
             if not np.all(np.isfinite(value)) or np.abs(value).max(initial=0) > 1e8:
@@ -86,20 +87,41 @@ def numeric_check(d, sample, rng, tries: int = 6) -> bool | str:
     return False
 
 
+def _targets(sample, rng) -> list[tuple[str, str, str | None]]:
+    """(wrt, layout, second wrt): every variable once, in a random layout; a vector literal of
+    two scalar variables; and, for a scalar expression, a second derivative now and then."""
+    out = [(name, str(rng.choice(["numerator", "denominator"])), None)
+           for name in sample.variables]
+    scalars = [n for n, s in sample.shapes.items() if s == "scalar"]
+    if len(scalars) >= 2:
+        out.append((f"[{scalars[0]}, {scalars[1]}]", "numerator", None))
+    if sample.variables and rng.uniform() < 0.25:
+        a, b = rng.choice(sample.variables, size=2)
+        out.append((str(a), "numerator", str(b)))
+    return out
+
+
 def check_sample(sample, seed: int = 0, symbolic: bool = True) -> list[Outcome]:
-    """One outcome per variable: ok, wrong (an oracle disagrees), unsupported (an
+    """One outcome per derivative: ok, wrong (an oracle disagrees), unsupported (an
     UnsupportedError, the only acceptable refusal), or error (any other exception)."""
     rng = np.random.default_rng(seed)
     out = []
-    for name in sample.variables:
+    for name, layout, second in _targets(sample, rng):
         start = time.perf_counter()
+        label = name if second is None else f"{name}, then {second}"
         try:
-            d = matcalc.diff(sample.text, wrt=name, shapes=sample.shapes)
+            d = matcalc.diff(sample.text, wrt=name, shapes=sample.shapes, layout=layout)
+            if second is not None:
+                if d.f.node.shape.is_scalar:
+                    d = d.diff(second)
+                else:
+                    out.append(Outcome(sample.text, label, OK, "skipped: not a scalar", 0.0))
+                    continue
             str(d), d.latex, d.equation_latex, d.shape
             status, detail, numeric = OK, "", False
             if symbolic:
                 d.check()
-            result = numeric_check(d, sample, rng)
+            result = numeric_check(d, sample, rng) if not name.startswith("[") else False
             if isinstance(result, str):
                 status, detail = WRONG, result
             numeric = result is True
@@ -109,6 +131,6 @@ def check_sample(sample, seed: int = 0, symbolic: bool = True) -> list[Outcome]:
             status, detail, numeric = WRONG, str(e)[:2000], False
         except Exception:  # noqa: BLE001 - any other exception is a bug to report
             status, detail, numeric = ERROR, traceback.format_exc(limit=8), False
-        out.append(Outcome(sample.text, name, status, detail,
+        out.append(Outcome(sample.text, label, status, detail,
                            time.perf_counter() - start, numeric))
     return out
