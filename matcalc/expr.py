@@ -274,12 +274,18 @@ def sub(a: Expr, b: Expr) -> Expr:
     return add(a, neg(b))
 
 
+FLATTEN_LIMIT = 32
+
+
 def mul(*factors: Expr) -> Expr:
     """Element-wise (Hadamard) product, n-ary; a scalar factor is scalar expansion.  Constant
-    factors are folded into one leading coefficient; a zero factor gives zero."""
+    factors are folded into one leading coefficient; a zero factor gives zero.  A product of
+    more than ``FLATTEN_LIMIT`` factors stays one factor, so that multiplying a chain one factor
+    at a time (the reverse pass through exp(exp(…))) costs linear, not quadratic, time."""
     flat: list[Expr] = []
     for f in factors:
-        flat.extend(f.operands if isinstance(f, Call) and f.op == "mul" else (f,))
+        nested = isinstance(f, Call) and f.op == "mul" and len(f.operands) <= FLATTEN_LIMIT
+        flat.extend(f.operands if nested else (f,))
     shape = _elementwise_shape("⊙", flat)
     coeff = sympy.Integer(1)
     rest = []

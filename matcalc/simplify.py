@@ -681,11 +681,33 @@ def scalar_algebra(e: Expr, frozen=frozenset()) -> Expr:
     return memo[e]
 
 
+ALGEBRA_LIMIT = 400   # nodes: a larger algebraic expression is left as it is
+
+
 def _simplify_algebra(e: Expr, frozen) -> Expr:
+    """``e`` through SymPy and back.  Very large expressions (a product of thousands of
+    factors from exp(exp(…))) are left alone: SymPy's canonical ordering would make the cost
+    grow faster than the expression."""
+    if _size_up_to_algebraic(e, ALGEBRA_LIMIT) >= ALGEBRA_LIMIT:
+        return e
     atoms = _Atoms(frozen)
     s = _to_sympy(e, atoms, frozen)
     s = _logistic(_factored(s), atoms)
     return E.expand_to(_from_sympy(s, atoms), e.shape)
+
+
+def _size_up_to_algebraic(e: Expr, limit: int) -> int:
+    """The number of nodes SymPy would see for ``e`` (through ``+ ⊙ ⊘ ^``), up to ``limit``."""
+    seen: set[Expr] = set()
+    stack = [e]
+    while stack and len(seen) < limit:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if _algebraic(n):
+            stack.extend(n.operands)
+    return len(seen)
 
 
 def _factored(s: sympy.Expr) -> sympy.Expr:
