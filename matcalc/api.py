@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import numpy as np
 import sympy
 
 from . import expr as E
@@ -15,9 +14,12 @@ from .differentiate import Trace, derivative, hcat
 from .errors import MatcalcError, ParseError, ShapeError, VerificationError
 from .expr import Expr, Var
 from .infer import declared_shapes, infer
+from .lazy import lazy_module
 from .parse import parse_syntax, parse_wrt
 from .shapes import Shape, dim, dim_str
 from .simplify import frozen, simplify
+
+np = lazy_module("numpy")  # needed only to evaluate (start-up: lazy.py)
 
 
 @dataclass(frozen=True)

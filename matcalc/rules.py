@@ -18,13 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-import numpy as np
 import sympy
 
 from . import expr as E
 from .errors import ShapeError, UnsupportedError
 from .expr import Call, Expr
+from .lazy import lazy_module
 from .shapes import ONE, SCALAR, Shape, dim, matmul_shape
+
+np = lazy_module("numpy")  # the NumPy forms run only when evaluating (start-up: lazy.py)
 
 # Inference kinds (how infer.py constrains shapes):
 #   "map"      out = arg (element-wise unary)          "map2"   element-wise binary, broadcasting
@@ -167,7 +169,10 @@ def _same(shapes, params):
 def elementwise(name, derivative, numpy, sympy_fn, *, text=None, latex=None, section="§7",
                 domain=(-2.0, 2.0), doc=""):
     """A scalar function applied entry by entry (paper §7): Jacobian ``diag(f′(x))``.
-    ``derivative(y, x)`` gives f′ as an expression, seeing the output ``y`` too."""
+    ``derivative(y, x)`` gives f′ as an expression, seeing the output ``y`` too.  ``numpy`` is
+    the name of a NumPy ufunc or a function."""
+    if isinstance(numpy, str):
+        numpy = _ufunc(numpy)
 
     def partials(y, args, params):
         return (jdiag(derivative(y, args[0]), args[0].shape),)
@@ -275,18 +280,23 @@ def internal(name, shape, numpy, *, text, latex="", fixity="special", partials=N
 # Helpers for the NumPy forms
 
 
+def _ufunc(name):
+    """The NumPy ufunc ``np.<name>``, looked up when first called (NumPy loads lazily)."""
+    def run(x):
+        return getattr(np, name)(x)
+    return run
+
+
 def _vectorize(fn):
     """A SymPy scalar function applied entry by entry to an object array (for checks)."""
     return np.vectorize(fn, otypes=[object])
 
 
 def _np_or_obj(np_fn, sp_fn):
-    vec_sp = _vectorize(sp_fn)
-
     def run(x):
         x = np.asarray(x)
         if x.dtype == object:
-            return vec_sp(x)
+            return _vectorize(sp_fn)(x)
         return np_fn(x)
     return run
 
@@ -593,30 +603,30 @@ _register(Rule("stack", "stack", (1, 10**9), "stack", _stack_shape, _stack_parti
 
 # --- element-wise functions (§7) -------------------------------------------------------------
 
-elementwise("exp", lambda y, x: y, np.exp, sympy.exp, latex=r"\exp", doc="exp′ = exp")
-elementwise("log", lambda y, x: E.div(one, x), np.log, sympy.log, latex=r"\ln", text="log",
+elementwise("exp", lambda y, x: y, "exp", sympy.exp, latex=r"\exp", doc="exp′ = exp")
+elementwise("log", lambda y, x: E.div(one, x), "log", sympy.log, latex=r"\ln", text="log",
             domain=(0.2, 3.0), section="§1 (ln)", doc="log′(x) = 1/x")
-elementwise("sqrt", lambda y, x: E.div(one, E.mul(_s(2), y)), np.sqrt, sympy.sqrt,
+elementwise("sqrt", lambda y, x: E.div(one, E.mul(_s(2), y)), "sqrt", sympy.sqrt,
             latex=r"\sqrt", domain=(0.2, 3.0), doc="√x′ = 1/(2√x)")
-elementwise("sin", lambda y, x: apply("cos", x), np.sin, sympy.sin, latex=r"\sin",
+elementwise("sin", lambda y, x: apply("cos", x), "sin", sympy.sin, latex=r"\sin",
             section="§1 (sin)", doc="sin′ = cos")
-elementwise("cos", lambda y, x: E.neg(apply("sin", x)), np.cos, sympy.cos, latex=r"\cos",
+elementwise("cos", lambda y, x: E.neg(apply("sin", x)), "cos", sympy.cos, latex=r"\cos",
             doc="cos′ = −sin")
-elementwise("tan", lambda y, x: E.add(one, E.power(y, _s(2))), np.tan, sympy.tan, latex=r"\tan",
+elementwise("tan", lambda y, x: E.add(one, E.power(y, _s(2))), "tan", sympy.tan, latex=r"\tan",
             domain=(-1.2, 1.2), doc="tan′ = 1 + tan²")
-elementwise("tanh", lambda y, x: E.sub(one, E.power(y, _s(2))), np.tanh, sympy.tanh,
+elementwise("tanh", lambda y, x: E.sub(one, E.power(y, _s(2))), "tanh", sympy.tanh,
             latex=r"\tanh", doc="tanh′ = 1 − tanh²")
 elementwise("sigmoid", lambda y, x: E.mul(y, E.sub(one, y)), _sigmoid, _sp_sigmoid, text="σ",
             latex=r"\sigma", doc="σ′ = σ ⊙ (1 − σ)")
 elementwise("relu", lambda y, x: apply("step", x), lambda x: np.maximum(x, 0), _sp_relu,
             section="§8 (max(0, z))", doc="relu′ = step, relu′(0) = 0")
-elementwise("abs", lambda y, x: apply("sign", x), np.abs, sympy.Abs, latex=r"\operatorname{abs}",
+elementwise("abs", lambda y, x: apply("sign", x), "abs", sympy.Abs, latex=r"\operatorname{abs}",
             doc="abs′ = sign, abs′(0) = 0")
 elementwise("softplus", lambda y, x: apply("sigmoid", x), _softplus, _sp_softplus,
             doc="softplus′ = σ")
 elementwise("step", lambda y, x: E.zero(x.shape), _step, _sp_step,
             doc="step(x) = 1 if x > 0 else 0; step′ = 0 away from the kink")
-elementwise("sign", lambda y, x: E.zero(x.shape), np.sign, sympy.sign, doc="sign′ = 0 away from 0")
+elementwise("sign", lambda y, x: E.zero(x.shape), "sign", sympy.sign, doc="sign′ = 0 away from 0")
 
 # --- reductions (§5) and scalar functions of matrices (Matrix Cookbook) -------------------------
 
@@ -635,10 +645,11 @@ def _norm_grad(y, x, params):
 reduction("norm", _norm_grad, _norm, arity=(1, 2),
           doc="∂‖x‖/∂x = xᵀ/‖x‖; ∂‖x‖₁/∂x = sign(x)ᵀ")
 reduction("trace", lambda y, X, p: E.identity(X.shape.rows),
-          _obj(np.trace, lambda m: m.trace()), infer="square", section="Matrix Cookbook (100)",
+          _obj(lambda x: np.trace(x), lambda m: m.trace()),
+          infer="square", section="Matrix Cookbook (100)",
           doc="∂tr(X)/∂X = I")
 reduction("det", lambda y, X, p: E.mul(y, E.transpose(apply("inv", X))),
-          _obj(np.linalg.det, lambda m: m.det()), infer="square",
+          _obj(lambda x: np.linalg.det(x), lambda m: m.det()), infer="square",
           section="Matrix Cookbook (49)", doc="∂det(X)/∂X = det(X) X⁻ᵀ")
 reduction("logdet", lambda y, X, p: E.transpose(apply("inv", X)),
           _obj(lambda x: np.linalg.slogdet(x)[1], lambda m: sympy.log(m.det())), infer="square",
@@ -660,7 +671,8 @@ def _inv_partial(y, x, params):
 
 _register(Rule("inv", "matrix", (1, 1), "inv", _square,
                lambda y, args, params: (_inv_partial(y, args[0], params),),
-               numpy=_obj(np.linalg.inv, lambda m: _as_array(m.inv())), text="inv",
+               numpy=_obj(lambda x: np.linalg.inv(x), lambda m: _as_array(m.inv())),
+               text="inv",
                latex="", fixity="special", section="Matrix Cookbook (59)",
                doc="d(X⁻¹) = −X⁻¹ dX X⁻¹", jacobian_doc={0: "inverse: −X⁻ᵀ ⊗ X⁻¹"}))
 
