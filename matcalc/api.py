@@ -170,7 +170,9 @@ class Derivative:
             return verify.to_tensor(np.asarray(value, dtype=float),
                                     _concrete(self.f.node.shape, dims),
                                     _concrete(self.wrt_shape, dims))
-        return np.asarray(value, dtype=float).reshape(target)
+        # a matrix by a scalar is carried as vec (column-major): read it back the same way
+        order = "F" if self.f.node.shape.is_matrix and self.wrt_shape.is_scalar else "C"
+        return np.asarray(value, dtype=float).reshape(target, order=order)
 
     def tensor(self, values: dict, dims: dict, symbolic: bool = False) -> np.ndarray:
         """The numerator-layout derivative as the tensor T[o…, w…] = ∂f[o…]/∂x[w…]."""
