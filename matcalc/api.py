@@ -7,9 +7,9 @@ from functools import cached_property
 
 import sympy
 
+from . import codegen, render, verify
 from . import expr as E
 from . import layout as L
-from . import render, verify
 from .differentiate import Trace, derivative, hcat
 from .errors import MatcalcError, ParseError, ShapeError, VerificationError
 from .expr import Expr, Var
@@ -186,6 +186,13 @@ class Derivative:
     def result_simplified(self) -> Expr:
         return simplify(self.result, self._frozen)
 
+    def to_numpy(self, compile: bool = False):
+        """Standalone NumPy source of ``f_and_grad(...)`` returning ``f`` and this derivative,
+        with a finite-difference self-check (``check_f_and_grad``); with ``compile=True`` the
+        function itself (its source in ``.source``, the check in ``.check``).  See
+        ``to_numpy`` for several derivatives at once."""
+        return to_numpy([self], compile=compile)
+
     def diff(self, wrt: str) -> Derivative:
         """Differentiate this derivative again: a gradient is differentiated as the vector it
         is, so ``diff(f, "x").diff("x")`` is the Hessian and ``diff(f, "w").diff("b")`` the
@@ -284,9 +291,27 @@ def _hint_names(name: str, variables) -> str:
     return f"the variables are: {names}"
 
 
+def to_numpy(derivatives, compile: bool = False):
+    """NumPy code for derivatives of one expression: the source of one function
+    ``f_and_grad(...)`` returning ``f`` and each derivative in order, each as
+    ``Derivative.evaluate`` returns it, the forward values computed once and shared with the
+    backward ones; with ``compile=True`` the function itself.
+
+    >>> g = to_numpy(diff("sum((W@x + b - y)^2)", wrt=["W", "b"]), compile=True)
+    >>> import numpy as np
+    >>> f, dW, db = g(np.eye(2), np.ones(2), np.zeros(2), np.ones(2))
+    >>> float(f), dW.tolist(), db.tolist()
+    (0.0, [[0.0, 0.0], [0.0, 0.0]], [[0.0, 0.0]])
+    """
+    ds = [derivatives] if isinstance(derivatives, Derivative) else list(derivatives)
+    source = codegen.numpy_source(ds)
+    return codegen.compile_source(source) if compile else source
+
+
 def hessian(expr: str | Expression, wrt: str, shapes: dict | None = None) -> Derivative:
     """The Hessian of a scalar expression: ``diff(expr, wrt).diff(wrt)``."""
     return diff(expr, wrt, shapes).diff(wrt)
 
 
-__all__ = ["diff", "hessian", "parse", "Derivative", "Expression", "VerificationError"]
+__all__ = ["diff", "hessian", "parse", "to_numpy", "Derivative", "Expression",
+           "VerificationError"]
