@@ -469,10 +469,50 @@ def scalar_algebra(e: Expr, frozen=frozenset()) -> Expr:
     return memo[e]
 
 
+# SymPy is the costly part of simplifying, and the same scalar subexpressions come back to it:
+# on the pass that confirms the fixpoint, in both branches of a piecewise result, in every
+# derivative of one expression.  A result depends only on the node and on the positions (in
+# ``frozen``) of its atoms, which order terms and factors; both make the memo's key.  A result
+# is also recorded as its own normal form (factor_terms is idempotent on matcalc's output; the
+# whole test suite checks that), so the confirming pass costs no SymPy call.
+_SCALAR_MEMO: dict = {}
+_MEMO_LIMIT = 20_000
+
+
+def clear_caches() -> None:
+    """Forget memoised scalar simplifications (benchmarks clear it to time cold work)."""
+    _SCALAR_MEMO.clear()
+
+
 def _simplify_scalar(e: Expr, frozen) -> Expr:
-    atoms = _Atoms(frozen)
-    s = _to_sympy(e, atoms, frozen)
-    s = sympy.factor_terms(s)
-    out = _from_sympy(s, atoms)
+    order = frozen if isinstance(frozen, dict) else {}
+    key = (e, _atom_positions(e, order))
+    out = _SCALAR_MEMO.get(key)
+    if out is None:
+        atoms = _Atoms(frozen)
+        s = _to_sympy(e, atoms, frozen)
+        s = sympy.factor_terms(s)
+        out = _from_sympy(s, atoms)
+        if len(_SCALAR_MEMO) >= _MEMO_LIMIT:
+            _SCALAR_MEMO.clear()
+        _SCALAR_MEMO[key] = out
+        _SCALAR_MEMO[(out, _atom_positions(out, order))] = out
     return out
+
+
+def _atom_positions(e: Expr, order: dict) -> tuple:
+    """The positions in ``order`` of ``e``'s atoms, in the order ``_to_sympy`` meets them."""
+    out = []
+    seen: set[Expr] = set()
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        if n in seen or isinstance(n, Const):
+            continue
+        seen.add(n)
+        if _algebraic(n):
+            stack.extend(reversed(n.operands))
+        else:
+            out.append(order.get(n))
+    return tuple(out)
 
