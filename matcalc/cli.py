@@ -7,13 +7,15 @@ on stderr, no traceback).  Only ``MatcalcError`` is caught: an internal bug keep
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from . import __version__
 from .api import Derivative, diff, parse, to_numpy
 from .errors import MatcalcError, VerificationError
+from .lazy import lazy_module
 from .shapes import parse_shape_assignment
+
+json = lazy_module("json")  # only --format json needs it (start-up: lazy.py)
 
 EPILOG = """examples:
   matcalc diff "sum(w*x)" --wrt w

@@ -36,7 +36,8 @@ def _grammar_path() -> Path:
     return packaged if packaged.exists() else _HERE.parent / "grammar" / "matcalc.lark"
 
 
-_OPTIONS = {"parser": "lalr", "propagate_positions": True, "maybe_placeholders": False}
+_OPTIONS = {"parser": "lalr", "lexer": "basic", "propagate_positions": True,
+            "maybe_placeholders": False}
 
 
 @lru_cache(maxsize=1)
