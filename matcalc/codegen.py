@@ -276,11 +276,26 @@ class _Program:
         return out
 
     def _dims(self) -> list[str]:
+        """Bind each dimension from the first input that has it, then check every input."""
         out = []
+        arrays = [v for v in self.params if not v.shape.is_scalar]
+        spec = ", ".join(f"{v.name} {v.shape}" for v in arrays)
+        if arrays:
+            ndims = ", ".join(f"{self.local[v.name]}.ndim" for v in arrays)
+            want = ", ".join(str(len(v.shape.dims)) for v in arrays)
+            out += [f"if ({ndims},) != ({want},):",
+                    f"    raise ValueError({'the expression needs ' + spec!r})"]
         for s, local in self.dim_names.items():
             v, axis = next((v, i) for v in self.params for i, d in enumerate(v.shape.dims)
                            if d == s)
             out.append(f"{local} = {self.local[v.name]}.shape[{axis}]")
+        if arrays:
+            got = ", ".join(f"{self.local[v.name]}.shape" for v in arrays)
+            want = ", ".join(self.ctx.dims(v.shape) for v in arrays)
+            shown = ", ".join(f"{{{self.local[v.name]}.shape}}" for v in arrays)
+            out += [f"if ({got},) != ({want},):",
+                    f"    raise ValueError(f'the inputs have shapes {shown}; ' + "
+                    f"{'the expression needs ' + spec!r})"]
         return out
 
     def _values(self) -> list[str]:

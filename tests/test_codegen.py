@@ -206,3 +206,11 @@ def test_cli_numpy_format_one_function_for_every_wrt(capsys):
     _, *grads = g(*[values[name] for name in _inputs(ds[0])])
     for d, got in zip(ds, grads):
         np.testing.assert_allclose(got, d.evaluate(values), rtol=1e-9, atol=1e-12)
+
+
+def test_inputs_of_the_wrong_shape_are_refused():
+    g = matcalc.diff("sum(w*x) + logdet(A)", wrt="A").to_numpy(compile=True)
+    with pytest.raises(ValueError, match="the expression needs w n, x n, A m×m"):
+        g(np.ones(2), np.ones(3), np.eye(2))
+    with pytest.raises(ValueError, match="the expression needs"):
+        g(np.ones(2), np.ones(2), np.ones(2))
