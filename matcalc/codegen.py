@@ -294,8 +294,8 @@ class _Program:
             want = ", ".join(self.ctx.dims(v.shape) for v in arrays)
             shown = ", ".join(f"{{{self.local[v.name]}.shape}}" for v in arrays)
             out += [f"if ({got},) != ({want},):",
-                    f"    raise ValueError(f'the inputs have shapes {shown}; ' + "
-                    f"{'the expression needs ' + spec!r})"]
+                    (f"    raise ValueError(f'the inputs have shapes {shown}; ' + "
+                     f"{'the expression needs ' + spec!r})")]
         return out
 
     def _values(self) -> list[str]:
