@@ -339,7 +339,7 @@ def compare(repeats):
     totals = {"matrix": [0.0, 0.0, 0], "scalar": [0.0, 0.0, 0]}
     paper_times = []
     agreement = {}
-    ratios, both = [], []
+    ratios, both, everything = [], [], []
     for label, expr, wrt, shapes in rows:
         t_mc = median_time(lambda e=expr, w=wrt, s=shapes: matcalc_once(e, w, s), repeats)
         d = matcalc_once(expr, wrt, shapes)
@@ -355,6 +355,7 @@ def compare(repeats):
             result, S, text = sympy_once(form)
             sp_cell, ratio, sp_len = f"{t_sp * 1e3:8.2f}ms", f"{t_mc / t_sp:6.3f}", len(text)
             verdict = _verdict(d, (result, S))
+            everything.append((t_mc, t_sp))
             if kind == "matrix":
                 ratios.append(t_mc / t_sp)
                 both.append((t_mc, t_sp))
@@ -379,6 +380,9 @@ def compare(repeats):
           f"{mc_median / sp_median:.3f} (target at most 0.1); per row: median ratio "
           f"{statistics.median(ratios):.3f}, {sum(r <= 0.1 for r in ratios)} of {len(ratios)} "
           f"rows at most 0.1 (the others are rows SymPy answers in about a millisecond)")
+    print(f"on all {len(everything)} rows SymPy answers (scalar rows too): median time "
+          f"matcalc {statistics.median(t for t, _ in everything) * 1e3:.2f} ms, SymPy "
+          f"{statistics.median(t for _, t in everything) * 1e3:.2f} ms")
     for kind, verdicts in agreement.items():
         counts = {v: sum(1 for x in verdicts if x.startswith(v)) for v in ("yes", "no", "—")}
         print(f"agreement on {kind} rows: {counts['yes']} yes, {counts['no']} no, "
