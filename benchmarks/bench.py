@@ -384,9 +384,12 @@ def compare(repeats):
           f"matcalc {statistics.median(t for t, _ in everything) * 1e3:.2f} ms, SymPy "
           f"{statistics.median(t for _, t in everything) * 1e3:.2f} ms")
     for kind, verdicts in agreement.items():
-        counts = {v: sum(1 for x in verdicts if x.startswith(v)) for v in ("yes", "no", "—")}
+        counts = {v: sum(1 for x in verdicts if x.startswith(v)) for v in ("yes", "no")}
+        unevaluable = sum(1 for x in verdicts if "does not evaluate" in x)
         print(f"agreement on {kind} rows: {counts['yes']} yes, {counts['no']} no, "
-              f"{counts['—']} no SymPy answer")
+              f"{unevaluable} SymPy answers that do not evaluate at numbers, "
+              f"{len(verdicts) - counts['yes'] - counts['no'] - unevaluable} without a SymPy "
+              "answer")
     worst = max(paper_times)
     print(f"paper examples (rules.md §1–§9, {len(paper_times)} rows): slowest "
           f"{worst[0] * 1e3:.2f} ms ({worst[2]} wrt {worst[3]}), median "
