@@ -45,7 +45,7 @@ import sympy
 from . import expr as E
 from . import layout as L
 from . import render
-from .errors import MatcalcError
+from .errors import MatcalcError, UnsupportedError
 from .expr import Call, Const, Expr, Identity, Var
 from .rules import rule_for
 from .shapes import Shape
@@ -325,6 +325,9 @@ class _Program:
             self._assign(node, f"np.eye({self.ctx.dim(node.shape.rows)})")
         else:
             rule = rule_for(node)
+            if rule.code is None:
+                raise UnsupportedError(f"no NumPy code for {rule.text or rule.name} yet",
+                                       hint="add its 'code' to its entry in rules.py")
             args = [self._operand(a, node) for a in node.operands]
             code = rule.code
             text = code.format(*args) if isinstance(code, str) else code(args, node, self.ctx)

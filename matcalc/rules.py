@@ -194,7 +194,7 @@ def elementwise(name, derivative, numpy, sympy_fn, *, code=None, text=None, late
                           jacobian_doc={0: f"element-wise {name}: diagonal Jacobian diag({name}′)"}))
 
 
-def elementwise2(name, da, db, numpy, *, code, text, latex, fixity="func", prec=100,
+def elementwise2(name, da, db, numpy, *, code=None, text, latex, fixity="func", prec=100,
                  section="§3", sympy_fn=None, doc=""):
     """An element-wise binary operator with scalar expansion (paper §3, §4).  ``da(y, a, b)`` and
     ``db(y, a, b)`` are the local derivatives; the Jacobian w.r.t. an argument of the output's
@@ -218,7 +218,7 @@ def elementwise2(name, da, db, numpy, *, code, text, latex, fixity="func", prec=
                                         1: f"element-wise {text}, diagonal condition holds"}))
 
 
-def nary(name, numpy, *, code, text, latex, prec, section, doc=""):
+def nary(name, numpy, *, code=None, text, latex, prec, section, doc=""):
     """n-ary ``+`` and ``⊙`` (flattened by the smart constructors): each argument's partial is
     that of the binary operator with the other arguments' sum/product as partner."""
     if name == "add":
@@ -242,7 +242,7 @@ def nary(name, numpy, *, code, text, latex, prec, section, doc=""):
                           jacobian_doc={"*": f"element-wise {text}, diagonal condition holds"}))
 
 
-def reduction(name, gradient, numpy, *, code, section="§5", arity=(1, 1), infer="reduce",
+def reduction(name, gradient, numpy, *, code=None, section="§5", arity=(1, 1), infer="reduce",
               doc=""):
     """A function to a scalar (paper §5: sum, and the dot product's y = sum(u)): its Jacobian is
     the row ``gᵀ`` with ``gradient(y, x, params)`` in the shape of ``x``."""
@@ -264,7 +264,7 @@ def reduction(name, gradient, numpy, *, code, section="§5", arity=(1, 1), infer
                           jacobian_doc={0: f"{name}: a row, the gradient of {name}"}))
 
 
-def linear(name, partial, vjp, numpy, *, code, shape, infer, text, latex, fixity, prec=100,
+def linear(name, partial, vjp, numpy, *, code=None, shape, infer, text, latex, fixity, prec=100,
            section="§2", doc=""):
     """A linear map: its Jacobian does not depend on the argument's value."""
     return _register(Rule(name, "linear", (1, 1), infer, shape,
@@ -274,7 +274,7 @@ def linear(name, partial, vjp, numpy, *, code, shape, infer, text, latex, fixity
                           jacobian_doc={0: f"{name} is linear"}))
 
 
-def bilinear(name, pa, pb, numpy, *, code, shape, infer, text, latex, fixity, prec, section,
+def bilinear(name, pa, pb, numpy, *, code=None, shape, infer, text, latex, fixity, prec, section,
              doc=""):
     """A bilinear map (matrix product, dot product): ∂(ab)/∂a uses b and vice versa."""
     return _register(Rule(name, "bilinear", (2, 2), infer, shape,
@@ -284,7 +284,7 @@ def bilinear(name, pa, pb, numpy, *, code, shape, infer, text, latex, fixity, pr
                           jacobian_doc={0: f"{name} is bilinear", 1: f"{name} is bilinear"}))
 
 
-def internal(name, shape, numpy, *, code, text, latex="", fixity="special", partials=None):
+def internal(name, shape, numpy, *, code=None, text, latex="", fixity="special", partials=None):
     """Structured matrices that appear in derivatives (``diag``, ``⊗``, ``vec``, ``step``)."""
     return _register(Rule(name, "internal", (0, 10**9), "internal", shape, partials,
                           numpy=numpy, code=code, text=text, latex=latex, fixity=fixity))
