@@ -304,8 +304,7 @@ def to_numpy(derivatives, compile: bool = False):
     (0.0, [[0.0, 0.0], [0.0, 0.0]], [[0.0, 0.0]])
     """
     ds = [derivatives] if isinstance(derivatives, Derivative) else list(derivatives)
-    source = codegen.numpy_source(ds)
-    return codegen.compile_source(source) if compile else source
+    return codegen.numpy_function(ds) if compile else codegen.numpy_source(ds)
 
 
 def hessian(expr: str | Expression, wrt: str, shapes: dict | None = None) -> Derivative:

@@ -144,15 +144,20 @@ def numpy_source(derivatives) -> str:
     return _Program(ds).source()
 
 
-def compile_source(source: str, name: str = "f_and_grad"):
-    """The function ``name`` of generated source, with ``.source`` and ``.check`` (the
-    finite-difference check) attached."""
+def numpy_function(derivatives):
+    """``numpy_source(derivatives)`` compiled: the function ``f_and_grad``, with its source in
+    ``.source`` and the finite-difference check in ``.check``."""
+    return _compile(numpy_source(derivatives))
+
+
+def _compile(source: str, name: str = "f_and_grad"):
     filename = f"<matcalc-generated-{next(_SERIAL)}>"
     # so tracebacks and inspect show the generated lines
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace: dict = {"__name__": "matcalc_generated"}
-    # Executes only source written by numpy_source above: operations come from the rule
-    # table, user text appears only as checked identifiers and repr() string literals.
+    # Executes only source just written by numpy_source (numpy_function is the one caller):
+    # operations come from the rule table, user text appears only as checked identifiers and
+    # inside repr() string literals.
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102
     fn = namespace[name]
     fn.source = source

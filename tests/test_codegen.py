@@ -17,7 +17,6 @@ import matcalc
 from matcalc import expr as E
 from matcalc import verify
 from matcalc.cli import main
-from matcalc.codegen import compile_source
 from matcalc.rules import RULES
 
 MLP = "sum((W2@relu(W1@x + b1) + b2 - y)^2)"
@@ -201,8 +200,9 @@ def test_cli_numpy_format_one_function_for_every_wrt(capsys):
     assert code == 0 and err == ""
     assert source.count("def f_and_grad(") == 1
     assert "return f, df_dW1, df_db1, df_dW2, df_db2" in source
-    g = compile_source(source)
     ds = matcalc.diff(MLP, wrt=["W1", "b1", "W2", "b2"])
+    assert source == matcalc.to_numpy(ds)
+    g = matcalc.to_numpy(ds, compile=True)
     values, _ = _values(ds[0], 0, (-2.0, 2.0))
     _, *grads = g(*[values[name] for name in _inputs(ds[0])])
     for d, got in zip(ds, grads):
