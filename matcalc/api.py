@@ -5,20 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import numpy as np
 import sympy
 
+from . import codegen, render, verify
 from . import expr as E
 from . import layout as L
-from . import render, verify
 from . import steps as steps_view
 from .differentiate import Trace, derivative, hcat
 from .errors import MatcalcError, ParseError, ShapeError, VerificationError
 from .expr import Expr, Var
 from .infer import declared_shapes, infer
+from .lazy import lazy_module
 from .parse import parse_syntax, parse_wrt
 from .shapes import Shape, dim, dim_str
 from .simplify import frozen, simplify
+
+np = lazy_module("numpy")  # needed only to evaluate (start-up: lazy.py)
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,9 @@ class Derivative:
             return verify.to_tensor(np.asarray(value, dtype=float),
                                     _concrete(self.f.node.shape, dims),
                                     _concrete(self.wrt_shape, dims))
-        return np.asarray(value, dtype=float).reshape(target)
+        # a matrix by a scalar is carried as vec (column-major): read it back the same way
+        order = "F" if self.f.node.shape.is_matrix and self.wrt_shape.is_scalar else "C"
+        return np.asarray(value, dtype=float).reshape(target, order=order)
 
     def tensor(self, values: dict, dims: dict, symbolic: bool = False) -> np.ndarray:
         """The numerator-layout derivative as the tensor T[o…, w…] = ∂f[o…]/∂x[w…]."""
@@ -244,6 +248,13 @@ class Derivative:
     @cached_property
     def result_simplified(self) -> Expr:
         return simplify(self.result, self._frozen)
+
+    def to_numpy(self, compile: bool = False):
+        """Standalone NumPy source of ``f_and_grad(...)`` returning ``f`` and this derivative,
+        with a finite-difference self-check (``check_f_and_grad``); with ``compile=True`` the
+        function itself (its source in ``.source``, the check in ``.check``).  See
+        ``to_numpy`` for several derivatives at once."""
+        return to_numpy([self], compile=compile)
 
     def diff(self, wrt: str) -> Derivative:
         """Differentiate this derivative again: a gradient is differentiated as the vector it
@@ -354,9 +365,26 @@ def _hint_names(name: str, variables) -> str:
     return f"the variables are: {names}"
 
 
+def to_numpy(derivatives, compile: bool = False):
+    """NumPy code for derivatives of one expression: the source of one function
+    ``f_and_grad(...)`` returning ``f`` and each derivative in order, each as
+    ``Derivative.evaluate`` returns it, the forward values computed once and shared with the
+    backward ones; with ``compile=True`` the function itself.
+
+    >>> g = to_numpy(diff("sum((W@x + b - y)^2)", wrt=["W", "b"]), compile=True)
+    >>> import numpy as np
+    >>> f, dW, db = g(np.eye(2), np.ones(2), np.zeros(2), np.ones(2))
+    >>> float(f), dW.tolist(), db.tolist()
+    (0.0, [[0.0, 0.0], [0.0, 0.0]], [[0.0, 0.0]])
+    """
+    ds = [derivatives] if isinstance(derivatives, Derivative) else list(derivatives)
+    return codegen.numpy_function(ds) if compile else codegen.numpy_source(ds)
+
+
 def hessian(expr: str | Expression, wrt: str, shapes: dict | None = None) -> Derivative:
     """The Hessian of a scalar expression: ``diff(expr, wrt).diff(wrt)``."""
     return diff(expr, wrt, shapes).diff(wrt)
 
 
-__all__ = ["diff", "hessian", "parse", "Derivative", "Expression", "VerificationError"]
+__all__ = ["diff", "hessian", "parse", "to_numpy", "Derivative", "Expression",
+           "VerificationError"]

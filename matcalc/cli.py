@@ -7,13 +7,15 @@ on stderr, no traceback).  Only ``MatcalcError`` is caught: an internal bug keep
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from . import __version__
-from .api import Derivative, diff, parse
+from .api import Derivative, diff, parse, to_numpy
 from .errors import MatcalcError, VerificationError
+from .lazy import lazy_module
 from .shapes import parse_shape_assignment
+
+json = lazy_module("json")  # only --format json needs it (start-up: lazy.py)
 
 EPILOG = """examples:
   matcalc diff "sum(w*x)" --wrt w
@@ -21,6 +23,7 @@ EPILOG = """examples:
   matcalc diff "W@x + b" --wrt W --shape W=m,n
   matcalc diff "[3*x^2*y, 2*x + y^8]" --wrt "[x, y]"
   matcalc check "sigmoid(W@x + b)" --wrt x
+  matcalc diff "sum((W2@relu(W1@x + b1) + b2 - y)^2)" --wrt W1 --wrt b1 --format numpy
 """
 
 
@@ -46,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("diff", help="print the derivative", epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     common(d)
-    d.add_argument("--format", choices=("text", "latex", "json"), default="text")
+    d.add_argument("--format", choices=("text", "latex", "json", "numpy"), default="text",
+                   help="numpy: Python source of one function returning the value and every "
+                        "derivative asked for, with a finite-difference self-check")
     d.add_argument("--order", type=int, choices=(1, 2), default=1,
                    help="2 for the second derivative (the Hessian of a scalar)")
     d.add_argument("--check", action="store_true",
@@ -141,6 +146,9 @@ def _run(args) -> int:
                                 **({"steps": d.steps.as_dict()} if args.steps else {})}
                                for d in ds]}
         print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+    if args.format == "numpy":
+        print(to_numpy(ds), end="")
         return 0
     if args.format == "latex":
         for d in ds:

@@ -18,13 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-import numpy as np
 import sympy
 
 from . import expr as E
 from .errors import ShapeError, UnsupportedError
 from .expr import Call, Expr
-from .shapes import ONE, SCALAR, Shape, dim, matmul_shape
+from .lazy import lazy_module
+from .shapes import ONE, SCALAR, Shape, as_matrix, dim, matmul_shape
+
+np = lazy_module("numpy")  # the NumPy forms run only when evaluating (start-up: lazy.py)
 
 # Inference kinds (how infer.py constrains shapes):
 #   "map"      out = arg (element-wise unary)          "map2"   element-wise binary, broadcasting
@@ -53,6 +55,13 @@ class StepRule:
 
 @dataclass(frozen=True)
 class Rule:
+    """One operation.  ``code`` is its NumPy spelling in generated source (``codegen.py``): a
+    template over the operands' names ``{0}``, ``{1}``, … or a function ``(args, node, ctx)``
+    of those names, the node (for shapes and params) and the generator's context (``ctx.dim``
+    prints a dimension, ``ctx.dims`` a shape).  In generated code a vector and a row are both
+    1-D arrays (so transposing a vector costs nothing), a matrix is 2-D, a scalar a NumPy
+    scalar."""
+
     name: str
     family: str
     arity: tuple[int, int]
@@ -61,7 +70,8 @@ class Rule:
     partials: Callable[..., tuple] | None = None    # (y, args, params) -> Jacobian per arg
     vjp: Callable[..., tuple] | None = None         # (g, y, args, params) -> adjoint per arg
     jvp: Callable | None = None                     # (y, args, arg Jacobians) -> Jacobian
-    numpy: Callable | None = None                   # (*arrays, *params) -> array
+    numpy: Callable | None = None                   # (*arrays, *params) -> array (evaluate)
+    code: str | Callable | None = None              # NumPy source text (generated code)
     sympy: Callable | None = None                   # scalar SymPy function (element-wise entries)
     text: str = ""                                  # printed name or operator
     latex: str = ""
@@ -193,23 +203,28 @@ def _same(shapes, params):
 # Families
 
 
-def elementwise(name, derivative, numpy, sympy_fn, *, text=None, latex=None, section="§7",
-                domain=(-2.0, 2.0), doc=""):
+def elementwise(name, derivative, numpy, sympy_fn, *, code=None, text=None, latex=None,
+                section="§7", domain=(-2.0, 2.0), doc=""):
     """A scalar function applied entry by entry (paper §7): Jacobian ``diag(f′(x))``.
-    ``derivative(y, x)`` gives f′ as an expression, seeing the output ``y`` too."""
+    ``derivative(y, x)`` gives f′ as an expression, seeing the output ``y`` too.  ``numpy`` is
+    the name of a NumPy ufunc (its code is then ``np.name(x)``) or a function with its ``code``."""
+    if isinstance(numpy, str):
+        code = code or f"np.{numpy}({{0}})"
+        numpy = _ufunc(numpy)
 
     def partials(y, args, params):
         return (jdiag(derivative(y, args[0]), args[0].shape),)
 
     return _register(Rule(name, "elementwise", (1, 1), "map", _same, partials,
-                          numpy=_np_or_obj(numpy, sympy_fn), sympy=sympy_fn, text=text or name,
+                          numpy=_np_or_obj(numpy, sympy_fn), code=code, sympy=sympy_fn,
+                          text=text or name,
                           latex=latex or rf"\operatorname{{{name}}}", section=section,
                           domain=domain, doc=doc,
                           jacobian_doc={0: f"element-wise {name}: diagonal Jacobian diag({name}′)"}))
 
 
-def elementwise2(name, da, db, numpy, *, text, latex, fixity="func", prec=100, section="§3",
-                 sympy_fn=None, doc=""):
+def elementwise2(name, da, db, numpy, *, code=None, text, latex, fixity="func", prec=100,
+                 section="§3", sympy_fn=None, doc=""):
     """An element-wise binary operator with scalar expansion (paper §3, §4).  ``da(y, a, b)`` and
     ``db(y, a, b)`` are the local derivatives; the Jacobian w.r.t. an argument of the output's
     shape is ``diag(·)`` (the element-wise diagonal condition holds), w.r.t. an expanded scalar
@@ -226,13 +241,13 @@ def elementwise2(name, da, db, numpy, *, text, latex, fixity="func", prec=100, s
         return tuple(out)
 
     return _register(Rule(name, "elementwise2", (2, 2), "map2", _elementwise_args(text),
-                          partials, numpy=numpy, sympy=sympy_fn, text=text, latex=latex,
-                          fixity=fixity, prec=prec, section=section, doc=doc,
+                          partials, numpy=numpy, code=code, sympy=sympy_fn, text=text,
+                          latex=latex, fixity=fixity, prec=prec, section=section, doc=doc,
                           jacobian_doc={0: f"element-wise {text}, diagonal condition holds",
                                         1: f"element-wise {text}, diagonal condition holds"}))
 
 
-def nary(name, numpy, *, text, latex, prec, section, doc="", name_hint="u"):
+def nary(name, numpy, *, code=None, text, latex, prec, section, doc="", name_hint="u"):
     """n-ary ``+`` and ``⊙`` (flattened by the smart constructors): each argument's partial is
     that of the binary operator with the other arguments' sum/product as partner."""
     if name == "add":
@@ -251,13 +266,14 @@ def nary(name, numpy, *, text, latex, prec, section, doc="", name_hint="u"):
                     out.append(column(others, y.shape))
             return tuple(out)
     return _register(Rule(name, "elementwise2", (2, 10**9), "map2", _elementwise_args(text),
-                          partials, numpy=numpy, text=text, latex=latex, fixity="infix",
-                          prec=prec, section=section, doc=doc, name_hint=name_hint,
+                          partials, numpy=numpy, code=code, text=text, latex=latex,
+                          fixity="infix", prec=prec, section=section, doc=doc,
+                          name_hint=name_hint,
                           jacobian_doc={"*": f"element-wise {text}, diagonal condition holds"}))
 
 
-def reduction(name, gradient, numpy, *, section="§5", arity=(1, 1), infer="reduce", doc="",
-              text=None, latex=None):
+def reduction(name, gradient, numpy, *, code=None, section="§5", arity=(1, 1), infer="reduce",
+              doc="", text=None, latex=None):
     """A function to a scalar (paper §5: sum, and the dot product's y = sum(u)): its Jacobian is
     the row ``gᵀ`` with ``gradient(y, x, params)`` in the shape of ``x``."""
 
@@ -273,37 +289,47 @@ def reduction(name, gradient, numpy, *, section="§5", arity=(1, 1), infer="redu
         return (grad_row(gradient(y, args[0], params)),)
 
     return _register(Rule(name, "reduction", arity, infer, shape, partials, numpy=numpy,
-                          text=text or name, latex=latex or rf"\operatorname{{{name}}}",
+                          code=code, text=text or name,
+                          latex=latex or rf"\operatorname{{{name}}}",
                           section=section, doc=doc,
                           jacobian_doc={0: f"{name}: a row, the gradient of {name}"}))
 
 
-def linear(name, partial, vjp, numpy, *, shape, infer, text, latex, fixity, prec=100,
+def linear(name, partial, vjp, numpy, *, code=None, shape, infer, text, latex, fixity, prec=100,
            section="§2", doc=""):
     """A linear map: its Jacobian does not depend on the argument's value."""
     return _register(Rule(name, "linear", (1, 1), infer, shape,
                           lambda y, args, params: (partial(y, args[0], params),),
-                          vjp=vjp, numpy=numpy, text=text, latex=latex, fixity=fixity,
+                          vjp=vjp, numpy=numpy, code=code, text=text, latex=latex, fixity=fixity,
                           prec=prec, section=section, doc=doc,
                           jacobian_doc={0: f"{name} is linear"}))
 
 
-def bilinear(name, pa, pb, numpy, *, shape, infer, text, latex, fixity, prec, section, doc=""):
+def bilinear(name, pa, pb, numpy, *, code=None, shape, infer, text, latex, fixity, prec, section,
+             doc=""):
     """A bilinear map (matrix product, dot product): ∂(ab)/∂a uses b and vice versa."""
     return _register(Rule(name, "bilinear", (2, 2), infer, shape,
                           lambda y, args, params: (pa(*args), pb(*args)), numpy=numpy,
-                          text=text, latex=latex, fixity=fixity, prec=prec, section=section,
-                          doc=doc, jacobian_doc={0: f"{name} is bilinear", 1: f"{name} is bilinear"}))
+                          code=code, text=text, latex=latex, fixity=fixity, prec=prec,
+                          section=section, doc=doc,
+                          jacobian_doc={0: f"{name} is bilinear", 1: f"{name} is bilinear"}))
 
 
-def internal(name, shape, numpy, *, text, latex="", fixity="special", partials=None):
+def internal(name, shape, numpy, *, code=None, text, latex="", fixity="special", partials=None):
     """Structured matrices that appear in derivatives (``diag``, ``⊗``, ``vec``, ``step``)."""
     return _register(Rule(name, "internal", (0, 10**9), "internal", shape, partials,
-                          numpy=numpy, text=text, latex=latex, fixity=fixity))
+                          numpy=numpy, code=code, text=text, latex=latex, fixity=fixity))
 
 
 # ---------------------------------------------------------------------------------------------
 # Helpers for the NumPy forms
+
+
+def _ufunc(name):
+    """The NumPy ufunc ``np.<name>``, looked up when first called (NumPy loads lazily)."""
+    def run(x):
+        return getattr(np, name)(x)
+    return run
 
 
 def _vectorize(fn):
@@ -312,12 +338,10 @@ def _vectorize(fn):
 
 
 def _np_or_obj(np_fn, sp_fn):
-    vec_sp = _vectorize(sp_fn)
-
     def run(x):
         x = np.asarray(x)
         if x.dtype == object:
-            return vec_sp(x)
+            return _vectorize(sp_fn)(x)
         return np_fn(x)
     return run
 
@@ -506,10 +530,18 @@ def _s(v):
 
 
 nary("add", lambda *xs: sum(np.asarray(x) for x in xs[1:]) + np.asarray(xs[0]) * 1
-     if len(xs) > 1 else xs[0], text="+", latex="+", prec=10, section="§3 (w + x), §4 (x + z)",
+     if len(xs) > 1 else xs[0], code=lambda args, node, ctx: " + ".join(args), text="+",
+     latex="+", prec=10, section="§3 (w + x), §4 (x + z)",
      doc="∂(w + x)/∂w = I, ∂(x + z)/∂z = 𝟙", name_hint="z")
-nary("mul", lambda *xs: _product(xs), text="⊙", latex=r"\odot", prec=20,
-     section="§3 (w ⊗ x), §4 (x z)", doc="∂(w ⊙ x)/∂w = diag(x), ∂(x z)/∂z = x")
+nary("mul", lambda *xs: _product(xs), code=lambda args, node, ctx: _product_code(args),
+     text="⊙", latex=r"\odot", prec=20, section="§3 (w ⊗ x), §4 (x z)",
+     doc="∂(w ⊙ x)/∂w = diag(x), ∂(x z)/∂z = x")
+
+
+def _product_code(args):
+    if args[0] == "-1" and len(args) == 2:
+        return "-" + args[1]
+    return " * ".join(args)
 
 
 def _product(xs):
@@ -521,19 +553,23 @@ def _product(xs):
 
 elementwise2("div", lambda y, a, b: E.div(one, b),
              lambda y, a, b: E.neg(E.div(a, E.power(b, _s(2)))),
-             lambda a, b: np.asarray(a) / np.asarray(b), text="⊘", latex=r"\oslash",
+             lambda a, b: np.asarray(a) / np.asarray(b), code="{0} / {1}", text="⊘",
+             latex=r"\oslash",
              fixity="infix", prec=20, section="§3 (w ⊘ x)",
              doc="∂(w ⊘ x)/∂w = diag(1 ⊘ x), ∂(w ⊘ x)/∂x = diag(−w ⊘ x²)")
 elementwise2("pow", lambda y, a, p: E.mul(p, E.power(a, E.sub(p, one))),
-             lambda y, a, p: E.mul(y, apply("log", a)), _pow, text="^", latex="^",
+             lambda y, a, p: E.mul(y, apply("log", a)), _pow, code="{0} ** {1}", text="^",
+             latex="^",
              fixity="special", prec=40, section="§1 power rule",
              doc="∂xⁿ/∂x = n xⁿ⁻¹ (element-wise); ∂aᵖ/∂p = aᵖ log a")
 elementwise2("max", lambda y, a, b: E.sub(one, apply("step", E.sub(b, a))),
-             lambda y, a, b: apply("step", E.sub(b, a)), _max, text="max",
+             lambda y, a, b: apply("step", E.sub(b, a)), _max, code="np.maximum({0}, {1})",
+             text="max",
              latex=r"\max", section="§8 (max(0, z))", sympy_fn=sympy.Max,
              doc="∂max(0, z)/∂z = step(z); a tie goes to the first argument")
 elementwise2("min", lambda y, a, b: E.sub(one, apply("step", E.sub(a, b))),
-             lambda y, a, b: apply("step", E.sub(a, b)), _min, text="min",
+             lambda y, a, b: apply("step", E.sub(a, b)), _min, code="np.minimum({0}, {1})",
+             text="min",
              latex=r"\min", section="§8 (by symmetry with max)", sympy_fn=sympy.Min,
              doc="∂min(a, b)/∂a = 1 − step(a − b); a tie goes to the first argument")
 
@@ -561,8 +597,40 @@ def _matmul_partials(y, args, params):
     return tuple(out)
 
 
+def _matmul_code(args, node, ctx):
+    """The chain in its cheapest association (the matrix-chain order, each symbolic dimension
+    counted as large): g (xᵀ W) costs n², (g xᵀ) W costs n³.  A column times a row is an outer
+    product; a 1×1 factor multiplies."""
+    dims = [as_matrix(a.shape) for a in node.operands]
+    size = [(ctx.estimate(r), ctx.estimate(c)) for r, c in dims]
+    k = len(args)
+    cost = {(i, i): 0.0 for i in range(k)}
+    split = {}
+    for span in range(1, k):
+        for i in range(k - span):
+            j = i + span
+            cost[i, j], split[i, j] = min(
+                (cost[i, s] + cost[s + 1, j] + size[i][0] * size[s][1] * size[j][1], s)
+                for s in range(i, j))
+
+    def build(i, j):
+        if i == j:
+            return args[i], dims[i]
+        s = split[i, j]
+        (a, (ra, ca)), (b, (rb, cb)) = build(i, s), build(s + 1, j)
+        out = (ra, cb)
+        if (ra, ca) == (ONE, ONE) or (rb, cb) == (ONE, ONE):
+            return f"({a} * {b})", out
+        if ca == ONE:                       # column times row
+            return f"np.outer({a}, {b})", out
+        return f"({a} @ {b})", out
+
+    text = build(0, k - 1)[0]
+    return text[1:-1] if text.startswith("(") else text
+
+
 _register(Rule("matmul", "bilinear", (2, 10**9), "matmul", _matmul_shape, _matmul_partials,
-               numpy=_matmul, text="", latex="", fixity="infix", prec=30,
+               numpy=_matmul, code=_matmul_code, text="", latex="", fixity="infix", prec=30,
                section="§6 (affine layer Wx + b); Matrix Cookbook (520)",
                doc="∂(Wx)/∂x = W; ∂vec(Wx)/∂vec(W) = xᵀ ⊗ I",
                jacobian_doc={"*": "matrix product: linear in each factor"}))
@@ -576,7 +644,7 @@ def _dot_shape(shapes, params):
 
 
 bilinear("dot", lambda a, b: E.transpose(b), lambda a, b: E.transpose(a),
-         lambda a, b: np.dot(np.asarray(a).ravel(), np.asarray(b).ravel()),
+         lambda a, b: np.dot(np.asarray(a).ravel(), np.asarray(b).ravel()), code="{0} @ {1}",
          shape=_dot_shape, infer="dot", text="·", latex=r"\cdot", fixity="infix", prec=30,
          section="§5 (w · x = sum(w ⊗ x))", doc="∂(w·x)/∂w = xᵀ, ∂(w·x)/∂x = wᵀ")
 
@@ -588,8 +656,14 @@ def _transpose_partial(y, x, params):
     return E.call("K", [], Shape((m * n, m * n)), params=(m, n))
 
 
+def _transpose_code(args, node, ctx):
+    s = node.operands[0].shape
+    return f"{args[0]}.T" if s.is_matrix and not s.is_row else args[0]  # 1-D: nothing to do
+
+
 linear("T", _transpose_partial, lambda g, y, args, params: (E.transpose(g),), _transpose,
-       shape=lambda shapes, params: shapes[0].T, infer="T", text="ᵀ", latex=r"^{\top}",
+       code=_transpose_code, shape=lambda shapes, params: shapes[0].T, infer="T", text="ᵀ",
+       latex=r"^{\top}",
        fixity="postfix", prec=50, section="§2 (layouts)",
        doc="∂xᵀ/∂x = I for vectors; the commutation matrix K for matrices")
 
@@ -618,43 +692,47 @@ def _stack_jvp(y, args, jacobians):
 
 
 _register(Rule("stack", "stack", (1, 10**9), "stack", _stack_shape, _stack_partials,
-               jvp=_stack_jvp, numpy=_stack, text="[]", latex="", fixity="special", section="§2 (Jacobians)",
+               jvp=_stack_jvp, numpy=_stack, code=lambda args, node, ctx: _array(args),
+               text="[]", latex="", fixity="special", section="§2 (Jacobians)",
                doc="∂[f, g]/∂x stacks ∂f/∂x and ∂g/∂x",
                jacobian_doc={"*": "vector of functions: one row per entry"}))
 
 # --- element-wise functions (§7) -------------------------------------------------------------
 
-elementwise("exp", lambda y, x: y, np.exp, sympy.exp, latex=r"\exp", doc="exp′ = exp")
-elementwise("log", lambda y, x: E.div(one, x), np.log, sympy.log, latex=r"\ln", text="log",
+elementwise("exp", lambda y, x: y, "exp", sympy.exp, latex=r"\exp", doc="exp′ = exp")
+elementwise("log", lambda y, x: E.div(one, x), "log", sympy.log, latex=r"\ln", text="log",
             domain=(0.2, 3.0), section="§1 (ln)", doc="log′(x) = 1/x")
-elementwise("sqrt", lambda y, x: E.div(one, E.mul(_s(2), y)), np.sqrt, sympy.sqrt,
+elementwise("sqrt", lambda y, x: E.div(one, E.mul(_s(2), y)), "sqrt", sympy.sqrt,
             latex=r"\sqrt", domain=(0.2, 3.0), doc="√x′ = 1/(2√x)")
-elementwise("sin", lambda y, x: apply("cos", x), np.sin, sympy.sin, latex=r"\sin",
+elementwise("sin", lambda y, x: apply("cos", x), "sin", sympy.sin, latex=r"\sin",
             section="§1 (sin)", doc="sin′ = cos")
-elementwise("cos", lambda y, x: E.neg(apply("sin", x)), np.cos, sympy.cos, latex=r"\cos",
+elementwise("cos", lambda y, x: E.neg(apply("sin", x)), "cos", sympy.cos, latex=r"\cos",
             doc="cos′ = −sin")
-elementwise("tan", lambda y, x: E.add(one, E.power(y, _s(2))), np.tan, sympy.tan, latex=r"\tan",
+elementwise("tan", lambda y, x: E.add(one, E.power(y, _s(2))), "tan", sympy.tan, latex=r"\tan",
             domain=(-1.2, 1.2), doc="tan′ = 1 + tan²")
-elementwise("tanh", lambda y, x: E.sub(one, E.power(y, _s(2))), np.tanh, sympy.tanh,
+elementwise("tanh", lambda y, x: E.sub(one, E.power(y, _s(2))), "tanh", sympy.tanh,
             latex=r"\tanh", doc="tanh′ = 1 − tanh²")
-elementwise("sigmoid", lambda y, x: E.mul(y, E.sub(one, y)), _sigmoid, _sp_sigmoid, text="σ",
-            latex=r"\sigma", doc="σ′ = σ ⊙ (1 − σ)")
+elementwise("sigmoid", lambda y, x: E.mul(y, E.sub(one, y)), _sigmoid, _sp_sigmoid,
+            code="np.exp(-np.logaddexp(0, -{0}))", text="σ", latex=r"\sigma",
+            doc="σ′ = σ ⊙ (1 − σ)")
 elementwise("relu", lambda y, x: apply("step", x), lambda x: np.maximum(x, 0), _sp_relu,
-            section="§8 (max(0, z))", doc="relu′ = step, relu′(0) = 0")
-elementwise("abs", lambda y, x: apply("sign", x), np.abs, sympy.Abs, latex=r"\operatorname{abs}",
+            code="np.maximum({0}, 0)", section="§8 (max(0, z))",
+            doc="relu′ = step, relu′(0) = 0")
+elementwise("abs", lambda y, x: apply("sign", x), "abs", sympy.Abs, latex=r"\operatorname{abs}",
             doc="abs′ = sign, abs′(0) = 0")
 elementwise("softplus", lambda y, x: apply("sigmoid", x), _softplus, _sp_softplus,
-            doc="softplus′ = σ")
-elementwise("step", lambda y, x: E.zero(x.shape), _step, _sp_step,
+            code="np.logaddexp(0, {0})", doc="softplus′ = σ")
+elementwise("step", lambda y, x: E.zero(x.shape), _step, _sp_step, code="np.heaviside({0}, 0.0)",
             doc="step(x) = 1 if x > 0 else 0; step′ = 0 away from the kink")
-elementwise("sign", lambda y, x: E.zero(x.shape), np.sign, sympy.sign, doc="sign′ = 0 away from 0")
+elementwise("sign", lambda y, x: E.zero(x.shape), "sign", sympy.sign, doc="sign′ = 0 away from 0")
 
 # --- reductions (§5) and scalar functions of matrices (Matrix Cookbook) -------------------------
 
 reduction("sum", lambda y, x, p: E.ones(x.shape), lambda x: np.sum(np.asarray(x)),
-          doc="∂sum(x)/∂x = 𝟙ᵀ")
+          code="np.sum({0})", doc="∂sum(x)/∂x = 𝟙ᵀ")
 reduction("mean", lambda y, x, p: E.Const(x.shape, value=1 / x.shape.size),
-          lambda x: np.sum(np.asarray(x)) / np.asarray(x).size, doc="∂mean(x)/∂x = 𝟙ᵀ/n")
+          lambda x: np.sum(np.asarray(x)) / np.asarray(x).size, code="np.mean({0})",
+          doc="∂mean(x)/∂x = 𝟙ᵀ/n")
 
 
 def _norm_grad(y, x, params):
@@ -664,18 +742,23 @@ def _norm_grad(y, x, params):
 
 
 reduction("norm", _norm_grad, _norm, arity=(1, 2),
+          code=lambda args, node, ctx: f"np.sum(np.abs({args[0]}))" if node.params == (1,)
+          else f"np.linalg.norm({args[0]})",
           doc="∂‖x‖/∂x = xᵀ/‖x‖; ∂‖x‖₁/∂x = sign(x)ᵀ")
 reduction("trace", lambda y, X, p: E.identity(X.shape.rows),
-          _obj(np.trace, lambda m: m.trace()), infer="square", section="Matrix Cookbook (100)",
-          text="tr", latex=r"\operatorname{tr}",
-          doc="∂tr(X)/∂X = I")
+          _obj(lambda x: np.trace(x), lambda m: m.trace()), code="np.trace({0})",
+          infer="square", section="Matrix Cookbook (100)", text="tr",
+          latex=r"\operatorname{tr}", doc="∂tr(X)/∂X = I")
 reduction("det", lambda y, X, p: E.mul(y, E.transpose(apply("inv", X))),
-          _obj(np.linalg.det, lambda m: m.det()), infer="square",
+          _obj(lambda x: np.linalg.det(x), lambda m: m.det()), code="np.linalg.det({0})",
+          infer="square",
           section="Matrix Cookbook (49)", doc="∂det(X)/∂X = det(X) X⁻ᵀ")
 reduction("logdet", lambda y, X, p: E.transpose(apply("inv", X)),
-          _obj(lambda x: np.linalg.slogdet(x)[1], lambda m: sympy.log(m.det())), infer="square",
+          _obj(lambda x: np.linalg.slogdet(x)[1], lambda m: sympy.log(m.det())),
+          code="np.linalg.slogdet({0})[1]", infer="square",
           section="Matrix Cookbook (57)", doc="∂log det(X)/∂X = X⁻ᵀ")
-reduction("logsumexp", lambda y, x, p: apply("softmax", x), _logsumexp, infer="vec2scalar",
+reduction("logsumexp", lambda y, x, p: apply("softmax", x), _logsumexp,
+          code="np.logaddexp.reduce({0})", infer="vec2scalar",
           section="deep learning", doc="∂logsumexp(x)/∂x = softmax(x)ᵀ")
 
 
@@ -692,7 +775,8 @@ def _inv_partial(y, x, params):
 
 _register(Rule("inv", "matrix", (1, 1), "inv", _square,
                lambda y, args, params: (_inv_partial(y, args[0], params),),
-               numpy=_obj(np.linalg.inv, lambda m: _as_array(m.inv())), text="inv",
+               numpy=_obj(lambda x: np.linalg.inv(x), lambda m: _as_array(m.inv())),
+               code="np.linalg.inv({0})", text="inv",
                latex="", fixity="special", section="Matrix Cookbook (59)",
                doc="d(X⁻¹) = −X⁻¹ dX X⁻¹", jacobian_doc={0: "inverse: −X⁻ᵀ ⊗ X⁻¹"}))
 
@@ -711,7 +795,8 @@ def _softmax_partial(y, args, params):
 
 
 _register(Rule("softmax", "vector", (1, 1), "vec2vec", _vec2vec, _softmax_partial,
-               numpy=_softmax, text="softmax", latex=r"\operatorname{softmax}",
+               numpy=_softmax, code="np.exp({0} - np.logaddexp.reduce({0}))", text="softmax",
+               latex=r"\operatorname{softmax}",
                section="deep learning", doc="∂s/∂x = diag(s) − s sᵀ", name_hint="s",
                jacobian_doc={0: "softmax: diag(s) − s sᵀ"}))
 
@@ -745,31 +830,70 @@ _register(Rule("diag", "linear", (1, 1), "diag", _diag_shape, _diag_partial,
                vjp=lambda g, y, args, params: (apply("diag", g),),
                numpy=_obj(_diag, lambda m: _as_array(m.diagonal()) if m.shape[0] != 1 and
                           m.shape[1] != 1 else _as_array(sympy.diag(*m))),
-               text="diag", latex=r"\operatorname{diag}", section="linear algebra",
+               code="np.diag({0})", text="diag", latex=r"\operatorname{diag}",
+               section="linear algebra",
                doc="diag(v) builds a diagonal matrix; diag(X) takes the diagonal; both linear: "
                    "∂vec(diag(v))/∂v = Δₙ, ∂diag(X)/∂vec(X) = Δₙᵀ",
                jacobian_doc={0: "diag is linear: it moves entries to or from the diagonal"}))
 
 # --- structured matrices that appear in derivatives -------------------------------------------
 
-internal("jdiag", lambda s, p: s[0], _jdiag, text="diag", latex=r"\operatorname{diag}")
-internal("kron", lambda s, p: s[0], _kron, text="⊗", latex=r"\otimes")
-internal("vec", lambda s, p: Shape((s[0].size,)), _vec, text="vec", latex=r"\operatorname{vec}")
-internal("vecT", lambda s, p: Shape((ONE, s[0].size)), _vecT, text="vec",
-         latex=r"\operatorname{vec}")
+def _jdiag_code(args, node, ctx):
+    d = node.operands[0].shape
+    return f"np.diag({args[0]})" if not d.is_matrix or d.is_row else \
+        f"np.diag(np.ravel({args[0]}, order='F'))"
+
+
+def _kron_code(args, node, ctx):
+    """np.kron reads a 1-D operand as a row; a column beside a matrix is made n×1."""
+    (a, b), (sa, sb) = args, [x.shape for x in node.operands]
+    if sa.is_vector and sb.is_row:
+        return f"np.outer({a}, {b})"           # column ⊗ row
+    if sa.is_row and sb.is_vector:
+        return f"np.outer({b}, {a})"           # row ⊗ column
+    if sa.is_vector and sb.is_matrix:
+        a = f"{a}[:, None]"
+    if sb.is_vector and sa.is_matrix:
+        b = f"{b}[:, None]"
+    return f"np.kron({a}, {b})"
+
+
+internal("jdiag", lambda s, p: s[0], _jdiag, code=_jdiag_code, text="diag",
+         latex=r"\operatorname{diag}")
+internal("kron", lambda s, p: s[0], _kron, code=_kron_code, text="⊗", latex=r"\otimes")
+internal("vec", lambda s, p: Shape((s[0].size,)), _vec, code="np.ravel({0}, order='F')",
+         text="vec", latex=r"\operatorname{vec}")
+internal("vecT", lambda s, p: Shape((ONE, s[0].size)), _vecT, code="np.ravel({0}, order='F')",
+         text="vec", latex=r"\operatorname{vec}")
 internal("K", lambda s, p: Shape((p[0] * p[1], p[0] * p[1])),
-         lambda m, n: _commutation(int(m), int(n)), text="K", latex="K")
-internal("Delta", lambda s, p: Shape((p[0] * p[0], p[0])), _diagonal_embedding, text="Δ",
-         latex=r"\Delta")
+         lambda m, n: _commutation(int(m), int(n)),
+         code=lambda args, node, ctx: "np.eye({mn})[np.arange({mn}).reshape({n}, {m}).T.ravel()]"
+         .format(mn=ctx.dim(node.params[0] * node.params[1]), m=ctx.dim(node.params[0]),
+                 n=ctx.dim(node.params[1])), text="K", latex="K")
+internal("Delta", lambda s, p: Shape((p[0] * p[0], p[0])), _diagonal_embedding,
+         code=lambda args, node, ctx: "np.eye({nn})[:, ::{step}]".format(
+             nn=ctx.dim(node.params[0] * node.params[0]), step=ctx.dim(node.params[0] + 1)),
+         text="Δ", latex=r"\Delta")
 internal("unit", lambda s, p: Shape((dim(p[1]),)),
-         lambda i, n: np.eye(int(n))[int(i)], text="e", latex="e")
+         lambda i, n: np.eye(int(n))[int(i)],
+         code=lambda args, node, ctx: f"np.eye({node.params[1]})[{node.params[0]}]",
+         text="e", latex="e")
 internal("hcat", lambda s, p: Shape((s[0].rows, dim(len(s)))) if s[0].rows != ONE
-         else Shape((ONE, dim(len(s)))), _hcat, text="[]")
+         else Shape((ONE, dim(len(s)))), _hcat,
+         code=lambda args, node, ctx: _array(args) if node.operands[0].shape.is_scalar else
+         "np.column_stack([" + ", ".join(args) + "])", text="[]")
 internal("vstack", lambda s, p: Shape((dim(len(s)), s[0].cols)),
-         lambda *rows: np.vstack([np.asarray(r).reshape(1, -1) for r in rows]), text="[]")
+         lambda *rows: np.vstack([np.asarray(r).reshape(1, -1) for r in rows]),
+         code=lambda args, node, ctx: "np.vstack([" + ", ".join(args) + "])", text="[]")
 internal("index", lambda s, p: SCALAR, lambda x, i: np.asarray(x).ravel(order="F")[int(i)],
+         code=lambda args, node, ctx: f"np.ravel({args[0]}, order='F')[{node.params[0]}]",
          text="[]")
-internal("reshape", lambda s, p: s[0], lambda x: x, text="")
+internal("reshape", lambda s, p: s[0], lambda x: x,
+         code=lambda args, node, ctx: f"np.reshape({args[0]}, {ctx.dims(node.shape)})", text="")
+
+
+def _array(args):
+    return "np.array([" + ", ".join(args) + "])"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -681,19 +681,43 @@ def scalar_algebra(e: Expr, frozen=frozenset()) -> Expr:
     return memo[e]
 
 
+# SymPy is the costly part of simplifying, and the same algebraic subexpressions come back to it:
+# on the pass that confirms the fixpoint, in both branches of a piecewise result, in every
+# derivative of one expression.  A result depends only on the node and on the positions (in
+# ``frozen``) of its atoms, which order terms and factors; both make the memo's key.  A result
+# is also recorded as its own normal form (factor_terms is idempotent on matcalc's output; the
+# whole test suite checks that), so the confirming pass costs no SymPy call.
+_SCALAR_MEMO: dict = {}
+_MEMO_LIMIT = 20_000
+
+
+def clear_caches() -> None:
+    """Forget memoised scalar simplifications (benchmarks clear it to time cold work)."""
+    _SCALAR_MEMO.clear()
+
+
 ALGEBRA_LIMIT = 400   # nodes: a larger algebraic expression is left as it is
 
 
 def _simplify_algebra(e: Expr, frozen) -> Expr:
-    """``e`` through SymPy and back.  Very large expressions (a product of thousands of
-    factors from exp(exp(…))) are left alone: SymPy's canonical ordering would make the cost
+    """``e`` through SymPy and back (memoised).  Very large expressions (a product of thousands
+    of factors from exp(exp(…))) are left alone: SymPy's canonical ordering would make the cost
     grow faster than the expression."""
     if _size_up_to_algebraic(e, ALGEBRA_LIMIT) >= ALGEBRA_LIMIT:
         return e
-    atoms = _Atoms(frozen)
-    s = _to_sympy(e, atoms, frozen)
-    s = _logistic(_factored(s), atoms)
-    return E.expand_to(_from_sympy(s, atoms), e.shape)
+    order = frozen if isinstance(frozen, dict) else {}
+    key = (e, _atom_positions(e, order))
+    out = _SCALAR_MEMO.get(key)
+    if out is None:
+        atoms = _Atoms(frozen)
+        s = _to_sympy(e, atoms, frozen)
+        s = _logistic(_factored(s), atoms)
+        out = E.expand_to(_from_sympy(s, atoms), e.shape)
+        if len(_SCALAR_MEMO) >= _MEMO_LIMIT:
+            _SCALAR_MEMO.clear()
+        _SCALAR_MEMO[key] = out
+        _SCALAR_MEMO[(out, _atom_positions(out, order))] = out
+    return out
 
 
 def _size_up_to_algebraic(e: Expr, limit: int) -> int:
@@ -750,4 +774,21 @@ def _logistic(s: sympy.Expr, atoms: _Atoms) -> sympy.Expr:
 
     # products first, so eᵃ and 1/(1 + eᵃ) meet before the quotient alone is rewritten
     return s.replace(lambda x: x.is_Mul, rewrite).replace(lambda x: x.is_Pow, rewrite)
+
+
+def _atom_positions(e: Expr, order: dict) -> tuple:
+    """The positions in ``order`` of ``e``'s atoms, in the order ``_to_sympy`` meets them."""
+    out = []
+    seen: set[Expr] = set()
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        if n in seen or isinstance(n, Const):
+            continue
+        seen.add(n)
+        if _algebraic(n):
+            stack.extend(reversed(n.operands))
+        else:
+            out.append(order.get(n))
+    return tuple(out)
 

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-import numpy as np
 import sympy
 
 from . import expr as E
 from .errors import ShapeError
 from .expr import Call, Const, Expr, Identity, Var
+from .lazy import lazy_module
 from .rules import RULES
 from .shapes import Shape
+
+np = lazy_module("numpy")  # needed only to evaluate (start-up: lazy.py)
 
 
 def concrete(shape: Shape, dims: dict) -> tuple[int, ...]:

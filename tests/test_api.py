@@ -103,3 +103,11 @@ def test_error_hierarchy():
         matcalc.parse(42)
     with pytest.raises(matcalc.ParseError):
         matcalc.diff("sum(x)", wrt=3)
+
+
+def test_evaluate_a_matrix_by_a_scalar_has_the_matrix_layout():
+    """∂(W s)/∂s = W entry by entry (the result is carried as vec(W), column-major)."""
+    W = np.arange(6.0).reshape(2, 3)
+    for layout in ("numerator", "denominator"):
+        d = matcalc.diff("W*s", wrt="s", shapes={"W": "m,n", "s": "scalar"}, layout=layout)
+        np.testing.assert_array_equal(d.evaluate({"W": W, "s": 2.0}), W)

@@ -1,0 +1,464 @@
+"""NumPy code generation: an expression's value and derivatives as standalone Python source.
+
+``numpy_source(derivatives)`` writes a module (it imports only NumPy)::
+
+    import numpy as np
+
+    def f_and_grad(W2, W1, x, b1, b2, y):
+        '''f = sum((W2 relu(W1 x + b1) + b2 − y)²), and ∂f/∂W1 [m×k], ∂f/∂b1 [1×m], …'''
+        W2 = np.asarray(W2, dtype=float)
+        …
+        n = W2.shape[0]
+        u1 = W1 @ x
+        …
+        return f, df_dW1, df_db1
+
+    def check_f_and_grad(W2, W1, x, b1, b2, y, *, eps=1e-06, rtol=0.0001, atol=1e-06):
+        central finite differences of f against every derivative returned
+
+    if __name__ == "__main__":
+        the check at random inputs of small distinct sizes
+
+The value and the derivatives are one DAG: a subexpression they share — the forward values the
+backward pass reuses — is one node, computed once into a named local (``u…`` for subexpressions
+of f, ``t…`` for the rest), each before its first use.  Each operation's NumPy spelling is its
+rule-table entry's ``code`` (``rules.Rule``); this module only supplies the conventions: a vector
+and a row are 1-D arrays, a matrix is 2-D, a scalar a NumPy scalar; a constant broadcasts as a
+number where an element-wise partner has the full shape; and each result is returned exactly as
+``Derivative.evaluate`` returns it (tensors as ``out.shape + wrt.shape``).
+
+It is a module of its own rather than a printer in ``render.py`` because it prints a program —
+several expressions sharing locals, inputs converted, dimensions bound, a self-check — not an
+expression.  User text reaches the source only as identifiers (variable names that Python
+accepts as they are, or else replaced) and inside string literals written with ``repr``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import keyword
+import linecache
+import unicodedata
+
+import sympy
+
+from . import expr as E
+from . import layout as L
+from . import render
+from .errors import MatcalcError, UnsupportedError
+from .expr import Call, Const, Expr, Identity, Var
+from .rules import rule_for
+from .shapes import Shape
+from .simplify import rebuild
+
+_LARGE = sympy.Integer(1000)   # a symbolic dimension, in cost estimates
+_ELEMENTWISE = ("elementwise", "elementwise2")
+_RESERVED = {"np", "f_and_grad", "check_f_and_grad", "eps", "rtol", "atol", "f"}
+
+
+class Context:
+    """What a rule's ``code`` function may use besides its operands' names."""
+
+    def __init__(self, dim_names: dict):
+        self._names = dim_names          # dimension symbol -> symbol named as its local
+
+    def dim(self, d) -> str:
+        """A dimension (or any expression of dimensions) as Python: ``n``, ``(m*n)``."""
+        d = sympy.sympify(d)
+        if d.is_Integer:
+            return str(int(d))
+        text = str(d.xreplace(self._names))
+        return text if text.isidentifier() else f"({text})"
+
+    def dims(self, shape: Shape) -> str:
+        """The array shape of a value of ``shape`` in generated code: vectors and rows 1-D."""
+        if shape.is_scalar:
+            return "()"
+        if shape.is_vector or shape.is_row:
+            return f"({self.dim(shape.dims[-1])},)"
+        return f"({self.dim(shape.dims[0])}, {self.dim(shape.dims[1])})"
+
+    def value(self, v) -> str:
+        """A constant: ``2``, ``(1/3)``, ``(1/N)``."""
+        v = sympy.sympify(v)
+        if v.is_Integer:
+            return str(int(v))
+        if v.is_Rational:
+            return f"({v.p}/{v.q})"
+        if v.is_Float:
+            return repr(float(v))
+        return self.dim(v)
+
+    @staticmethod
+    def estimate(d) -> float:
+        """A size for cost estimates: symbolic dimensions count as large."""
+        d = sympy.sympify(d)
+        return float(d.xreplace({s: _LARGE for s in d.free_symbols}))
+
+
+class _Names:
+    """Identifiers for the generated source, distinct after Python's NFKC normalisation."""
+
+    def __init__(self):
+        self.taken: set[str] = set()
+
+    def claim(self, wanted: str, fallback: str) -> str:
+        """``wanted`` if Python takes it as it is, else ``wanted_``, else ``fallback1``, …"""
+        candidates = itertools.chain([wanted, wanted + "_", wanted.lstrip("_") + "_"],
+                                     (f"{fallback}{i}" for i in itertools.count(1)))
+        name = next(c for c in candidates if _usable(c) and _norm(c) not in self.taken)
+        self.taken.add(_norm(name))
+        return name
+
+    def fresh(self, prefix: str, counter) -> str:
+        while True:
+            name = f"{prefix}{next(counter)}"
+            if _norm(name) not in self.taken:
+                self.taken.add(_norm(name))
+                return name
+
+
+def _norm(name: str) -> str:
+    return unicodedata.normalize("NFKC", name)
+
+
+def _usable(name: str) -> bool:
+    return (name.isidentifier() and name == _norm(name) and not keyword.iskeyword(name)
+            and not keyword.issoftkeyword(name) and name not in _RESERVED
+            and not name.startswith("_"))
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def numpy_source(derivatives) -> str:
+    """The source of a module computing ``f`` and the given derivatives of it (all of one
+    expression), with a finite-difference self-check; see the module docstring."""
+    ds = list(derivatives)
+    if not ds:
+        raise MatcalcError("code generation needs at least one derivative")
+    f = ds[0].f.node
+    if any(d.f.node != f for d in ds):
+        raise MatcalcError("one generated function computes derivatives of one expression",
+                           hint="generate one function per expression")
+    return _Program(ds).source()
+
+
+def numpy_function(derivatives):
+    """``numpy_source(derivatives)`` compiled: the function ``f_and_grad``, with its source in
+    ``.source`` and the finite-difference check in ``.check``."""
+    return _compile(numpy_source(derivatives))
+
+
+def _compile(source: str, name: str = "f_and_grad"):
+    filename = f"<matcalc-generated-{next(_SERIAL)}>"
+    # so tracebacks and inspect show the generated lines
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace: dict = {"__name__": "matcalc_generated"}
+    # Executes only source just written by numpy_source (numpy_function is the one caller):
+    # operations come from the rule table, user text appears only as checked identifiers and
+    # inside repr() string literals.
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102
+    fn = namespace[name]
+    fn.source = source
+    fn.check = namespace["check_" + name]
+    return fn
+
+
+_SERIAL = itertools.count(1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rewrites for less work (the value is the same; the printed form is not the point here)
+
+
+def _is(e: Expr, op: str) -> bool:
+    return isinstance(e, Call) and e.op == op
+
+
+def scalar_onto_smallest_factor(e: Expr) -> Expr | None:
+    """c (A B) = (c A) B: a scalar scales the smallest factor of a product, not the product
+    (2 (g xᵀ) costs n² multiplications, (2g) xᵀ costs n)."""
+    if not (_is(e, "mul") and any(_is(f, "matmul") for f in e.operands)):
+        return None
+    scalars = [f for f in e.operands if f.shape.is_scalar]
+    rest = [f for f in e.operands if not f.shape.is_scalar]
+    if not scalars or len(rest) != 1:
+        return None
+    factors = list(rest[0].operands)
+    i = min(range(len(factors)), key=lambda j: Context.estimate(factors[j].shape.size))
+    if Context.estimate(factors[i].shape.size) >= Context.estimate(rest[0].shape.size):
+        return None
+    factors[i] = E.mul(*scalars, factors[i])
+    return E.matmul(*factors)
+
+
+def row_as_column(e: Expr) -> Expr | None:
+    """vᵀ A = (Aᵀ v)ᵀ: a row-valued product is computed as the column it transposes (the same
+    1-D array in generated code), so gᵀ W and Wᵀ g are one computation."""
+    if not (_is(e, "matmul") and e.shape.is_row):
+        return None
+    return E.transpose(E.matmul(*[E.transpose(f) for f in reversed(e.operands)]))
+
+
+COST_REWRITES = (row_as_column, scalar_onto_smallest_factor)
+
+
+def cheaper(e: Expr, memo: dict) -> Expr:
+    """``e`` with ``COST_REWRITES`` applied bottom-up (``memo`` is shared across roots)."""
+    for n in E.topological(e):
+        if n in memo:
+            continue
+        m = n
+        if isinstance(n, Call):
+            args = tuple(memo[a] for a in n.operands)
+            m = n if args == n.operands else rebuild(n, args)
+        for rewrite in COST_REWRITES:
+            r = rewrite(m)
+            if r is not None:
+                m = r
+        memo[n] = m
+    return memo[e]
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class _Program:
+    def __init__(self, ds):
+        self.ds = ds
+        memo: dict = {}
+        self.f = cheaper(ds[0].f.node, memo)
+        self.results = [cheaper(d.expression, memo) for d in ds]
+        self.names = _Names()
+        self.lines: list[str] = []
+        self.code: dict[Expr, str] = {}          # node -> its name or literal
+        self.by_text: dict[str, str] = {}        # right-hand side -> the local holding it
+        self.forward = set(E.topological(self.f))
+        params: dict[str, Var] = dict(E.free_vars(ds[0].f.node))   # in order of appearance
+        for d in ds:
+            for v in d.wrt:
+                params.setdefault(v.name, v)
+        self.params = list(params.values())
+        self.local = {v.name: self.names.claim(v.name, "v") for v in self.params}
+        self.dim_names = {}
+        for s in sorted({s for v in self.params for d in v.shape.dims for s in d.free_symbols},
+                        key=str):
+            self.dim_names[s] = sympy.Symbol(self.names.claim(str(s), "dim"))
+        self.ctx = Context(self.dim_names)
+        self.outputs = ["f"] + [self.names.claim(f"df_d{_wrt_name(d)}", "df_d") for d in ds]
+        self.counters = {"u": itertools.count(1), "t": itertools.count(1)}
+
+    # -- the body ------------------------------------------------------------------------
+
+    def source(self) -> str:
+        args = ", ".join(self.local[v.name] for v in self.params)
+        body = self._inputs() + self._dims() + self._values()
+        out = ["import numpy as np", "", "", f"def f_and_grad({args}):",
+               "    " + repr(self._doc())]
+        out += ["    " + line for line in body]
+        out += ["", ""] + self._check(args) + ["", ""] + self._main()
+        return "\n".join(out) + "\n"
+
+    def _doc(self) -> str:
+        parts = [f"∂f/∂{d.wrt_text} {d.shape_label}" for d in self.ds]
+        renamed = [f"{v.name} as {self.local[v.name]}" for v in self.params
+                   if self.local[v.name] != v.name]
+        return (f"f = {render.text(self.ds[0].f.node)}, and {', '.join(parts)}; by matcalc "
+                f"(layout: {self.ds[0].layout})" +
+                (f"; variables renamed for Python: {', '.join(renamed)}." if renamed else "."))
+
+    def _inputs(self) -> list[str]:
+        out = []
+        for v in self.params:
+            a = self.local[v.name]
+            if v.shape.is_scalar:
+                out.append(f"{a} = np.float64(np.reshape({a}, ()))")
+            elif v.shape.is_vector:
+                out.append(f"{a} = np.asarray({a}, dtype=float).reshape(-1)")
+            else:
+                out.append(f"{a} = np.asarray({a}, dtype=float)")
+        return out
+
+    def _dims(self) -> list[str]:
+        """Bind each dimension from the first input that has it, then check every input."""
+        out = []
+        arrays = [v for v in self.params if not v.shape.is_scalar]
+        spec = ", ".join(f"{v.name} {v.shape}" for v in arrays)
+        if arrays:
+            ndims = ", ".join(f"{self.local[v.name]}.ndim" for v in arrays)
+            want = ", ".join(str(len(v.shape.dims)) for v in arrays)
+            out += [f"if ({ndims},) != ({want},):",
+                    f"    raise ValueError({'the expression needs ' + spec!r})"]
+        for s, local in self.dim_names.items():
+            v, axis = next((v, i) for v in self.params for i, d in enumerate(v.shape.dims)
+                           if d == s)
+            out.append(f"{local} = {self.local[v.name]}.shape[{axis}]")
+        if arrays:
+            got = ", ".join(f"{self.local[v.name]}.shape" for v in arrays)
+            want = ", ".join(self.ctx.dims(v.shape) for v in arrays)
+            shown = ", ".join(f"{{{self.local[v.name]}.shape}}" for v in arrays)
+            out += [f"if ({got},) != ({want},):",
+                    (f"    raise ValueError(f'the inputs have shapes {shown}; ' + "
+                     f"{'the expression needs ' + spec!r})")]
+        return out
+
+    def _values(self) -> list[str]:
+        self.lines = []
+        results = [self.f] + self.results
+        seen: set[Expr] = set()
+        for root in results:
+            for node in E.topological(root):
+                if node not in seen:
+                    seen.add(node)
+                    self._emit(node)
+        returned = [self._result_f()] + [self._result(d, e) for d, e in zip(self.ds, self.results)]
+        tail = []
+        for name, text in zip(self.outputs, returned):
+            if text != name:
+                tail.append(f"{name} = {text}")
+        return self.lines + tail + ["return " + ", ".join(self.outputs)]
+
+    def _emit(self, node: Expr):
+        if isinstance(node, Var):
+            self.code[node] = self.local[node.name]
+        elif isinstance(node, Const):
+            if node.shape.is_scalar:
+                self.code[node] = self.ctx.value(node.value)
+            # other constants are written where they are used (they may broadcast)
+        elif isinstance(node, Identity):
+            self._assign(node, f"np.eye({self.ctx.dim(node.shape.rows)})")
+        else:
+            rule = rule_for(node)
+            if rule.code is None:
+                raise UnsupportedError(f"no NumPy code for {rule.text or rule.name} yet",
+                                       hint="add its 'code' to its entry in rules.py")
+            args = [self._operand(a, node) for a in node.operands]
+            code = rule.code
+            text = code.format(*args) if isinstance(code, str) else code(args, node, self.ctx)
+            if text in args:
+                self.code[node] = text      # nothing to compute (a transpose of a vector)
+            else:
+                self._assign(node, text)
+
+    def _operand(self, a: Expr, parent: Call | None) -> str:
+        if a in self.code:
+            return self.code[a]
+        # a constant vector or matrix: a number where an element-wise partner has the shape
+        if parent is not None and rule_for(parent).family in _ELEMENTWISE and any(
+                b.shape == parent.shape and not isinstance(b, Const) for b in parent.operands):
+            return self.ctx.value(a.value)
+        value = sympy.sympify(a.value)
+        dims = self.ctx.dims(a.shape)
+        text = (f"np.zeros({dims})" if value == 0 else f"np.ones({dims})" if value == 1 else
+                f"np.full({dims}, {self.ctx.value(value)})")
+        return self._assign(a, text)
+
+    def _assign(self, node: Expr, text: str) -> str:
+        if text in self.by_text:       # the same computation on the same locals: once
+            self.code[node] = self.by_text[text]
+            return self.by_text[text]
+        name = self.names.fresh("u" if node in self.forward else "t",
+                                self.counters["u" if node in self.forward else "t"])
+        self.lines.append(f"{name} = {text}")
+        self.code[node] = self.by_text[text] = name
+        return name
+
+    # -- results, in exactly the shapes Derivative.evaluate returns -------------------------
+
+    def _result_f(self) -> str:
+        text = self._operand(self.f, None)
+        if self.f.shape.is_scalar:
+            return f"np.float64({text})" if isinstance(self.f, Const) else text
+        if self.f.shape.is_row:
+            return f"np.reshape({text}, (1, {self.ctx.dim(self.f.shape.dims[1])}))"
+        return text
+
+    def _result(self, d, e: Expr) -> str:
+        text = self._operand(e, None)
+        fs, xs = self.f.shape, d.wrt_shape
+        if L.is_tensor(fs, xs):    # vec Jacobian -> T[o…, w…] (as verify.to_tensor)
+            rev = [self.ctx.dim(x) for x in reversed(fs.dims)] + \
+                  [self.ctx.dim(x) for x in reversed(xs.dims)]
+            k, m = len(fs.dims), len(xs.dims)
+            axes = list(reversed(range(k))) + [k + i for i in reversed(range(m))]
+            return f"np.reshape({text}, ({', '.join(rev)})).transpose({tuple(axes)})"
+        target = L.result_shape(fs, xs, d.layout)
+        if not target:
+            return f"np.float64({text})" if isinstance(e, Const) else text
+        dims = "(" + ", ".join(self.ctx.dim(x) for x in target) + ("," if len(target) == 1
+                                                                   else "") + ")"
+        if dims == self.ctx.dims(e.shape) and not e.shape.is_row:
+            return text
+        # a matrix by a scalar is carried as vec (column-major), as in evaluate
+        order = ", order='F'" if fs.is_matrix and xs.is_scalar else ""
+        return f"np.reshape({text}, {dims}{order})"
+
+    # -- the self-check ------------------------------------------------------------------
+
+    def _check(self, args: str) -> list[str]:
+        inputs = ", ".join(f"{self.local[v.name]!r}: {self.local[v.name]}" for v in self.params)
+        items = []
+        for i, d in enumerate(self.ds, start=1):
+            names = tuple(self.local[v.name] for v in d.wrt)
+            swap = d.layout == "denominator" and self.f.shape.is_vector and (
+                d.wrt_shape.is_vector)
+            items.append(f"({names!r}, {i}, {d._literal!r}, {swap!r})")
+        return [
+            f"def check_f_and_grad({args}, *, eps=1e-06, rtol=0.0001, atol=1e-06):",
+            "    " + repr("Central finite differences of f against each derivative "
+                          "f_and_grad returns: raises AssertionError on a mismatch, returns "
+                          "the largest absolute difference.  Two calls of f_and_grad per "
+                          "input entry: use small sizes."),
+            f"    _inputs = {{{inputs}}}",
+            "    _results = f_and_grad(**_inputs)",
+            "    _worst = 0.0",
+            f"    for _names, _k, _literal, _swap in ({', '.join(items)},):",
+            "        _parts = []",
+            "        for _name in _names:",
+            "            _x = np.array(_inputs[_name], dtype=float)",
+            "            _fd = np.zeros(np.shape(_results[0]) + _x.shape)",
+            "            for _i in np.ndindex(*_x.shape):",
+            "                _plus, _minus = _x.copy(), _x.copy()",
+            "                _plus[_i] += eps",
+            "                _minus[_i] -= eps",
+            "                _up = f_and_grad(**{**_inputs, _name: _plus})[0]",
+            "                _down = f_and_grad(**{**_inputs, _name: _minus})[0]",
+            "                _step = np.asarray(_up) - np.asarray(_down)",
+            "                _fd[(Ellipsis,) + _i] = _step / (2 * eps)",
+            "            _parts.append(_fd)",
+            "        _fd = np.stack(_parts, axis=-1) if _literal else _parts[0]",
+            "        _got = np.asarray(_results[_k], dtype=float)",
+            "        _got = np.reshape(_got.T if _swap else _got, _fd.shape)",
+            "        _error = float(np.max(np.abs(_got - _fd), initial=0.0))",
+            "        if not np.allclose(_got, _fd, rtol=rtol, atol=atol):",
+            "            raise AssertionError(f'derivative {_k} (w.r.t. {\", \".join(_names)}) '",
+            "                                 f'differs from finite differences by {_error:.3g}')",
+            "        _worst = max(_worst, _error)",
+            "    return _worst",
+        ]
+
+    def _main(self) -> list[str]:
+        sizes = {s: i + 2 for i, s in enumerate(self.dim_names)}    # distinct: 2, 3, 4, …
+        lo, hi = self._domain()
+        lines = ['if __name__ == "__main__":', "    _rng = np.random.default_rng(0)"]
+        values = []
+        for v in self.params:
+            shape = tuple(int(sympy.sympify(d).subs(sizes)) for d in v.shape.dims)
+            values.append(f"{self.local[v.name]}=_rng.uniform({lo}, {hi}, size={shape!r})")
+        lines.append(f"    _error = check_f_and_grad({', '.join(values)})")
+        lines.append("    print(f'finite differences agree (largest difference {_error:.2g})')")
+        return lines
+
+    def _domain(self) -> tuple[float, float]:
+        """Where to sample: inside the domain of every function used (the table's ``domain``)."""
+        lo, hi = -2.0, 2.0
+        for n in E.topological(self.f):
+            if isinstance(n, Call):
+                a, b = rule_for(n).domain
+                lo, hi = max(lo, a), min(hi, b)
+        return lo, hi
+
+
+def _wrt_name(d) -> str:
+    return "_".join(v.name for v in d.wrt)
