@@ -44,6 +44,12 @@ class Expression:
         return {n: v.shape.as_strings() for n, v in E.free_vars(self.origin or self.node).items()}
 
     @property
+    def variables(self) -> dict[str, Var]:
+        """Every variable in play: this expression's, the original expression's (for a
+        derivative's own) and those a derivative was taken with respect to."""
+        return {**self.scope, **E.free_vars(self.origin or self.node), **E.free_vars(self.node)}
+
+    @property
     def properties(self) -> dict[str, tuple[str, ...]]:
         """Declared properties of the variables: ``{'A': ('sym',)}``."""
         return {n: tuple(sorted(v.props)) for n, v in E.free_vars(self.origin or self.node).items()
@@ -167,9 +173,14 @@ class Derivative:
 
     @property
     def notes(self) -> list[str]:
-        """Remarks on the result a reader may act on: a sum(y) left in the derivative of a
-        cross-entropy, y ⊙ log(·), which declaring y a probability vector simplifies."""
+        """Remarks on the result a reader may act on: a variable that does not appear (the
+        derivative is zero), a sum(y) left in the derivative of a cross-entropy, y ⊙ log(·),
+        which declaring y a probability vector simplifies."""
         out = []
+        present = E.free_vars(self.f.origin or self.f.node)
+        for v in self.wrt:
+            if v.name not in present and self.first is None:
+                out.append(f"{v.name} does not appear in {self.f.source}: the derivative is zero")
         weights = {a for n in E.topological(self.f.origin or self.f.node)
                    if isinstance(n, E.Call) and n.op == "mul"
                    and any(isinstance(b, E.Call) and b.op == "log" for b in n.operands)
@@ -217,7 +228,8 @@ class Derivative:
             raise ShapeError(f"evaluate needs values for {', '.join(missing)}")
         # the sizes of every given variable of f bind the dimensions (a second derivative may
         # have lost the variable that carried one, as in ∂/∂C of (1/k) 𝟙ᵀ …)
-        scope = {n: v.shape for n, v in E.free_vars(self.f.origin or self.f.node).items()}
+        scope = {n: v.shape for n, v in self.f.variables.items()}
+        scope.update({v.name: v.shape for v in self.wrt})
         given = {n: s for n, s in {**scope, **shapes}.items() if n in values}
         dims = verify.bind_dims(given, {n: values[n] for n in given})
         unbound = {d for s in shapes.values() for x in s.dims for d in x.free_symbols} | {
@@ -265,7 +277,7 @@ class Derivative:
         if fs.is_scalar and xs.is_vector:
             g = simplify(E.transpose(g), self._frozen)   # the gradient as a column
         source = render.text(g, named=False)
-        scope = {**self.f.scope, **E.free_vars(self.f.node)}   # ∂/∂b of a gradient free of b
+        scope = {**self.f.variables, **{v.name: v for v in self.wrt}}  # ∂/∂b of what lacks b
         inner = Expression(g, source, self.f.declared, self.f.props, scope,
                            self.f.origin or self.f.node)
         second = _diff_one(inner, wrt, self.layout)
@@ -277,7 +289,7 @@ class Derivative:
         down to scalars"); raises VerificationError on a mismatch, returns True otherwise."""
         shapes = {n: v.shape for n, v in E.free_vars(self.f.node).items()}
         shapes.update({v.name: v.shape for v in self.wrt})
-        scope = [v.shape for v in E.free_vars(self.f.origin or self.f.node).values()]
+        scope = [v.shape for v in self.f.variables.values()]
         symbols = sorted({d for s in list(shapes.values()) + scope for d in s.dims
                           if d.free_symbols}, key=str)
         dims = verify.small_dims([d for d in symbols if d.is_Symbol])

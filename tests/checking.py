@@ -30,10 +30,10 @@ class Outcome:
     numeric: bool = False       # whether finite differences were compared (not at a kink)
 
 
-def values_for(f, dims, rng, well_conditioned) -> dict:
+def values_for(variables: dict, dims, rng, well_conditioned) -> dict:
     """Random values in (−1, 1); well-conditioned square matrices where inv/det/logdet act."""
     out = {}
-    for name, v in E.free_vars(f).items():
+    for name, v in variables.items():
         size = verify.concrete(v.shape, dims)
         value = rng.uniform(-1, 1, size=size) if size else np.float64(rng.uniform(-1, 1))
         if name in well_conditioned:
@@ -55,14 +55,14 @@ def numeric_check(d, sample, rng, tries: int = 6) -> bool | str:
     equal, False if no smooth point was found (kinks everywhere tried), or a message."""
     f = d.f.node
     shapes = {n: v.shape for n, v in E.free_vars(f).items()}
-    scope = [v.shape for v in E.free_vars(d.f.origin or f).values()]   # second derivatives
+    scope = [v.shape for v in d.f.variables.values()]      # second derivatives too
     dims = verify.small_dims(sorted({s for sh in list(shapes.values()) + scope for x in sh.dims
                                      for s in x.free_symbols}, key=str))
     name = d.wrt[0].name
     if name not in shapes:
         return False
     for _ in range(tries):
-        values = values_for(d.f.origin or f, dims, rng, sample.well_conditioned)
+        values = values_for(d.f.variables, dims, rng, sample.well_conditioned)
         with np.errstate(all="ignore"):
             value = np.asarray(verify.evaluate(f, values, dims), dtype=float)
             if not np.all(np.isfinite(value)) or np.abs(value).max(initial=0) > 1e8:

@@ -78,9 +78,14 @@ def test_cli_error_exit_2(expr, wrt, shapes, cls, fragment, capsys):
     assert "Traceback" not in err and err.startswith("matcalc: error:")
 
 
-def test_declared_but_absent_variable_has_zero_derivative():
+def test_declared_but_absent_variable_has_zero_derivative_with_a_note(capsys):
     d = matcalc.diff("sum(w*x)", wrt="v", shapes={"v": "n"})
     assert str(d) == "0ᵀ" and d.shape == ("1", "n")
+    assert d.notes == ["v does not appear in sum(w*x): the derivative is zero"]
+    assert main(["diff", "sum(w*x)", "--wrt", "v", "--shape", "v=n"]) == 0
+    assert "note: v does not appear in sum(w*x): the derivative is zero" in capsys.readouterr().out
+    z = matcalc.diff("sum(x)", wrt="z", shapes={"z": "m"})     # its own dimension
+    assert z.evaluate({"x": [1.0, 2.0], "z": [0.0, 0.0, 0.0]}).shape == (1, 3)
 
 
 def test_bad_shape_spec_in_cli(capsys):

@@ -1,0 +1,160 @@
+"""The long property-based run: thousands of random well-typed expressions differentiated and
+checked by both oracles, and a fuzz run of the parser and differentiator on arbitrary text.
+
+    python benchmarks/soak.py                    # 20,000 expressions, 100,000 fuzzed texts
+    python benchmarks/soak.py --samples 2000 --fuzz 10000 --jobs 2
+
+Prints ``N checked, M wrong, K unsupported`` for the generated expressions (every derivative
+of every expression, each w.r.t. each variable, in a random layout, w.r.t. a vector literal of
+two scalars where there are two, and a second derivative for a quarter of them), the number of
+other exceptions (must be 0), the fuzz count and its exceptions that are not ``MatcalcError``
+(must be 0), and the slowest single derivative with its expression.  Seeds make every case
+reproducible: ``--first SEED --samples 1`` reruns one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import random
+import sys
+import time
+import traceback
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+import matcalc  # noqa: E402
+from checking import ERROR, OK, UNSUPPORTED, WRONG, check_sample  # noqa: E402
+from strategies import RandomSource, generate  # noqa: E402
+
+# ---------------------------------------------------------------------------------------------
+# Generated expressions
+
+
+def run_seeds(seeds: range) -> dict:
+    counts: Counter = Counter()
+    problems, unsupported = [], Counter()
+    slowest = (0.0, "", "")
+    numeric = 0
+    for seed in seeds:
+        sample = generate(RandomSource(seed), max_depth=4)
+        for o in check_sample(sample, seed):
+            counts[o.status] += 1
+            numeric += o.numeric
+            if o.seconds > slowest[0]:
+                slowest = (o.seconds, o.text, o.wrt)
+            if o.status in (WRONG, ERROR):
+                problems.append((seed, sample.text, sample.shapes, o.wrt, o.status, o.detail))
+            elif o.status == UNSUPPORTED:
+                unsupported[o.detail] += 1
+    return {"counts": counts, "problems": problems, "slowest": slowest,
+            "unsupported": unsupported, "numeric": numeric}
+
+
+# ---------------------------------------------------------------------------------------------
+# Fuzzing: arbitrary text, token soup, and mutations of valid expressions
+
+ALPHABET = (list("abcxyzwWXAT0123456789.,()[]+-*/^@'·⊙⊗⊘−×÷=;:_ \t\n\"{}<>!?#$%&|~\\`")
+            + ["x", "W", "exp", "log", "sum", "max(", "norm(", "trace(", "inv(", "softmax(",
+               "^T", ".T", "**", "@", "1e-3", "1e999", "0.", ".5", "lambda", "__import__",
+               "ｘ", "х", "ⅹ", "∑", "√", "∂", "\u200b", "\x00", "\ud7ff", "😀"])
+
+
+def fuzz_text(rng: random.Random, seed: int) -> str:
+    kind = rng.randrange(4)
+    if kind == 0:                                   # arbitrary code points
+        return "".join(chr(rng.randrange(0x20, 0x3000)) for _ in range(rng.randrange(30)))
+    if kind == 1:                                   # token soup
+        return "".join(rng.choice(ALPHABET) for _ in range(rng.randrange(1, 25)))
+    text = generate(RandomSource(seed), max_depth=3).text   # a valid expression, mutated
+    for _ in range(rng.randrange(1, 4)):
+        i = rng.randrange(len(text) + 1)
+        op = rng.randrange(3)
+        if op == 0:
+            text = text[:i] + rng.choice(ALPHABET) + text[i:]
+        elif op == 1:
+            text = text[:i] + text[i + 1:]
+        else:
+            text = text[:i] + text[i:][::-1]
+    return text
+
+
+def run_fuzz(seeds: range) -> dict:
+    rng = random.Random(seeds.start)
+    count, failures, refused, accepted = 0, [], 0, 0
+    for seed in seeds:
+        text = fuzz_text(rng, seed)
+        wrt = rng.choice(["x", "W", "a", "[a, b]", "x'", "", "y"])
+        count += 1
+        try:
+            d = matcalc.diff(text, wrt=wrt)
+            str(d), d.latex
+            accepted += 1
+        except matcalc.MatcalcError:
+            refused += 1
+        except Exception:  # noqa: BLE001 - what the fuzz looks for
+            failures.append((text, wrt, traceback.format_exc(limit=6)))
+    return {"count": count, "failures": failures, "refused": refused, "accepted": accepted}
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def chunks(first: int, total: int, size: int) -> list[range]:
+    return [range(s, min(s + size, first + total)) for s in range(first, first + total, size)]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--samples", type=int, default=20_000, help="generated expressions")
+    p.add_argument("--fuzz", type=int, default=100_000, help="fuzzed texts")
+    p.add_argument("--first", type=int, default=0, help="first seed")
+    p.add_argument("--jobs", type=int, default=max(1, multiprocessing.cpu_count()))
+    args = p.parse_args(argv)
+
+    start = time.time()
+    with multiprocessing.Pool(args.jobs) as pool:
+        parts = pool.map(run_seeds, chunks(args.first, args.samples, 50))
+        gen_time = time.time() - start
+        fuzz_start = time.time()
+        fuzzed = pool.map(run_fuzz, chunks(args.first, args.fuzz, 1000))
+        fuzz_time = time.time() - fuzz_start
+
+    counts: Counter = Counter()
+    unsupported: Counter = Counter()
+    problems, numeric = [], 0
+    slowest = (0.0, "", "")
+    for part in parts:
+        counts.update(part["counts"])
+        unsupported.update(part["unsupported"])
+        problems += part["problems"]
+        numeric += part["numeric"]
+        slowest = max(slowest, part["slowest"])
+    checked = sum(counts.values())
+    print(f"# matcalc soak: {args.samples} generated expressions (seeds {args.first}…"
+          f"{args.first + args.samples - 1}), {args.jobs} processes, {gen_time:.0f} s")
+    print(f"{checked} checked, {counts[WRONG]} wrong, {counts[UNSUPPORTED]} unsupported")
+    print(f"  {counts[OK]} right by SymPy component expansion, {numeric} of them also by finite "
+          f"differences (the rest at kinks or overflow); {counts[ERROR]} other exceptions")
+    for detail, n in unsupported.most_common(5):
+        print(f"  unsupported ×{n}: {detail}")
+    for seed, text, shapes, wrt, status, detail in problems[:20]:
+        print(f"  {status.upper()} seed {seed}: {text!r} {shapes} wrt {wrt}\n    "
+              + detail.strip().replace("\n", "\n    ")[-1500:])
+    print(f"slowest derivative: {slowest[0] * 1000:.0f} ms, ∂/∂{slowest[2]} {slowest[1]!r}")
+
+    total = sum(f["count"] for f in fuzzed)
+    failures = [x for f in fuzzed for x in f["failures"]]
+    accepted = sum(f["accepted"] for f in fuzzed)
+    print(f"{total} fuzzed, {len(failures)} exceptions that are not MatcalcError "
+          f"({accepted} differentiated, {total - accepted - len(failures)} refused with a "
+          f"MatcalcError), {fuzz_time:.0f} s")
+    for text, wrt, tb in failures[:10]:
+        print(f"  {text!r} wrt {wrt!r}\n    " + tb.strip().replace("\n", "\n    ")[-1200:])
+    return 0 if not (counts[WRONG] or counts[ERROR] or failures) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
