@@ -139,7 +139,8 @@ def vjp(g: Expr, P: Expr, y_shape: Shape, a_shape: Shape) -> Expr:
         if y_shape.is_scalar:      # a constant row, e.g. 𝟙ᵀ: g·𝟙
             return E.mul(g, Const(a_shape, value=P.value))
         if a_shape.is_scalar:      # a constant column, e.g. 𝟙: gᵀ𝟙 = sum(g)
-            return E.mul(P.value, apply("sum", g)) if P.value != 1 else apply("sum", g)
+            return E.mul(E.const(P.value), apply("sum", g)) if P.value != 1 else \
+                apply("sum", g)
     if isinstance(P, Call):
         op = P.op
         if op == "mul":

@@ -885,9 +885,15 @@ internal("hcat", lambda s, p: Shape((s[0].rows, dim(len(s)))) if s[0].rows != ON
 internal("vstack", lambda s, p: Shape((dim(len(s)), s[0].cols)),
          lambda *rows: np.vstack([np.asarray(r).reshape(1, -1) for r in rows]),
          code=lambda args, node, ctx: "np.vstack([" + ", ".join(args) + "])", text="[]")
+def _index_partials(y, args, params):
+    """∂gᵢ/∂g = eᵢᵀ: an entry of a vector (the adjoint of a vector literal's entry)."""
+    n = args[0].shape.size
+    return (E.transpose(E.call("unit", [], Shape((n,)), params=(params[0], n))),)
+
+
 internal("index", lambda s, p: SCALAR, lambda x, i: np.asarray(x).ravel(order="F")[int(i)],
          code=lambda args, node, ctx: f"np.ravel({args[0]}, order='F')[{node.params[0]}]",
-         text="[]")
+         text="[]", partials=_index_partials)
 internal("reshape", lambda s, p: s[0], lambda x: x,
          code=lambda args, node, ctx: f"np.reshape({args[0]}, {ctx.dims(node.shape)})", text="")
 

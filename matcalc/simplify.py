@@ -165,6 +165,32 @@ def transpose_of_kron(e: Expr) -> Expr | None:
     return None
 
 
+def sum_of_units(e: Expr) -> Expr | None:
+    """sum(c₁ eᵢ + c₂ eⱼ) = c₁ + c₂: the entries of unit vectors add up to their coefficients."""
+    if not _is(e, "sum"):
+        return None
+    terms = e.operands[0].operands if _is(e.operands[0], "add") else (e.operands[0],)
+    coeffs = []
+    for t in terms:
+        scalars, fs = _product_factors(t)
+        if len(fs) != 1 or not _is(fs[0], "unit"):
+            return None
+        coeffs.append(E.mul(*scalars) if scalars else E.const(1))
+    return E.add(*coeffs)
+
+
+def index_of_known(e: Expr) -> Expr | None:
+    """[f, g, h]ᵢ is the i-th entry; (c 𝟙)ᵢ = c."""
+    if not _is(e, "index"):
+        return None
+    v, i = e.operands[0], e.params[0]
+    if isinstance(v, Const):
+        return E.const(v.value)
+    if _is(v, "stack"):
+        return v.operands[i]
+    return None
+
+
 def inverse_of_inverse(e: Expr) -> Expr | None:
     """(X⁻¹)⁻¹ = X."""
     if _is(e, "inv") and _inverse_of(e.operands[0]) is not None:
@@ -478,7 +504,7 @@ def diag_of_structured(e: Expr) -> Expr | None:
 
 
 REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after,
-            inverse_of_inverse, transposed_products_in_chain, transpose_of_sum, negate_into_sum, sum_is_linear, matmul_pairs, scalars_out_of_products, transpose_of_product, transpose_of_kron,
+            inverse_of_inverse, transposed_products_in_chain, transpose_of_sum, index_of_known, sum_of_units, negate_into_sum, sum_is_linear, matmul_pairs, scalars_out_of_products, transpose_of_product, transpose_of_kron,
             sum_of_constant, merge_terms, diag_is_linear, jdiag_of_scalar)
 
 

@@ -140,3 +140,22 @@ def test_regression_known_operands_of_an_elementwise_operator_unify_at_once():
     e = matcalc.parse("max(diag(x), 0) @ (ln(sigmoid(F)) * (F - max(F, 0)))",
                       shapes={"F": "n,k", "x": "n"})
     assert e.shape == ("n", "k")
+
+
+# Regressions found by the expression generator (benchmarks/soak.py), kept here.
+REGRESSIONS = [
+    # second derivative through a vector literal: the adjoint's entries gᵢ had no Jacobian
+    ("a*sum([a*b, c, a])", "a", "a", {}, "2(b + 1)"),
+    # a constant column 𝟙 in a vector-Jacobian product: its value was not wrapped as a node
+    ("-a * sum([a, c, a])", "a", "a", {}, "−4"),
+    # a second derivative after a variable that does not appear: its dimensions were unbound
+    ("norm(softmax(sigmoid(y)^c))", "B", "c", {"B": "n,m"}, "0"),
+]
+
+
+@pytest.mark.parametrize("expr, a, b, shapes, expected", REGRESSIONS,
+                         ids=[e for e, *_ in REGRESSIONS])
+def test_generator_regressions(expr, a, b, shapes, expected):
+    d = matcalc.diff(expr, wrt=a, shapes=shapes).diff(b)
+    assert str(d) == expected
+    assert d.check()
