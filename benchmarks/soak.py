@@ -37,6 +37,7 @@ def run_seeds(seeds: range) -> dict:
     counts: Counter = Counter()
     problems, unsupported = [], Counter()
     slowest = (0.0, "", "")
+    slowest_check = (0.0, "", "")
     numeric = 0
     for seed in seeds:
         sample = generate(RandomSource(seed), max_depth=4)
@@ -45,12 +46,14 @@ def run_seeds(seeds: range) -> dict:
             numeric += o.numeric
             if o.seconds > slowest[0]:
                 slowest = (o.seconds, o.text, o.wrt)
+            if o.total > slowest_check[0]:
+                slowest_check = (o.total, o.text, o.wrt)
             if o.status in (WRONG, ERROR):
                 problems.append((seed, sample.text, sample.shapes, o.wrt, o.status, o.detail))
             elif o.status == UNSUPPORTED:
                 unsupported[o.detail] += 1
     return {"counts": counts, "problems": problems, "slowest": slowest,
-            "unsupported": unsupported, "numeric": numeric}
+            "slowest_check": slowest_check, "unsupported": unsupported, "numeric": numeric}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -125,8 +128,9 @@ def main(argv=None) -> int:
     counts: Counter = Counter()
     unsupported: Counter = Counter()
     problems, numeric = [], 0
-    slowest = (0.0, "", "")
+    slowest = slowest_check = (0.0, "", "")
     for part in parts:
+        slowest_check = max(slowest_check, part["slowest_check"])
         counts.update(part["counts"])
         unsupported.update(part["unsupported"])
         problems += part["problems"]
@@ -143,7 +147,10 @@ def main(argv=None) -> int:
     for seed, text, shapes, wrt, status, detail in problems[:20]:
         print(f"  {status.upper()} seed {seed}: {text!r} {shapes} wrt {wrt}\n    "
               + detail.strip().replace("\n", "\n    ")[-1500:])
-    print(f"slowest derivative: {slowest[0] * 1000:.0f} ms, ∂/∂{slowest[2]} {slowest[1]!r}")
+    print(f"slowest derivative: {slowest[0] * 1000:.0f} ms, ∂/∂{slowest[2]} {slowest[1]!r} "
+          "(parse, infer, differentiate, simplify, print text and LaTeX)")
+    print(f"slowest check (both oracles included): {slowest_check[0]:.1f} s, "
+          f"∂/∂{slowest_check[2]} {slowest_check[1]!r}")
 
     total = sum(f["count"] for f in fuzzed)
     failures = [x for f in fuzzed for x in f["failures"]]

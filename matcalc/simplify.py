@@ -650,7 +650,16 @@ def _from_sympy(s: sympy.Expr, atoms: _Atoms, flip: bool = True) -> Expr:
         bottom = E.mul(E.const(q), *(_factor(f, atoms) for f in den))
         out = E.div(top, bottom) if (den or q != 1) else top
         return E.neg(out) if sign < 0 else out
+    op = _FROM_SYMPY_FUNCTION.get(s.func)
+    if op is not None and len(s.args) == 1:     # SymPy made a function of an atom: |u|, exp(u)
+        return apply(op, _from_sympy(s.args[0], atoms))
     raise ValueError(f"internal: unexpected SymPy form {s!r}")
+
+
+# SymPy's function classes back to the table's element-wise entries (SymPy writes (u⁻²)^1.5
+# as |u|⁻³ for a real u, and so on)
+_FROM_SYMPY_FUNCTION = {rule.sympy: name for name, rule in RULES.items()
+                        if rule.family == "elementwise" and isinstance(rule.sympy, type)}
 
 
 def _factor(f: sympy.Expr, atoms: _Atoms) -> Expr:

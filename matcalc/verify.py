@@ -13,7 +13,6 @@ Values: a scalar is a 0-d array, a vector ``(n)`` a 1-D array (a column), a matr
 
 from __future__ import annotations
 
-from fractions import Fraction
 
 import sympy
 
@@ -216,7 +215,8 @@ def _kink_args(expr) -> list:
 
 
 def _domain_point(env: dict, rng, attempt: int) -> dict:
-    """A random rational point for the symbols of ``env``: alternately signed values in
+    """A random point (30-digit floats: exact rationals make SymPy factor huge integers in
+    nested powers) for the symbols of ``env``: alternately signed values in
     (−1.5, 1.5) and positive ones in (0.2, 1.5) (log, sqrt and fractional powers of variables
     need those); square matrices near 2I (inv, det and log det need them invertible with a
     positive determinant)."""
@@ -235,7 +235,7 @@ def _domain_point(env: dict, rng, attempt: int) -> dict:
                 x = rng.uniform(0.2, 1.5)
             else:
                 x = rng.uniform(-1.5, 1.5)
-            pt[sym] = sympy.Rational(Fraction(float(x)).limit_denominator(97))
+            pt[sym] = sympy.Float(round(float(x), 6), 30)
     return pt
 
 
@@ -257,7 +257,7 @@ def _smooth_at(kinks: list, pt: dict, rng) -> bool:
         return True
     shifted = []
     for _ in range(2):
-        shifted.append({s: v + sympy.Rational(int(rng.integers(-9, 10)), 10000)
+        shifted.append({s: v + sympy.Float(int(rng.integers(-9, 10)) / 10000, 30)
                         for s, v in pt.items()})
     for k in kinks:
         v0 = _real(sympy.N(k.xreplace(pt), 20))
@@ -274,8 +274,8 @@ def compare_symbolic(expected, got, env, rng, *, trials: int = 3):
     """Entrywise comparison of two object arrays of SymPy expressions.  Returns
     ``(bad, unverified)``: ``bad`` lists (index, expected, got) of mismatches; ``unverified``
     counts entries no point could decide.  Exact when SymPy can tell cheaply (a small difference
-    expands to 0), otherwise at random rational points where every kink argument keeps its sign
-    nearby and both values are real and finite, to 30 digits (two different analytic
+    expands to 0), otherwise at random points where every kink argument keeps its sign
+    nearby and both values are real and finite, in 30-digit arithmetic (two different analytic
     expressions agree at random points with probability 0)."""
     expected = np.asarray(expected, dtype=object)
     got = np.asarray(got, dtype=object).reshape(expected.shape)

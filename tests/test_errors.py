@@ -153,6 +153,15 @@ REGRESSIONS = [
 ]
 
 
+def test_generator_regression_sympy_functions_come_back():
+    """SymPy rewrites (σ(a)⁻²)^1.5 as |σ(a)|⁻³ for a real atom: abs must come back as the
+    table's abs, not crash the simplifier."""
+    d = matcalc.diff("(sigmoid(a)^(-2))^1.5 ⊘ (abs(sum(U) - 0.5 ⊘ sigmoid(a)) + 1)", wrt="a",
+                     shapes={"U": "k,k"})
+    assert "abs(" in str(d)
+    assert d.check()
+
+
 @pytest.mark.parametrize("expr, a, b, shapes, expected", REGRESSIONS,
                          ids=[e for e, *_ in REGRESSIONS])
 def test_generator_regressions(expr, a, b, shapes, expected):
