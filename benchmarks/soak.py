@@ -65,14 +65,20 @@ ALPHABET = (list("abcxyzwWXAT0123456789.,()[]+-*/^@'·⊙⊗⊘−×÷=;:_ \t\n\
                "ｘ", "х", "ⅹ", "∑", "√", "∂", "\u200b", "\x00", "\ud7ff", "😀"])
 
 
-def fuzz_text(rng: random.Random, seed: int) -> str:
+def fuzz_case(rng: random.Random, seed: int) -> tuple[str, dict, str]:
+    """(text, declared shapes, wrt): arbitrary code points, token soup, or a valid expression
+    mutated by a few insertions, deletions and reversals (with its shapes and one of its
+    variables, so that many mutants still parse and reach the differentiator)."""
     kind = rng.randrange(4)
     if kind == 0:                                   # arbitrary code points
-        return "".join(chr(rng.randrange(0x20, 0x3000)) for _ in range(rng.randrange(30)))
+        text = "".join(chr(rng.randrange(0x20, 0x3000)) for _ in range(rng.randrange(30)))
+        return text, {}, rng.choice(["x", "W", "a", "[a, b]"])
     if kind == 1:                                   # token soup
-        return "".join(rng.choice(ALPHABET) for _ in range(rng.randrange(1, 25)))
-    text = generate(RandomSource(seed), max_depth=3).text   # a valid expression, mutated
-    for _ in range(rng.randrange(1, 4)):
+        text = "".join(rng.choice(ALPHABET) for _ in range(rng.randrange(1, 25)))
+        return text, {}, rng.choice(["x", "W", "a", "[a, b]", "x'", "", "y"])
+    sample = generate(RandomSource(seed), max_depth=3)
+    text = sample.text
+    for _ in range(rng.randrange(1, 3)):
         i = rng.randrange(len(text) + 1)
         op = rng.randrange(3)
         if op == 0:
@@ -80,19 +86,21 @@ def fuzz_text(rng: random.Random, seed: int) -> str:
         elif op == 1:
             text = text[:i] + text[i + 1:]
         else:
-            text = text[:i] + text[i:][::-1]
-    return text
+            j = min(len(text), i + rng.randrange(1, 4))
+            text = text[:i] + text[i:j][::-1] + text[j:]
+    shapes = sample.shapes if rng.randrange(2) else {}
+    wrt = rng.choice(sample.variables) if sample.variables else "x"
+    return text, shapes, wrt
 
 
 def run_fuzz(seeds: range) -> dict:
     rng = random.Random(seeds.start)
     count, failures, refused, accepted = 0, [], 0, 0
     for seed in seeds:
-        text = fuzz_text(rng, seed)
-        wrt = rng.choice(["x", "W", "a", "[a, b]", "x'", "", "y"])
+        text, shapes, wrt = fuzz_case(rng, seed)
         count += 1
         try:
-            d = matcalc.diff(text, wrt=wrt)
+            d = matcalc.diff(text, wrt=wrt, shapes=shapes)
             str(d), d.latex
             accepted += 1
         except matcalc.MatcalcError:

@@ -181,6 +181,11 @@ class Derivative:
         for v in self.wrt:
             if v.name not in present and self.first is None:
                 out.append(f"{v.name} does not appear in {self.f.source}: the derivative is zero")
+        for n in E.topological(self.f.origin or self.f.node):
+            if isinstance(n, E.Call) and n.op == "pow" and isinstance(n.operands[0], Var) and \
+                    n.operands[0].name == "e" and self.first is None:
+                out.append("e is a variable here; for the exponential eˣ write exp(x)")
+                break
         weights = {a for n in E.topological(self.f.origin or self.f.node)
                    if isinstance(n, E.Call) and n.op == "mul"
                    and any(isinstance(b, E.Call) and b.op == "log" for b in n.operands)

@@ -324,9 +324,20 @@ def power(a: Expr, p: Expr) -> Expr:
         return a
     if is_const(p, 0):
         return ones(a.shape) if not a.shape.is_scalar else const(1)
-    if isinstance(a, Const) and isinstance(p, Const):
+    if isinstance(a, Const) and isinstance(p, Const) and foldable_power(a.value, p.value):
         return Const(a.shape, value=a.value ** p.value)
     return call("pow", [a, p], a.shape)
+
+
+def foldable_power(base, exponent) -> bool:
+    """Whether baseᵉˣᵖᵒⁿᵉⁿᵗ of two numbers may be computed exactly: a rational exponent of
+    moderate size and a result of at most a few thousand bits (9^9^9 stays unevaluated)."""
+    if not (getattr(base, "is_Rational", False) and getattr(exponent, "is_Rational", False)):
+        return True
+    if abs(exponent.p) > 10**6 or exponent.q > 1000:
+        return False
+    bits = max(abs(base.p).bit_length(), base.q.bit_length())
+    return bits * abs(exponent.p) // exponent.q <= 4000
 
 
 def transpose(a: Expr) -> Expr:

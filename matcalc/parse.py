@@ -79,6 +79,16 @@ def _span(meta_or_token) -> tuple[int, int]:
     return meta_or_token.start_pos, meta_or_token.end_pos
 
 
+MAX_DIGITS = 300   # a number written with more digits (or a larger exponent) is refused
+
+
+class _BadNumber:
+    """A number too large or too small to compute with exactly."""
+
+    def __init__(self, text: str, span):
+        self.text, self.span = text, span
+
+
 class _Args(list):
     """The argument list of a call or a vector literal."""
 
@@ -96,6 +106,10 @@ class _ToIR(Transformer_NonRecursive):
 
     def number(self, meta, children):
         tok = children[0]
+        mantissa, _, exponent = str(tok).lower().partition("e")
+        digits = len(mantissa.replace(".", "").lstrip("0")) + abs(int(exponent or 0))
+        if digits > MAX_DIGITS:        # 1e9999: refused later, with a caret (no huge integers)
+            return _BadNumber(str(tok), _span(tok))
         return Const(SCALAR, value=sympy.Rational(str(tok)), span=_span(tok))
 
     def var(self, meta, children):
@@ -162,6 +176,10 @@ def _resolve(root, text: str) -> Expr:
             stack.extend((k, False) for k in kids)
             continue
         new = [done[id(k)] for k in kids]
+        if isinstance(n, _BadNumber):
+            raise ParseError(f"the number {n.text} is out of range", text=text, span=n.span,
+                             hint=f"numbers may have at most {MAX_DIGITS} digits and "
+                                  f"exponents up to ±{MAX_DIGITS}")
         if isinstance(n, _Call):
             done[id(n)] = _call(n, new, text)
         elif isinstance(n, Call):
@@ -216,7 +234,16 @@ _HINTS = {
     "'": "' is the transpose and follows an expression, as in x'; expressions hold no strings",
     "ᵀ": "write x^T, x' or x.T for the transpose",
     ":": "matcalc reads expressions, not code",
+    "–": "did you mean '-'? (an en dash, a look-alike of the minus sign)",
+    "—": "did you mean '-'? (an em dash, a look-alike of the minus sign)",
+    "⋅": "did you mean '·'? (the dot product is · U+00B7, or dot(w, x))",
+    "∙": "did you mean '·'? (the dot product is · U+00B7, or dot(w, x))",
+    "`": "expressions hold no code or strings",
 }
+
+# Letters of other scripts that look like Latin ones (a name typed with a Cyrillic х looks
+# right and is not): the hint names the Latin letter meant.
+_LOOKALIKES = dict(zip("аеорсухікмнтвАВЕКМНОРСТХІ", "aeopcyxikmhtbABEKMHOPCTXI"))
 
 
 def _expected(tokens) -> str:
@@ -250,6 +277,9 @@ def _explain(err: UnexpectedInput, text: str) -> ParseError:
                               hint="write x.T for the transpose; attributes are not part of "
                                    "the language")
         hint = _HINTS.get(ch)
+        if hint is None and ch in _LOOKALIKES:
+            hint = (f"did you mean the Latin letter {_LOOKALIKES[ch]!r}? ({name.lower()} is a "
+                    f"look-alike)")
         if hint is None and unicodedata.normalize("NFKC", ch) != ch:
             hint = f"did you mean {unicodedata.normalize('NFKC', ch)!r}? (a look-alike character)"
         if ch.isdigit() is False and ch.isalpha() and hint is None:
@@ -264,6 +294,10 @@ def _explain(err: UnexpectedInput, text: str) -> ParseError:
         return ParseError(f"unexpected '{found}': no bracket to close", text=text, span=span,
                           hint="unbalanced brackets")
     prev = text[:tok.start_pos].rstrip()[-1:] if tok.start_pos else ""
+    if tok.type == "LSQB" and prev and (prev.isalnum() or prev in ")]_'"):
+        return ParseError("unexpected '[': matcalc has no indexing", text=text, span=span,
+                          hint="[f, g] builds a vector of scalars; entries are not selected "
+                               "from a vector or matrix")
     if tok.type in ("NAME", "NUMBER", "LPAR") and prev and (prev.isalnum() or prev in ")]"):
         return ParseError(f"unexpected {found!r}: two operands with no operator between them",
                           text=text, span=span,

@@ -161,6 +161,31 @@ _HINT = "write scalar, n, m,n, m×n or 3x4, optionally followed by ,sym (a symme
     "or ,prob (a vector whose entries sum to 1)"
 
 
+_PAIR = re.compile(r"^([1-9][0-9]*|[A-Za-z_][A-Za-z0-9_]*?)x([1-9][0-9]*|[A-Za-z_][A-Za-z0-9_]*)$")
+
+
+def _split_dims(text: str) -> list[str] | None:
+    """``"m,n"``, ``"m×n"``, ``"m * n"``, ``"m x n"``, ``"3x4"``, ``"mxn"`` → ``["m", "n"]``;
+    a name that merely contains an x (``"nx"``) stays whole; a dangling separator is None."""
+    tokens = [t for t in re.split(r"\s*[,×*]\s*|\s+", text.strip())]
+    if any(t == "" for t in tokens):
+        return None                       # "n," or ", n" or "n,,m"
+    out: list[str] = []
+    for i, t in enumerate(tokens):
+        if t == "x":                      # "m x n"
+            if i == 0 or i == len(tokens) - 1:
+                return None
+            continue
+        m = _PAIR.match(t)
+        if m and not _DIM.match(t):       # "3x4"
+            out += [m.group(1), m.group(2)]
+        elif m and len(m.group(1)) == 1 and len(m.group(2)) == 1:   # "mxn": one letter each
+            out += [m.group(1), m.group(2)]
+        else:
+            out.append(t)
+    return out
+
+
 def parse_shape(spec) -> tuple[Shape, set[str]]:
     """A shape from a declaration: ``"scalar"``, ``"n"``, ``"m,n"``, ``"mxn"``, ``"m×n"``, ``"3x4"``,
     a tuple ``("m", "n")`` or ``()``; trailing properties: ``sym`` (``"n,n,sym"``, a symmetric
@@ -183,7 +208,9 @@ def parse_shape(spec) -> tuple[Shape, set[str]]:
         text = spec.strip()
         if text.lower() in ("scalar", "", "()", "1"):
             return SCALAR, props
-        parts = [p.strip() for p in re.split(r"\s*[,x×*]\s*|\s+", text) if p.strip()]
+        parts = _split_dims(text)
+        if parts is None:
+            raise ShapeError(f"cannot read the shape {spec!r}", hint=_HINT)
     else:
         raise ShapeError(f"cannot read the shape {spec!r}", hint=_HINT)
     while parts and parts[-1].lower() in PROPERTIES:

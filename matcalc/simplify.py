@@ -596,8 +596,10 @@ def _to_sympy(e: Expr, atoms: _Atoms, frozen) -> sympy.Expr:
             continue
         if isinstance(n, Const):
             memo[n] = n.value
-        elif not _algebraic(n):
-            memo[n] = atoms.symbol(n)
+        elif not _algebraic(n) or (n.op == "pow" and all(
+                isinstance(a, Const) for a in n.operands) and not E.foldable_power(
+                n.operands[0].value, n.operands[1].value)):
+            memo[n] = atoms.symbol(n)       # (a number too large to compute: an atom)
         elif not ready:
             stack.append((n, True))
             stack.extend((a, False) for a in reversed(n.operands))

@@ -111,3 +111,12 @@ def test_evaluate_a_matrix_by_a_scalar_has_the_matrix_layout():
     for layout in ("numerator", "denominator"):
         d = matcalc.diff("W*s", wrt="s", shapes={"W": "m,n", "s": "scalar"}, layout=layout)
         np.testing.assert_array_equal(d.evaluate({"W": W, "s": 2.0}), W)
+
+
+@pytest.mark.parametrize("spec, dims", [("m,n", ("m", "n")), ("m×n", ("m", "n")),
+                                        ("mxn", ("m", "n")), ("3x4", ("3", "4")),
+                                        ("3 x 4", ("3", "4")), ("m * n", ("m", "n")),
+                                        ("nx", ("nx",)), ("nx,ny", ("nx", "ny")),
+                                        (("m", "n"), ("m", "n")), (5, ("5",)), ("scalar", ())])
+def test_shape_declaration_spellings(spec, dims):
+    assert matcalc.parse("W", shapes={"W": spec}).shape == dims

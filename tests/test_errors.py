@@ -33,6 +33,27 @@ BAD = [
     ("x.__class__", "x", {}, matcalc.ParseError, "only .T"),
     ("x.y", "x", {}, matcalc.ParseError, "only .T"),
     ("\"x\"", "x", {}, matcalc.ParseError, "no strings"),
+    ("import os", "x", {}, matcalc.ParseError, "no operator between them"),
+    ("os.system('x')", "x", {}, matcalc.ParseError, "only .T"),
+    ("exec(\"x\")", "x", {}, matcalc.ParseError, "no strings"),
+    ("x if y else z", "x", {}, matcalc.ParseError, "no operator between them"),
+    ("`x`", "x", {}, matcalc.ParseError, "no code"),
+    ("x[0]", "x", {}, matcalc.ParseError, "no indexing"),
+    # Unicode look-alikes
+    ("х + 1", "x", {}, matcalc.ParseError, "the Latin letter 'x'"),
+    ("x – y", "x", {}, matcalc.ParseError, "did you mean '-'"),
+    ("x ⋅ y", "x", {}, matcalc.ParseError, "did you mean '·'"),
+    # numbers out of range
+    ("x^1e9999", "x", {}, matcalc.ParseError, "out of range"),
+    # more shape conflicts: each kind of constraint
+    ("inv(A)", "A", {"A": "m,n"}, matcalc.ShapeError, "square matrix"),
+    ("det(A)", "A", {"A": "m,n"}, matcalc.ShapeError, "square matrix"),
+    ("diag(a)", "a", {"a": "scalar"}, matcalc.ShapeError, "vector or a square matrix"),
+    ("logsumexp(A)", "A", {"A": "m,n"}, matcalc.ShapeError, "takes a vector"),
+    ("2 @ x", "x", {}, matcalc.ShapeError, "@ needs"),
+    ("A@B", "A", {"A": "m,n", "B": "m,n"}, matcalc.ShapeError, "@ needs the columns"),
+    ("x + A", "x", {"x": "n", "A": "n,n"}, matcalc.ShapeError, "element-wise operands"),
+    ("max(x, y)", "x", {"x": "n", "y": "m"}, matcalc.ShapeError, "element-wise operands"),
     # shapes
     ("w*x", "w", {"w": "n", "x": "m"}, matcalc.ShapeError, "element-wise operands"),
     ("W@x + W", "x", {}, matcalc.ShapeError, "element-wise operands"),
@@ -46,6 +67,10 @@ BAD = [
     ("sum(x)", "x", {"x": "scalar"}, matcalc.ShapeError, "vector or matrix"),
     ("w*x", "w", {"w": "n by m"}, matcalc.ShapeError, "cannot read the shape"),
     ("w*x", "w", {"w": "2,3,4"}, matcalc.ShapeError, "cannot read the shape"),
+    ("w*x", "w", {"w": "0"}, matcalc.ShapeError, "cannot read the shape"),
+    ("w*x", "w", {"w": "n,m,sym"}, matcalc.ShapeError, "symmetric matrix must be square"),
+    ("w*x", "w", {"w": "n,m,prob"}, matcalc.ShapeError, "for vectors"),
+    ("w*x", "w", {"w": "n;m"}, matcalc.ShapeError, "cannot read the shape"),
     # wrt
     ("sum(w*x)", "v", {}, matcalc.ShapeError, "'v' does not appear"),
     ("sum(w*x)", "w+x", {}, matcalc.ParseError, "--wrt takes a variable name"),
@@ -88,9 +113,12 @@ def test_declared_but_absent_variable_has_zero_derivative_with_a_note(capsys):
     assert z.evaluate({"x": [1.0, 2.0], "z": [0.0, 0.0, 0.0]}).shape == (1, 3)
 
 
-def test_bad_shape_spec_in_cli(capsys):
-    assert main(["diff", "sum(w*x)", "--wrt", "w", "--shape", "w"]) == 2
-    assert "NAME=SPEC" in capsys.readouterr().err
+@pytest.mark.parametrize("spec", ["w", "w=", "=n", "w:n", "1w=n", "w=n,m,k", "w=n x", "w=☃"])
+def test_bad_shape_spec_in_cli(spec, capsys):
+    assert main(["diff", "sum(w*x)", "--wrt", "w", "--shape", spec]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("matcalc: error: cannot read the shape") and "Traceback" not in err
+    assert "NAME=SPEC" in err or "write scalar, n, m,n" in err
 
 
 def test_caret_points_at_the_offending_column():
@@ -101,9 +129,24 @@ def test_caret_points_at_the_offending_column():
 
 
 def test_long_expression_parses():
-    expr = "+".join(["x"] * 30000)  # about 60,000 characters
+    expr = "+".join(["x"] * 50000)  # 99,999 characters
+    assert len(expr) >= 99_999
     d = matcalc.diff(expr, wrt="x")
-    assert str(d) == "30000"
+    assert str(d) == "50000"
+
+
+def test_long_garbage_is_a_clear_error():
+    expr = "x+" * 50_000 + ")"   # 100,001 characters, the error at the very end
+    with pytest.raises(matcalc.ParseError) as info:
+        matcalc.diff(expr, wrt="x")
+    assert info.value.line_column == (1, 100_001)
+    assert len(str(info.value)) < 400     # the caret line is cut around the error
+
+
+def test_ten_thousand_nested_calls():
+    d = matcalc.diff("exp(" * 10_000 + "x" + ")" * 10_000, wrt="x")
+    assert str(d).startswith("u₁ ⊙") or "exp" in str(d)
+    assert d.shape == ()
 
 
 def test_deep_nesting_is_not_a_recursion_error():
