@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from . import expr as E
 from .errors import UnsupportedError
 from .expr import Call, Const, Expr, Identity, Var
-from .rules import RULES, apply, rule_for
+from .rules import RULES, apply, as_shape, rule_for
 from .shapes import Shape
 
 
@@ -116,23 +116,13 @@ def _partials(rule, node: Call):
     return rule.partials(node, node.args, node.params)
 
 
-def _as_shape(g: Expr, shape: Shape) -> Expr:
-    """``g`` read in ``shape``: the same entries (a vector and its transpose, or vec)."""
-    if g.shape == shape:
-        return g
-    if g.shape.T == shape:
-        return E.transpose(g)
-    if isinstance(g, Const):
-        return Const(shape, value=g.value)
-    raise UnsupportedError(f"internal: cannot read a {g.shape} adjoint as {shape}")
-
-
 def vjp(g: Expr, P: Expr, y_shape: Shape, a_shape: Shape) -> Expr:
     """The adjoint of an argument (in its own shape) from the adjoint ``g`` of the result (in
     the result's shape) and the structured partial Jacobian ``P`` = ∂vec(y)/∂vec(a):
-    vec(ā)ᵀ = vec(g)ᵀ P, computed without forming ``P``."""
+    vec(ā)ᵀ = vec(g)ᵀ P, computed without forming ``P`` — by the table entry of ``P``'s kind
+    (``Rule.left``: gᵀ diag(d) = (g ⊙ d)ᵀ, …) where it has one."""
     if isinstance(P, Identity):
-        return _as_shape(g, a_shape)
+        return as_shape(g, a_shape)
     if isinstance(P, Const):
         if P.value == 0:
             return E.zero(a_shape)
@@ -141,39 +131,20 @@ def vjp(g: Expr, P: Expr, y_shape: Shape, a_shape: Shape) -> Expr:
         if a_shape.is_scalar:      # a constant column, e.g. 𝟙: gᵀ𝟙 = sum(g)
             return E.mul(E.const(P.value), apply("sum", g)) if P.value != 1 else \
                 apply("sum", g)
-    if isinstance(P, Call):
-        op = P.op
-        if op == "mul":
-            scalars = [f for f in P.operands if f.shape.is_scalar]
-            rest = [f for f in P.operands if not f.shape.is_scalar]
-            if scalars and len(rest) == 1:
-                return E.mul(*scalars, vjp(g, rest[0], y_shape, a_shape))
-        if op == "add":
-            return E.add(*(vjp(g, t, y_shape, a_shape) for t in P.operands))
-        if op == "jdiag":   # gᵀ diag(d) = (g ⊙ d)ᵀ
-            return _as_shape(E.mul(g, P.operands[0]), a_shape)
-        if op == "kron":    # (Bᵀ ⊗ A) vec(X) = vec(A X B), so vec(g)ᵀ (Bᵀ ⊗ A) = vec(Aᵀ g Bᵀ)ᵀ
-            b_t, a = P.operands
-            if g.shape.is_scalar:
-                return _as_shape(E.mul(g, E.matmul(E.transpose(a), b_t)), a_shape)
-            return _as_shape(E.matmul(E.transpose(a), g, b_t), a_shape)
-        if op == "K":       # vec(g)ᵀ K = vec(gᵀ)ᵀ
-            return _as_shape(E.transpose(g), a_shape)
-        if op == "vecT":    # scalar result, matrix argument: P = vec(G)ᵀ
-            return E.mul(g, P.operands[0])
-        if op == "vec":     # matrix result, scalar argument: ⟨g, D⟩
-            return apply("sum", E.mul(g, P.operands[0]))
-        if op == "unit":    # an entry of a vector literal
-            return E.call("index", [g], Shape(()), params=(P.params[0],))
+    rule = RULES.get(P.op) if isinstance(P, Call) else None
+    if rule is not None and rule.left is not None:
+        out = rule.left(g, P, y_shape, a_shape, vjp)
+        if out is not None:
+            return out
     # a general matrix (or row/column)
     if y_shape.is_scalar:
-        return E.mul(g, _as_shape(P, a_shape))
+        return E.mul(g, as_shape(P, a_shape))
     if a_shape.is_scalar:
         return E.matmul(E.transpose(g), P) if g.shape.is_vector else apply(
             "sum", E.mul(g, P))
     if _vectorish(y_shape) and _vectorish(a_shape):   # rows read as the vectors they are
         col = g if g.shape.is_vector else E.transpose(g)
-        return _as_shape(E.matmul(E.transpose(P), col), a_shape)
+        return as_shape(E.matmul(E.transpose(P), col), a_shape)
     raise UnsupportedError("matcalc cannot yet push a matrix adjoint through this Jacobian")
 
 

@@ -83,6 +83,8 @@ class Rule:
     doc: str = ""
     jacobian_doc: dict = field(default_factory=dict)  # rule names per argument, for steps
     name_hint: str = "u"                            # letter for a named intermediate value
+    left: Callable | None = None   # (g, P, y_shape, a_shape, vjp): vec(g)ᵀ P, P a Jacobian of
+    #                                this kind, in a's shape, without forming P (reverse mode)
 
 
 RULES: dict[str, Rule] = {}
@@ -161,6 +163,67 @@ def vec(g: Expr) -> Expr:
     if isinstance(g, E.Const):
         return E.Const(Shape((g.shape.size,)), value=g.value)
     return E.call("vec", [g], Shape((g.shape.size,)))
+
+
+def as_shape(g: Expr, shape: Shape) -> Expr:
+    """``g`` read in ``shape``: the same entries (a vector and its transpose, or vec)."""
+    if g.shape == shape:
+        return g
+    if g.shape.T == shape:
+        return E.transpose(g)
+    if isinstance(g, E.Const):
+        return E.Const(shape, value=g.value)
+    raise UnsupportedError(f"internal: cannot read a {g.shape} adjoint as {shape}")
+
+
+# Left products vec(g)ᵀ P with a structured Jacobian P, for reverse mode (``Rule.left``); each
+# states its identity.  ``vjp`` is the generic product, for the parts of a compound P.
+
+def _left_sum(g, P, y_shape, a_shape, vjp):
+    """gᵀ (P₁ + P₂) = gᵀ P₁ + gᵀ P₂."""
+    return E.add(*(vjp(g, t, y_shape, a_shape) for t in P.operands))
+
+
+def _left_scaled(g, P, y_shape, a_shape, vjp):
+    """gᵀ (c P) = c gᵀ P for scalars c."""
+    scalars = [f for f in P.operands if f.shape.is_scalar]
+    rest = [f for f in P.operands if not f.shape.is_scalar]
+    if scalars and len(rest) == 1:
+        return E.mul(*scalars, vjp(g, rest[0], y_shape, a_shape))
+    return None
+
+
+def _left_diag(g, P, y_shape, a_shape, vjp):
+    """gᵀ diag(d) = (g ⊙ d)ᵀ."""
+    return as_shape(E.mul(g, P.operands[0]), a_shape)
+
+
+def _left_kron(g, P, y_shape, a_shape, vjp):
+    """(Bᵀ ⊗ A) vec(X) = vec(A X B), so vec(g)ᵀ (Bᵀ ⊗ A) = vec(Aᵀ g Bᵀ)ᵀ."""
+    b_t, a = P.operands
+    if g.shape.is_scalar:
+        return as_shape(E.mul(g, E.matmul(E.transpose(a), b_t)), a_shape)
+    return as_shape(E.matmul(E.transpose(a), g, b_t), a_shape)
+
+
+def _left_commutation(g, P, y_shape, a_shape, vjp):
+    """vec(g)ᵀ K = vec(gᵀ)ᵀ."""
+    return as_shape(E.transpose(g), a_shape)
+
+
+def _left_gradient_row(g, P, y_shape, a_shape, vjp):
+    """A scalar result, a matrix argument: P = vec(G)ᵀ, so g P is g G."""
+    return E.mul(g, P.operands[0])
+
+
+def _left_column(g, P, y_shape, a_shape, vjp):
+    """A matrix result, a scalar argument: P = vec(D), so vec(g)ᵀ P = ⟨g, D⟩ = sum(g ⊙ D)."""
+    return apply("sum", E.mul(g, P.operands[0]))
+
+
+def _left_unit(g, P, y_shape, a_shape, vjp):
+    """gᵀ eᵢ = gᵢ: an entry of a vector literal."""
+    return E.call("index", [g], SCALAR, params=(P.params[0],))
 
 
 def kron(a: Expr, b: Expr) -> Expr:
@@ -269,6 +332,7 @@ def nary(name, numpy, *, code=None, text, latex, prec, section, doc="", name_hin
                           partials, numpy=numpy, code=code, text=text, latex=latex,
                           fixity="infix", prec=prec, section=section, doc=doc,
                           name_hint=name_hint,
+                          left=_left_sum if name == "add" else _left_scaled,
                           jacobian_doc={"*": f"element-wise {text}, diagonal condition holds"}))
 
 
@@ -315,10 +379,13 @@ def bilinear(name, pa, pb, numpy, *, code=None, shape, infer, text, latex, fixit
                           jacobian_doc={0: f"{name} is bilinear", 1: f"{name} is bilinear"}))
 
 
-def internal(name, shape, numpy, *, code=None, text, latex="", fixity="special", partials=None):
-    """Structured matrices that appear in derivatives (``diag``, ``⊗``, ``vec``, ``step``)."""
+def internal(name, shape, numpy, *, code=None, text, latex="", fixity="special", partials=None,
+             left=None):
+    """Structured matrices that appear in derivatives (``diag``, ``⊗``, ``vec``, ``step``);
+    ``left`` multiplies an adjoint by one without forming it."""
     return _register(Rule(name, "internal", (0, 10**9), "internal", shape, partials,
-                          numpy=numpy, code=code, text=text, latex=latex, fixity=fixity))
+                          numpy=numpy, code=code, text=text, latex=latex, fixity=fixity,
+                          left=left))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -859,17 +926,18 @@ def _kron_code(args, node, ctx):
 
 
 internal("jdiag", lambda s, p: s[0], _jdiag, code=_jdiag_code, text="diag",
-         latex=r"\operatorname{diag}")
-internal("kron", lambda s, p: s[0], _kron, code=_kron_code, text="⊗", latex=r"\otimes")
+         latex=r"\operatorname{diag}", left=_left_diag)
+internal("kron", lambda s, p: s[0], _kron, code=_kron_code, text="⊗", latex=r"\otimes",
+         left=_left_kron)
 internal("vec", lambda s, p: Shape((s[0].size,)), _vec, code="np.ravel({0}, order='F')",
-         text="vec", latex=r"\operatorname{vec}")
+         text="vec", latex=r"\operatorname{vec}", left=_left_column)
 internal("vecT", lambda s, p: Shape((ONE, s[0].size)), _vecT, code="np.ravel({0}, order='F')",
-         text="vec", latex=r"\operatorname{vec}")
+         text="vec", latex=r"\operatorname{vec}", left=_left_gradient_row)
 internal("K", lambda s, p: Shape((p[0] * p[1], p[0] * p[1])),
          lambda m, n: _commutation(int(m), int(n)),
          code=lambda args, node, ctx: "np.eye({mn})[np.arange({mn}).reshape({n}, {m}).T.ravel()]"
          .format(mn=ctx.dim(node.params[0] * node.params[1]), m=ctx.dim(node.params[0]),
-                 n=ctx.dim(node.params[1])), text="K", latex="K")
+                 n=ctx.dim(node.params[1])), text="K", latex="K", left=_left_commutation)
 internal("Delta", lambda s, p: Shape((p[0] * p[0], p[0])), _diagonal_embedding,
          code=lambda args, node, ctx: "np.eye({nn})[:, ::{step}]".format(
              nn=ctx.dim(node.params[0] * node.params[0]), step=ctx.dim(node.params[0] + 1)),
@@ -877,7 +945,7 @@ internal("Delta", lambda s, p: Shape((p[0] * p[0], p[0])), _diagonal_embedding,
 internal("unit", lambda s, p: Shape((dim(p[1]),)),
          lambda i, n: np.eye(int(n))[int(i)],
          code=lambda args, node, ctx: f"np.eye({node.params[1]})[{node.params[0]}]",
-         text="e", latex="e")
+         text="e", latex="e", left=_left_unit)
 internal("hcat", lambda s, p: Shape((s[0].rows, dim(len(s)))) if s[0].rows != ONE
          else Shape((ONE, dim(len(s)))), _hcat,
          code=lambda args, node, ctx: _array(args) if node.operands[0].shape.is_scalar else
