@@ -7,10 +7,9 @@ from functools import cached_property
 
 import sympy
 
-from . import codegen, render, verify
 from . import expr as E
 from . import layout as L
-from . import steps as steps_view
+from . import render, verify
 from .differentiate import Trace, derivative, hcat
 from .errors import MatcalcError, ParseError, ShapeError, VerificationError
 from .expr import Expr, Var
@@ -21,6 +20,8 @@ from .shapes import Shape, dim, dim_str
 from .simplify import frozen, simplify
 
 np = lazy_module("numpy")  # needed only to evaluate (start-up: lazy.py)
+steps_view = lazy_module("matcalc.steps")      # needed only for --steps
+codegen = lazy_module("matcalc.codegen")       # needed only for --format numpy
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,7 @@ class Derivative:
         return "[" + "×".join(s) + "]"
 
     @cached_property
-    def steps(self) -> steps_view.Steps:
+    def steps(self) -> "steps_view.Steps":
         """The derivation as the paper teaches it: intermediate variables, their partial
         Jacobians from the rule table, the chain rule that applies and why, the product with
         its shapes, the substitution back; ``str()`` is text, ``.latex`` an ``aligned`` block,
