@@ -13,7 +13,7 @@ from . import __version__
 from .api import Derivative, diff, parse, to_numpy
 from .errors import MatcalcError, VerificationError
 from .lazy import lazy_module
-from .shapes import parse_shape_assignment
+from .shapes import parse_shape_assignment, space
 
 json = lazy_module("json")  # only --format json needs it (start-up: lazy.py)
 
@@ -109,20 +109,8 @@ def shapes_line(shapes: dict[str, tuple[str, ...]], properties: dict | None = No
     parts = []
     for (s, props), names in from_shape.items():
         note = f" ({', '.join(_PROPERTY_TEXT[p] for p in props)})" if props else ""
-        parts.append(f"{', '.join(names)} ∈ {_space(s)}{note}")
+        parts.append(f"{', '.join(names)} ∈ {space(s)}{note}")
     return ", ".join(parts)
-
-
-_SUP = str.maketrans("0123456789abcdefghijklmnoprstuvwxyz×", "⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻˣ")
-
-
-def _space(s: tuple[str, ...]) -> str:
-    if not s:
-        return "ℝ"
-    text = "×".join(s)
-    if all(ch in "0123456789abcdefghijklmnoprstuvwxyz×" for ch in text):
-        return "ℝ" + text.translate(_SUP)
-    return f"ℝ^({text})"
 
 
 def _run(args) -> int:

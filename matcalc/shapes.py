@@ -98,11 +98,7 @@ class Shape:
 
     def space(self) -> str:
         """Set notation: ``ℝ``, ``ℝⁿ``, ``ℝᵐˣⁿ``."""
-        if self.is_scalar:
-            return "ℝ"
-        text = "×".join(dim_str(d) for d in self.dims)
-        sup = _superscript(text)
-        return "ℝ" + (sup if sup is not None else "^" + text)
+        return space(self.as_strings())
 
     def as_strings(self) -> tuple[str, ...]:
         return tuple(dim_str(d) for d in self.dims)
@@ -143,13 +139,23 @@ def matmul_shape(a: Shape, b: Shape) -> Shape | None:
     return normalize((m, n))
 
 
-_SUP = str.maketrans("0123456789abcdefghijklmnoprstuvwxyz×+-", "⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻˣ⁺⁻")
+_PLAIN = "0123456789abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRTUVW×+-"
+_SUP = str.maketrans(_PLAIN, "⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵀᵁⱽᵂˣ⁺⁻")
 
 
-def _superscript(text: str) -> str | None:
-    if all(c in "0123456789abcdefghijklmnoprstuvwxyz×+-" for c in text):
-        return text.translate(_SUP)
-    return None
+def space(dims: tuple[str, ...]) -> str:
+    """Set notation from dimension names: ``ℝ``, ``ℝⁿ``, ``ℝᴺˣⁿ``; ``ℝ^(…)`` where a letter has
+    no superscript form.
+
+    >>> space(()), space(("n",)), space(("N", "n")), space(("n1", "q"))
+    ('ℝ', 'ℝⁿ', 'ℝᴺˣⁿ', 'ℝ^(n1×q)')
+    """
+    if not dims:
+        return "ℝ"
+    text = "×".join(dims)
+    if all(c in _PLAIN for c in text):
+        return "ℝ" + text.translate(_SUP)
+    return f"ℝ^({text})"
 
 
 _SPEC = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$")
