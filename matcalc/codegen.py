@@ -305,13 +305,8 @@ class _Program:
 
     def _values(self) -> list[str]:
         self.lines = []
-        results = [self.f] + self.results
-        seen: set[Expr] = set()
-        for root in results:
-            for node in E.topological(root):
-                if node not in seen:
-                    seen.add(node)
-                    self._emit(node)
+        for node in E.topological_all([self.f] + self.results):
+            self._emit(node)
         returned = [self._result_f()] + [self._result(d, e) for d, e in zip(self.ds, self.results)]
         tail = []
         for name, text in zip(self.outputs, returned):

@@ -443,6 +443,18 @@ def topological(e: Expr) -> list[Expr]:
     return order
 
 
+def topological_all(roots) -> list[Expr]:
+    """The nodes of several DAGs, each once, children before parents."""
+    order: list[Expr] = []
+    seen: set[Expr] = set()
+    for r in roots:
+        for n in topological(r):
+            if n not in seen:
+                seen.add(n)
+                order.append(n)
+    return order
+
+
 def substitute(e: Expr, mapping: dict[Expr, Expr], rebuild) -> Expr:
     """Replace subexpressions by ``mapping``; ``rebuild(node, new_args)`` rebuilds a Call."""
     memo: dict[Expr, Expr] = dict(mapping)

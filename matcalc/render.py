@@ -524,13 +524,7 @@ def name_shared(roots: list[Expr], taken: set[str]) -> tuple[list[Expr], list]:
     printed tree (a named node prints once, in its definition), so the printed size is linear
     in the size of the DAG."""
     roots = _group_subsums(roots)
-    order: list[Expr] = []
-    seen: set[Expr] = set()
-    for r in roots:
-        for n in E.topological(r):
-            if n not in seen:
-                seen.add(n)
-                order.append(n)
+    order = E.topological_all(roots)
     occurrences: dict[Expr, int] = {}
     for r in roots:
         occurrences[r] = occurrences.get(r, 0) + 1
