@@ -1,7 +1,8 @@
 """Every LaTeX string matcalc emits is valid: rendered by KaTeX (``throwOnError``, display mode)
-in one Node process.  The corpus: every result and equation of the paper table, the affine-layer
-and function tests, the steps (and the LaTeX in their JSON) of the worked examples and more, and
-every LaTeX string in the README's and docs' examples.
+in one Node process.  The corpus: every result and equation of the paper table, the affine-layer,
+function and matrix tests (second derivatives and tensors included), of 150 generated
+expressions, the steps (and the LaTeX in their JSON) of the worked examples and more, and every
+LaTeX string in the README's and docs' examples.
 
 KaTeX comes from the npm registry into ``tests/katex/node_modules`` (``npm ci --prefix
 tests/katex``, which ``.ci/run`` does); the test is skipped only where Node or KaTeX is absent."""
@@ -14,8 +15,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from strategies import RandomSource, generate
 from test_affine import AFFINE
-from test_functions import ELEMENTWISE, OTHERS
+from test_functions import DIAG, ELEMENTWISE, OTHERS
+from test_matrices import COOKBOOK, LAYERS, SECOND, TENSORS
 from test_paper import PAPER
 from test_steps import MORE, WORKED
 
@@ -88,6 +91,16 @@ def corpus() -> list[str]:
         strings += _of(matcalc.diff(expr, wrt=wrt, shapes=shapes), steps=True)
     for expr, wrt, shapes, layout in MORE:
         strings += _of(matcalc.diff(expr, wrt=wrt, shapes=shapes, layout=layout), steps=True)
+    for _eq, expr, wrt, shapes, _ in COOKBOOK:
+        strings += _of(matcalc.diff(expr, wrt=wrt, shapes=shapes))
+    for expr, wrt, shapes, *_ in LAYERS + TENSORS + DIAG:
+        strings += _of(matcalc.diff(expr, wrt=wrt, shapes=shapes))
+    for expr, a, b, shapes, *_ in SECOND:
+        strings += _of(matcalc.diff(expr, wrt=a, shapes=shapes).diff(b))
+    for seed in range(150):          # generated expressions: every operator and function
+        sample = generate(RandomSource(seed))
+        for name in sample.variables:
+            strings += _of(matcalc.diff(sample.text, wrt=name, shapes=sample.shapes))
     return strings
 
 
