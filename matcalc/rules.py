@@ -180,8 +180,9 @@ def as_shape(g: Expr, shape: Shape) -> Expr:
 # states its identity.  ``vjp`` is the generic product, for the parts of a compound P.
 
 def _left_sum(g, P, y_shape, a_shape, vjp):
-    """gᵀ (P₁ + P₂) = gᵀ P₁ + gᵀ P₂."""
-    return E.add(*(vjp(g, t, y_shape, a_shape) for t in P.operands))
+    """gᵀ (P₁ + P₂) = gᵀ P₁ + gᵀ P₂, where a scalar term of a vector or matrix P stands for
+    that scalar in every entry (scalar expansion: P − a is P − a 𝟙𝟙ᵀ, not P − a I)."""
+    return E.add(*(vjp(g, E.expand_to(t, P.shape), y_shape, a_shape) for t in P.operands))
 
 
 def _left_scaled(g, P, y_shape, a_shape, vjp):

@@ -94,8 +94,8 @@ def _pair(a: Expr, b: Expr) -> Expr | None:
         (p, q), (r, s) = a.operands, b.operands
         if p.shape.cols == r.shape.rows and q.shape.cols == s.shape.rows:
             return kron(E.matmul(p, r), E.matmul(q, s))
-    if isinstance(a, Const) and a.shape.is_row and a.value == 1 and b.shape.is_vector:
-        return apply("sum", b)                       # 𝟙ᵀ v = sum(v)
+    if isinstance(a, Const) and a.shape.is_row and b.shape.is_vector:
+        return E.mul(E.const(a.value), apply("sum", b))     # c 𝟙ᵀ v = c sum(v)
     if _is(a, "T") and a.operands[0].shape.is_vector and b.shape.is_vector:
         u = a.operands[0]                            # uᵀ v = sum(u ⊙ v) when u ⊙ v simplifies:
         h = _simplify_algebra(E.mul(u, b), frozenset())     # sᵀ (y ⊘ s) = sum(y)
@@ -222,8 +222,8 @@ def transpose_of_sum(e: Expr) -> Expr | None:
     are not products, (W x + b − y)ᵀ, stays as it is."""
     if _is(e, "T") and _is(e.operands[0], "add"):
         terms = e.operands[0].operands
-        if not all(_is(_product_factors(t)[1][-1], "T") or len(_product_factors(t)[1]) > 1
-                   for t in terms):
+        if not all(t.shape.is_scalar or _is(_product_factors(t)[1][-1], "T") or
+                   len(_product_factors(t)[1]) > 1 for t in terms):
             return None
         out = E.add(*(_spelled(E.transpose(t)) for t in terms))
         return out if _t_count(out) < _t_count(e) else None

@@ -196,6 +196,30 @@ REGRESSIONS = [
 ]
 
 
+# Found by the soak: a scalar term of a vector or matrix sum is scalar expansion (b − u is
+# b 𝟙 − u), and the reverse pass read it as b I (or as a row).  Both oracles now agree.
+EXPANSION = [
+    ("sum((b - u)*c)", "c", {"c": "scalar", "b": "scalar", "u": "m"}, "m b − sum(u)"),
+    ("v·((P - a) @ u)", "u", {"P": "m,m", "a": "scalar", "u": "m", "v": "m"}, "vᵀ (P − a)"),
+    ("sum((P - a) @ u)", "u", {"P": "m,m", "a": "scalar", "u": "m"}, "𝟙ᵀ (P − a)"),
+]
+
+
+@pytest.mark.parametrize("expr, wrt, shapes, expected", EXPANSION, ids=[e for e, *_ in EXPANSION])
+def test_regression_scalar_expansion_inside_a_jacobian(expr, wrt, shapes, expected):
+    from oracles import assert_numeric
+    d = matcalc.diff(expr, wrt=wrt, shapes=shapes)
+    assert str(d) == expected
+    assert_numeric(d)
+    assert d.check()
+
+
+def test_regression_check_of_abs_of_logdet():
+    """SymPy left |ln det V|'s derivative unevaluated (it cannot tell the argument is real):
+    the oracle now differentiates √(u²) instead, and sign′ = 0 away from the kink."""
+    assert matcalc.diff("-abs(logdet(V))", wrt="V").diff("V").check()
+
+
 def test_generator_regression_sympy_functions_come_back():
     """SymPy rewrites (σ(a)⁻²)^1.5 as |σ(a)|⁻³ for a real atom: abs must come back as the
     table's abs, not crash the simplifier."""
