@@ -35,7 +35,7 @@ from strategies import RandomSource, generate  # noqa: E402
 
 def run_seeds(seeds: range) -> dict:
     counts: Counter = Counter()
-    problems, unsupported = [], Counter()
+    problems, unsupported, first = [], Counter(), {}
     slowest = (0.0, "", "")
     slowest_check = (0.0, "", "")
     numeric = 0
@@ -52,8 +52,10 @@ def run_seeds(seeds: range) -> dict:
                 problems.append((seed, sample.text, sample.shapes, o.wrt, o.status, o.detail))
             elif o.status == UNSUPPORTED:
                 unsupported[o.detail] += 1
+                first.setdefault(o.detail, f"seed {seed}: {sample.text!r} wrt {o.wrt}")
     return {"counts": counts, "problems": problems, "slowest": slowest,
-            "slowest_check": slowest_check, "unsupported": unsupported, "numeric": numeric}
+            "slowest_check": slowest_check, "unsupported": unsupported, "numeric": numeric,
+            "first": first}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,12 +137,15 @@ def main(argv=None) -> int:
 
     counts: Counter = Counter()
     unsupported: Counter = Counter()
+    first: dict = {}
     problems, numeric = [], 0
     slowest = slowest_check = (0.0, "", "")
     for part in parts:
         slowest_check = max(slowest_check, part["slowest_check"])
         counts.update(part["counts"])
         unsupported.update(part["unsupported"])
+        for detail, where in part["first"].items():
+            first.setdefault(detail, where)
         problems += part["problems"]
         numeric += part["numeric"]
         slowest = max(slowest, part["slowest"])
@@ -151,7 +156,7 @@ def main(argv=None) -> int:
     print(f"  {counts[OK]} right by SymPy component expansion, {numeric} of them also by finite "
           f"differences (the rest at kinks or overflow); {counts[ERROR]} other exceptions")
     for detail, n in unsupported.most_common(5):
-        print(f"  unsupported ×{n}: {detail}")
+        print(f"  unsupported ×{n}: {detail} (first: {first[detail]})")
     for seed, text, shapes, wrt, status, detail in problems[:20]:
         print(f"  {status.upper()} seed {seed}: {text!r} {shapes} wrt {wrt}\n    "
               + detail.strip().replace("\n", "\n    ")[-1500:])

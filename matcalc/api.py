@@ -134,14 +134,14 @@ class Derivative:
         return names[0] if not self._literal else "[" + ", ".join(names) + "]"
 
     def __str__(self) -> str:
-        return render.text(self.expression)
+        return render.text(self.expression, frozen=self._frozen)
 
     def __repr__(self) -> str:
         return f"<Derivative ∂/∂{self.wrt_text} {self.f} = {self}>"
 
     @property
     def latex(self) -> str:
-        return render.latex(self.expression)
+        return render.latex(self.expression, frozen=self._frozen)
 
     @property
     def equation_latex(self) -> str:

@@ -475,14 +475,15 @@ class Printer:
         return self.s.func("sum", "", [self.p(e.operands[0])[0]]), ATOM
 
 
-def text(e: Expr, named: bool = True) -> str:
+def text(e: Expr, named: bool = True, frozen=frozenset()) -> str:
     """``e`` as Unicode text; with ``named``, a large subexpression that would print several
     times prints once, as a named intermediate: ``diag(s) − s sᵀ where s = softmax(x)``."""
-    return _print(e, TEXT, named)
+    return _print(e, TEXT, named, frozen)
 
 
-def latex(e: Expr, named: bool = True) -> str:
-    return _print(e, LATEX, named)
+def latex(e: Expr, named: bool = True, frozen=frozenset()) -> str:
+    """``e`` in LaTeX; ``frozen``: the user's subexpressions (as for ``simplify``)."""
+    return _print(e, LATEX, named, frozen)
 
 
 def operand_text(e: Expr) -> str:
@@ -494,8 +495,8 @@ def operand_latex(e: Expr) -> str:
     return Printer(LATEX).wrap(e, MUL)
 
 
-def _print(e: Expr, style: Style, named: bool) -> str:
-    branches = split_cases(e)
+def _print(e: Expr, style: Style, named: bool, frozen=frozenset()) -> str:
+    branches = split_cases(e, frozen)
     values = [v for v, _, _ in branches] if branches else [e]
     defs: list = []
     names: dict = {}
@@ -641,7 +642,7 @@ def scalar_conditions(e: Expr) -> list[Expr]:
     return out
 
 
-def split_cases(e: Expr) -> list[tuple[Expr, Expr, str]] | None:
+def split_cases(e: Expr, frozen=frozenset()) -> list[tuple[Expr, Expr, str]] | None:
     """For one scalar condition z: [(value if z ≤ 0, z, "le"), (value if z > 0, z, "gt")]."""
     conds = scalar_conditions(e)
     if len(conds) != 1:
@@ -656,7 +657,7 @@ def split_cases(e: Expr) -> list[tuple[Expr, Expr, str]] | None:
         # on each side of the kink, step(z) is a constant and max(0, z) is 0 or z
         mapping = {step: E.const(value), **{k: (z if value else zero) for k in kinks}}
         branch = E.substitute(e, mapping, rebuild)
-        out.append((simplify(branch), z, rel))
+        out.append((simplify(branch, frozen), z, rel))
     return out
 
 

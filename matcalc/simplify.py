@@ -9,6 +9,8 @@ so the user's own subexpressions print as they were written.
 
 from __future__ import annotations
 
+import itertools
+
 import sympy
 
 from . import expr as E
@@ -643,8 +645,7 @@ def _from_sympy(s: sympy.Expr, atoms: _Atoms, flip: bool = True) -> Expr:
                 den.append(b ** (-ex))
             else:
                 num.append(f)
-        num.sort(key=lambda t: _factor_rank(t, atoms))
-        den.sort(key=lambda t: _factor_rank(t, atoms))
+        num, den = _ordered(num, atoms), _ordered(den, atoms)
         sign = -1 if coeff < 0 else 1
         coeff = abs(coeff)
         p, q = (coeff.p, coeff.q) if coeff.is_Rational else (coeff, 1)
@@ -686,10 +687,23 @@ def _appearance(t: sympy.Expr, atoms: _Atoms):
 
 def _factor_rank(t: sympy.Expr, atoms: _Atoms):
     """Polynomial factors (of variables only) before function values, as textbooks print:
-    (2x + 1) cos(x + x²), 6x² cos(x³)."""
-    syms = [s for s in t.free_symbols if s in atoms.rank]
-    poly = all(atoms.rank[s][0] == 0 for s in syms)
-    return (0 if poly else 1, _appearance(t, atoms), sympy.count_ops(t), sympy.default_sort_key(t))
+    (2x + 1) cos(x + x²), 6x² cos(x³); then in order of appearance."""
+    ranks = [atoms.rank[s] for s in t.free_symbols if s in atoms.rank]
+    poly = all(r[0] == 0 for r in ranks)
+    return (0 if poly else 1, min((r[1] for r in ranks), default=10**9))
+
+
+def _ordered(factors: list, atoms: _Atoms) -> list:
+    """Factors in print order (``_factor_rank``); ties, the simpler first: σ ⊙ (1 − σ)."""
+    keyed = sorted(((_factor_rank(t, atoms), i, t) for i, t in enumerate(factors)),
+                   key=lambda k: (k[0], k[1]))
+    out = []
+    for _, group in itertools.groupby(keyed, key=lambda k: k[0]):
+        tied = [t for _, _, t in group]
+        if len(tied) > 1:
+            tied.sort(key=lambda t: (sympy.count_ops(t), sympy.default_sort_key(t)))
+        out += tied
+    return out
 
 
 def scalar_algebra(e: Expr, frozen=frozenset()) -> Expr:
@@ -776,17 +790,32 @@ def _factored(s: sympy.Expr) -> sympy.Expr:
     (1 − u)² + u (u − 1) = (u − 1)(2u − 1).  Full factorisation is tried on small
     expressions only (its cost grows fast)."""
     a = sympy.factor_terms(s)
+    if not _has_power_of_sum_in_sum(a):
+        return a                  # nothing factor() could shorten that factor_terms did not
     ops = sympy.count_ops(a)
-    if 3 <= ops <= 40 and (a.is_Mul or a.is_Add):
+    if 3 <= ops <= 40:
         b = sympy.factor(a)
         if sympy.count_ops(b) < ops:
             return b
     return a
 
 
+def _has_power_of_sum_in_sum(s: sympy.Expr) -> bool:
+    """A sum with a power of a sum among its terms' factors, ((1 − u)² + u (u − 1)): the shape
+    that full factorisation can shorten."""
+    for node in sympy.preorder_traversal(s):
+        if node.is_Add and any(f.is_Pow and f.base.is_Add for t in node.args
+                               for f in sympy.Mul.make_args(t)):
+            return True
+    return False
+
+
 def _logistic(s: sympy.Expr, atoms: _Atoms) -> sympy.Expr:
     """eᵃ/(1 + eᵃ) = σ(a) and 1/(1 + eᵃ) = σ(−a): the logistic function, as textbooks print
     the derivatives of log(1 + eᵃ) and friends."""
+
+    if not any(_is(node, "exp") for node in atoms.node_of.values()):
+        return s                  # no eᵃ among the atoms: nothing to rewrite
 
     def exp_argument(u):
         node = atoms.node_of.get(u)
