@@ -10,7 +10,7 @@ import sympy
 from . import expr as E
 from . import layout as L
 from . import render, verify
-from .differentiate import Trace, derivative, hcat
+from .differentiate import derivative, hcat
 from .errors import MatcalcError, ParseError, ShapeError, VerificationError
 from .expr import Expr, Var
 from .infer import declared_shapes, infer
@@ -92,7 +92,6 @@ class Derivative:
     wrt: tuple[Var, ...]          # one variable, or the entries of a vector literal [x, y]
     result: Expr                  # numerator layout
     layout: str = "numerator"
-    trace: Trace | None = field(default=None, repr=False)
     first: Derivative | None = field(default=None, repr=False)   # for ∂/∂b (∂f/∂w): ∂f/∂w
 
     # -- what it is --------------------------------------------------------------------------
@@ -368,12 +367,11 @@ def _diff_one(f: Expression, wrt: str, layout: str) -> Derivative:
         if not v.shape.is_scalar:
             raise ShapeError(f"a vector literal in wrt holds scalar variables; {v.name} is "
                              f"{v.shape}", text=wrt)
-    trace = Trace()
     if literal:
         result = hcat([simplify(derivative(f.node, v), frozen(f.node)) for v in targets])
     else:
-        result = derivative(f.node, targets[0], trace)
-    d = Derivative(f, tuple(targets), result, layout, trace)
+        result = derivative(f.node, targets[0])
+    d = Derivative(f, tuple(targets), result, layout)
     d._is_literal = literal
     return d
 

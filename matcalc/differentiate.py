@@ -19,22 +19,12 @@ a scalar), a ``p×n`` Jacobian, or — for tensors — the ``vec`` Jacobian ``si
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 from . import expr as E
 from .errors import UnsupportedError
 from .expr import Call, Const, Expr, Identity, Var
 from .rules import RULES, apply, as_shape, rule_for
 from .shapes import Shape
-
-
-@dataclass
-class Trace:
-    """What the chain rule did, for the step-by-step view: each (node, argument index,
-    local partial, contribution)."""
-
-    mode: str = ""
-    records: list = field(default_factory=list)
 
 
 def depends(e: Expr, name: str) -> set[Expr]:
@@ -49,17 +39,17 @@ def depends(e: Expr, name: str) -> set[Expr]:
     return dep
 
 
-def derivative(f: Expr, x: Var, trace: Trace | None = None) -> Expr:
+def derivative(f: Expr, x: Var) -> Expr:
     """∂f/∂x in numerator layout (unsimplified beyond the smart constructors)."""
     dep = depends(f, x.name)
     if f not in dep:
         return E.zero(jacobian_shape(f.shape, x.shape))
     if f.shape.is_scalar:
-        adj = _reverse(f, x, dep, trace)
+        adj = _reverse(f, x, dep)
         if x.shape.is_vector:
             return E.transpose(adj)
         return adj
-    return _forward(f, x, dep, trace)
+    return _forward(f, x, dep)
 
 
 def jacobian_shape(fs: Shape, xs: Shape) -> Shape:
@@ -76,11 +66,9 @@ def jacobian_shape(fs: Shape, xs: Shape) -> Shape:
 # Reverse accumulation (scalar results)
 
 
-def _reverse(f: Expr, x: Var, dep: set, trace: Trace | None) -> Expr:
+def _reverse(f: Expr, x: Var, dep: set) -> Expr:
     order = [n for n in E.topological(f) if n in dep]
     adjoint: dict[Expr, list[Expr]] = {f: [E.const(1)]}
-    if trace is not None:
-        trace.mode = "reverse"
     for node in reversed(order):
         if isinstance(node, Var):
             continue
@@ -97,8 +85,6 @@ def _reverse(f: Expr, x: Var, dep: set, trace: Trace | None) -> Expr:
                 if partials is None:
                     partials = _partials(rule, node)
                 contrib = vjp(g, partials[i], node.shape, a.shape)
-            if trace is not None:
-                trace.records.append((node, i, partials[i] if partials else None, contrib))
             adjoint.setdefault(a, []).append(contrib)
     return _total(adjoint.get(x, []), x.shape)
 
@@ -156,9 +142,7 @@ def _vectorish(s: Shape) -> bool:
 # Forward accumulation (vector and matrix results): the vector chain rule
 
 
-def _forward(f: Expr, x: Var, dep: set, trace: Trace | None) -> Expr:
-    if trace is not None:
-        trace.mode = "forward"
+def _forward(f: Expr, x: Var, dep: set) -> Expr:
     J: dict[Expr, Expr] = {}
     for node in E.topological(f):
         if node not in dep:
@@ -176,8 +160,6 @@ def _forward(f: Expr, x: Var, dep: set, trace: Trace | None) -> Expr:
         for i, a in enumerate(args):
             if a in dep:
                 term = E.matmul(partials[i], J[a])
-                if trace is not None:
-                    trace.records.append((node, i, partials[i], term))
                 terms.append(term)
         J[node] = E.add(*terms)
     return J[f]
