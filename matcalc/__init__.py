@@ -14,6 +14,6 @@ from .api import Derivative, Expression, diff, hessian, parse, to_numpy
 from .errors import (MatcalcError, ParseError, ShapeError, UnknownFunctionError,
                      UnsupportedError, VerificationError)
 
-__all__ = ["diff", "hessian", "parse", "to_numpy", "Derivative", "Expression", "MatcalcError", "ParseError",
-           "ShapeError", "UnknownFunctionError", "UnsupportedError", "VerificationError",
-           "__version__"]
+__all__ = ["diff", "hessian", "parse", "to_numpy", "Derivative", "Expression", "MatcalcError",
+           "ParseError", "ShapeError", "UnknownFunctionError", "UnsupportedError",
+           "VerificationError", "__version__"]

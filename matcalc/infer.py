@@ -153,8 +153,9 @@ class _Problem:
         where = self.text[node.span[0]:node.span[1]] if (self.text and node.span) else None
         shown = ", ".join(_shape_text(s) for s in slots)
         subject = f"in {where!r}: " if where else ""
-        raise ShapeError(f"shape conflict {subject}{message}" + (f" (shapes: {shown})" if shown else ""),
-                         text=self.text, span=node.span)
+        detail = f" (shapes: {shown})" if shown else ""
+        raise ShapeError(f"shape conflict {subject}{message}{detail}", text=self.text,
+                         span=node.span)
 
 
 def infer(tree: Expr, shapes: dict[str, Shape] | None = None, text: str | None = None,
@@ -659,7 +660,8 @@ _BUILDERS = {
 
 
 def declared_shapes(spec: dict | None) -> tuple[dict[str, Shape], dict[str, set]]:
-    """Parse a ``shapes=`` mapping (values like ``"n"``, ``"m,n"``, ``("m", "n")``, ``"scalar"``)."""
+    """Parse a ``shapes=`` mapping (values like ``"n"``, ``"m,n"``, ``("m", "n")``,
+    ``"scalar"``)."""
     out, props = {}, {}
     for name, value in (spec or {}).items():
         shape, p = parse_shape(value)

@@ -211,8 +211,8 @@ def _call(c: _Call, args: list[Expr], text: str) -> Expr:
     if not lo <= len(args) <= hi:
         want = f"{lo}" if lo == hi else f"{lo} or {hi}"
         noun = "argument" if hi == 1 else "arguments"
-        raise ParseError(f"{name} takes {want} {noun}, got {len(args) + len(params) - (op == 'norm' and len(args) == 1)}",
-                         text=text, span=c.span)
+        given = len(args) + len(params) - (op == "norm" and len(args) == 1)
+        raise ParseError(f"{name} takes {want} {noun}, got {given}", text=text, span=c.span)
     return Call(None, op=op, operands=tuple(args), params=params, span=c.span)
 
 

@@ -637,7 +637,8 @@ def scalar_conditions(e: Expr) -> list[Expr]:
     """Arguments ``z`` of scalar ``step(z)`` factors in ``e`` (the paper's piecewise cases)."""
     out = []
     for n in E.topological(e):
-        if isinstance(n, Call) and n.op == "step" and n.shape.is_scalar and n.operands[0] not in out:
+        if isinstance(n, Call) and n.op == "step" and n.shape.is_scalar and \
+                n.operands[0] not in out:
             out.append(n.operands[0])
     return out
 

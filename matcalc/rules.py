@@ -284,7 +284,8 @@ def elementwise(name, derivative, numpy, sympy_fn, *, code=None, text=None, late
                           text=text or name,
                           latex=latex or rf"\operatorname{{{name}}}", section=section,
                           domain=domain, doc=doc,
-                          jacobian_doc={0: f"element-wise {name}: diagonal Jacobian diag({name}′)"}))
+                          jacobian_doc={0: f"element-wise {name}: diagonal Jacobian "
+                                           f"diag({name}′)"}))
 
 
 def elementwise2(name, da, db, numpy, *, code=None, text, latex, fixity="func", prec=100,
@@ -415,7 +416,8 @@ def _np_or_obj(np_fn, sp_fn):
 
 
 def _sigmoid(x):
-    return np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x))))
+    e = np.exp(-np.abs(x))                      # never overflows
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def _softplus(x):

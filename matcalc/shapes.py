@@ -193,9 +193,10 @@ def _split_dims(text: str) -> list[str] | None:
 
 
 def parse_shape(spec) -> tuple[Shape, set[str]]:
-    """A shape from a declaration: ``"scalar"``, ``"n"``, ``"m,n"``, ``"mxn"``, ``"m×n"``, ``"3x4"``,
-    a tuple ``("m", "n")`` or ``()``; trailing properties: ``sym`` (``"n,n,sym"``, a symmetric
-    matrix) and ``prob`` (``"n,prob"``, a vector whose entries sum to 1, e.g. one-hot labels).
+    """A shape from a declaration: ``"scalar"``, ``"n"``, ``"m,n"``, ``"mxn"``, ``"m×n"``,
+    ``"3x4"``, a tuple ``("m", "n")`` or ``()``; trailing properties: ``sym`` (``"n,n,sym"``, a
+    symmetric matrix) and ``prob`` (``"n,prob"``, a vector whose entries sum to 1, e.g. one-hot
+    labels).
     Returns the shape and its set of properties.
 
     >>> parse_shape("m×n")[0], parse_shape("3x4")[0], parse_shape("scalar")[0]

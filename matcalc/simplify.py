@@ -505,9 +505,11 @@ def diag_of_structured(e: Expr) -> Expr | None:
     return None
 
 
-REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after,
-            inverse_of_inverse, transposed_products_in_chain, transpose_of_sum, index_of_known, sum_of_units, negate_into_sum, sum_is_linear, matmul_pairs, scalars_out_of_products, transpose_of_product, transpose_of_kron,
-            sum_of_constant, merge_terms, diag_is_linear, jdiag_of_scalar)
+REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after, inverse_of_inverse,
+            transposed_products_in_chain, transpose_of_sum, index_of_known, sum_of_units,
+            negate_into_sum, sum_is_linear, matmul_pairs, scalars_out_of_products,
+            transpose_of_product, transpose_of_kron, sum_of_constant, merge_terms, diag_is_linear,
+            jdiag_of_scalar)
 
 
 def _rewrite_pass(e: Expr) -> Expr:
