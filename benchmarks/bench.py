@@ -454,9 +454,9 @@ def swell(repeats):
               f"{peak / 1024 / layers:4.1f}KiB {t_print * 1e3:7.2f}ms {r[2]} {row[3]:>8} {r[3]} "
               f"{row[4]:>10} {r[4]}")
         prev = row
-    print("(linear growth: ratios about 2.  The printed length — and so the print time — "
-          "grows quadratically until the printer names repeated subexpressions, the lead's "
-          "change in render.py; the generated NumPy code already names them.)\n")
+    print("(linear growth: ratios about 2 per doubling of L.  The printed result names each "
+          "layer's value once — u₁ = tanh(W1 x), u₂ = tanh(W2 u₁), … — as the generated NumPy "
+          "code does, so neither repeats the inner layers.)\n")
 
 
 # ---------------------------------------------------------------------------------------------
