@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
                             "\"[x, y]\" stacks scalar variables)")
         q.add_argument("--shape", action="append", default=[], metavar="NAME=SPEC",
                        help="declare a shape: w=n, W=m,n (or mxn, m×n, 3x4), b=scalar, "
-                            "A=n,n,sym")
+                            "A=n,n,sym (symmetric), y=n,prob (entries sum to 1)")
         q.add_argument("--layout", choices=("numerator", "denominator"), default="numerator",
                        help="numerator (the paper's, default) or denominator layout")
 
