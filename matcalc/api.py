@@ -16,7 +16,7 @@ from .expr import Expr, Var
 from .infer import declared_shapes, infer
 from .lazy import lazy_module
 from .parse import parse_syntax, parse_wrt
-from .shapes import Shape, dim, dim_str
+from .shapes import Shape, as_sympy, dim, dim_str
 from .simplify import frozen, simplify
 
 np = lazy_module("numpy")  # needed only to evaluate (start-up: lazy.py)
@@ -120,7 +120,7 @@ class Derivative:
     def shape(self) -> tuple[str, ...]:
         """The derivative's shape, per DESIGN.md's table, layout applied: ``('1', 'n')``."""
         dims = L.result_shape(self.f.node.shape, self.wrt_shape, self.layout)
-        return tuple(dim_str(sympy.sympify(d)) if not isinstance(d, int) else str(d) for d in dims)
+        return tuple(dim_str(as_sympy(d)) if not isinstance(d, int) else str(d) for d in dims)
 
     @property
     def shapes(self) -> dict[str, tuple[str, ...]]:
@@ -239,12 +239,12 @@ class Derivative:
         dims = verify.bind_dims(given, {n: values[n] for n in given})
         unbound = {d for s in shapes.values() for x in s.dims for d in x.free_symbols} | {
             d for x in L.result_shape(self.f.node.shape, self.wrt_shape, self.layout)
-            for d in sympy.sympify(x).free_symbols}
+            for d in as_sympy(x).free_symbols}
         if unbound - set(dims):
             raise ShapeError("evaluate needs values that fix the size "
                              f"{', '.join(sorted(map(str, unbound - set(dims))))}")
         value = verify.evaluate(self.expression, {n: values[n] for n in shapes}, dims)
-        target = tuple(int(sympy.sympify(d).subs(dims)) if not isinstance(d, int) else d
+        target = tuple(int(as_sympy(d).subs(dims)) if not isinstance(d, int) else d
                        for d in L.result_shape(self.f.node.shape, self.wrt_shape, self.layout))
         if L.is_tensor(self.f.node.shape, self.wrt_shape):
             return verify.to_tensor(np.asarray(value, dtype=float),
@@ -326,7 +326,7 @@ class Derivative:
 
 
 def _concrete(shape: Shape, dims: dict) -> tuple[int, ...]:
-    return tuple(int(sympy.sympify(d).subs(dims)) for d in shape.dims)
+    return tuple(int(as_sympy(d).subs(dims)) for d in shape.dims)
 
 
 def diff(expr: str | Expression, wrt, shapes: dict | None = None,

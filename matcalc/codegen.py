@@ -48,7 +48,7 @@ from . import render
 from .errors import MatcalcError, UnsupportedError
 from .expr import Call, Const, Expr, Identity, Var
 from .rules import rule_for
-from .shapes import Shape
+from .shapes import Shape, as_sympy
 from .simplify import rebuild
 
 _LARGE = sympy.Integer(1000)   # a symbolic dimension, in cost estimates
@@ -64,7 +64,7 @@ class Context:
 
     def dim(self, d) -> str:
         """A dimension (or any expression of dimensions) as Python: ``n``, ``(m*n)``."""
-        d = sympy.sympify(d)
+        d = as_sympy(d)
         if d.is_Integer:
             return str(int(d))
         text = str(d.xreplace(self._names))
@@ -80,7 +80,7 @@ class Context:
 
     def value(self, v) -> str:
         """A constant: ``2``, ``(1/3)``, ``(1/N)``."""
-        v = sympy.sympify(v)
+        v = as_sympy(v)
         if v.is_Integer:
             return str(int(v))
         if v.is_Rational:
@@ -92,7 +92,7 @@ class Context:
     @staticmethod
     def estimate(d) -> float:
         """A size for cost estimates: symbolic dimensions count as large."""
-        d = sympy.sympify(d)
+        d = as_sympy(d)
         return float(d.xreplace({s: _LARGE for s in d.free_symbols}))
 
 
@@ -343,7 +343,7 @@ class _Program:
         if parent is not None and rule_for(parent).family in _ELEMENTWISE and any(
                 b.shape == parent.shape and not isinstance(b, Const) for b in parent.operands):
             return self.ctx.value(a.value)
-        value = sympy.sympify(a.value)
+        value = as_sympy(a.value)
         dims = self.ctx.dims(a.shape)
         text = (f"np.zeros({dims})" if value == 0 else f"np.ones({dims})" if value == 1 else
                 f"np.full({dims}, {self.ctx.value(value)})")
@@ -439,7 +439,7 @@ class _Program:
         lines = ['if __name__ == "__main__":', "    _rng = np.random.default_rng(0)"]
         values = []
         for v in self.params:
-            shape = tuple(int(sympy.sympify(d).subs(sizes)) for d in v.shape.dims)
+            shape = tuple(int(as_sympy(d).subs(sizes)) for d in v.shape.dims)
             values.append(f"{self.local[v.name]}=_rng.uniform({lo}, {hi}, size={shape!r})")
         lines.append(f"    _error = check_f_and_grad({', '.join(values)})")
         lines.append("    print(f'finite differences agree (largest difference {_error:.2g})')")

@@ -19,7 +19,6 @@ a scalar), a ``p×n`` Jacobian, or — for tensors — the ``vec`` Jacobian ``si
 
 from __future__ import annotations
 
-
 from . import expr as E
 from .errors import UnsupportedError
 from .expr import Call, Const, Expr, Identity, Var

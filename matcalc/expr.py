@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import sympy
 
 from .errors import ShapeError
-from .shapes import ONE, SCALAR, Shape, matmul_shape, normalize
+from .shapes import ONE, SCALAR, Shape, as_sympy, matmul_shape, normalize
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,7 +158,7 @@ def is_one_scalar(e: Expr) -> bool:
 
 def const(value, shape: Shape = SCALAR) -> Const:
     v = value if isinstance(value, sympy.Expr) else sympy.nsimplify(value) \
-        if isinstance(value, float) and float(value).is_integer() else sympy.sympify(value)
+        if isinstance(value, float) and float(value).is_integer() else as_sympy(value)
     return Const(shape, value=v)
 
 

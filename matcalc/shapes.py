@@ -6,6 +6,7 @@ of ``vec(W)``).  A row vector is the matrix ``(1, n)``; a ``(1, 1)`` product is 
 
 from __future__ import annotations
 
+import numbers
 import re
 from dataclasses import dataclass
 
@@ -34,6 +35,25 @@ def dim(value: int | str | sympy.Expr) -> Dim:
 
 
 ONE = sympy.Integer(1)
+
+
+def as_sympy(value) -> sympy.Basic:
+    """A SymPy number from a Python or NumPy number (a SymPy object is returned as it is).
+    Text is refused: matcalc never lets SymPy parse a string (user text goes through the
+    grammar only).
+
+    >>> as_sympy(3), as_sympy(0.5), as_sympy(dim("n"))
+    (3, 0.500000000000000, n)
+    """
+    if isinstance(value, sympy.Basic):
+        return value
+    if isinstance(value, numbers.Integral):
+        return sympy.Integer(int(value))
+    if isinstance(value, numbers.Rational):
+        return sympy.Rational(int(value.numerator), int(value.denominator))
+    if isinstance(value, numbers.Real):
+        return sympy.Float(float(value))
+    raise TypeError(f"internal: not a number or a SymPy expression: {value!r}")
 
 
 def dim_str(d: Dim) -> str:

@@ -32,15 +32,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-import sympy
-
 from . import expr as E
 from . import layout as L
 from . import render
 from .differentiate import depends, derivative
 from .expr import Call, Const, Expr, Var
 from .rules import RULES, rule_for
-from .shapes import SCALAR, Shape, dim, dim_str
+from .shapes import SCALAR, Shape, as_sympy, dim, dim_str
 from .simplify import frozen as frozen_nodes
 from .simplify import rebuild, simplify
 
@@ -725,7 +723,7 @@ _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 def _dim(d) -> str:
     """A dimension as text: ``n``, ``mn``, ``n²`` (the length of vec of an n×n matrix)."""
-    d = sympy.sympify(d)
+    d = as_sympy(d)
     if d.is_Pow and d.exp.is_Integer and d.base.is_Symbol:
         return str(d.base) + str(d.exp).translate(_SUPERSCRIPT)
     if d.is_Mul:

@@ -13,7 +13,6 @@ Values: a scalar is a 0-d array, a vector ``(n)`` a 1-D array (a column), a matr
 
 from __future__ import annotations
 
-
 import sympy
 
 from . import expr as E
@@ -21,13 +20,13 @@ from .errors import ShapeError
 from .expr import Call, Const, Expr, Identity, Var
 from .lazy import lazy_module
 from .rules import RULES
-from .shapes import Shape
+from .shapes import Shape, as_sympy
 
 np = lazy_module("numpy")  # needed only to evaluate (start-up: lazy.py)
 
 
 def concrete(shape: Shape, dims: dict) -> tuple[int, ...]:
-    return tuple(int(sympy.sympify(d).subs(dims)) for d in shape.dims)
+    return tuple(int(as_sympy(d).subs(dims)) for d in shape.dims)
 
 
 def _param(p, dims):
@@ -82,7 +81,7 @@ def bind_dims(shapes: dict[str, Shape], values: dict) -> dict:
             raise ShapeError(f"{name} is declared {shape} but the value given has shape "
                              f"{v.shape}")
         for d, size in zip(shape.dims, got):
-            d = sympy.sympify(d)
+            d = as_sympy(d)
             if d.is_Integer:
                 if int(d) != size:
                     raise ShapeError(f"{name} has shape {shape} but the value given has "
@@ -148,7 +147,7 @@ def on_constraints(values: np.ndarray, env: dict, props: dict) -> np.ndarray:
         return values
     out = np.empty(values.shape, dtype=object)
     for idx in np.ndindex(*values.shape) if values.shape else [()]:
-        out[idx] = sympy.sympify(values[idx]).xreplace(subs)
+        out[idx] = as_sympy(values[idx]).xreplace(subs)
     return out
 
 
@@ -189,8 +188,8 @@ def symbolic_jacobian(e: Expr, wrt: str, shapes: dict[str, Shape], dims: dict,
     x = env[wrt]
     out = np.empty(value.shape + x.shape, dtype=object)
     for o in np.ndindex(*value.shape) if value.shape else [()]:
-        comp = _for_real_arguments(sympy.sympify(value[o]) if value.shape else
-                                   sympy.sympify(value.item()))
+        comp = _for_real_arguments(as_sympy(value[o]) if value.shape else
+                                   as_sympy(value.item()))
         for w in np.ndindex(*x.shape) if x.shape else [()]:
             sym = x[w] if x.shape else x.item()
             out[tuple(o) + tuple(w)] = _away_from_kinks(sympy.diff(comp, sym))
@@ -307,7 +306,7 @@ def compare_symbolic(expected, got, env, rng, *, trials: int = 3):
     got = np.asarray(got, dtype=object).reshape(expected.shape)
     kinks: set = set()
     for v in list(expected.ravel()) + list(got.ravel()):
-        kinks.update(k for k in _kink_args(sympy.sympify(v)) if k.free_symbols)
+        kinks.update(k for k in _kink_args(as_sympy(v)) if k.free_symbols)
     kinks = sorted(kinks, key=sympy.default_sort_key)
     points = []
     for attempt in range(200):
@@ -318,7 +317,7 @@ def compare_symbolic(expected, got, env, rng, *, trials: int = 3):
             points.append(pt)
     bad, unverified = [], 0
     for idx in np.ndindex(*expected.shape) if expected.shape else [()]:
-        a, b = sympy.sympify(expected[idx]), sympy.sympify(got[idx])
+        a, b = as_sympy(expected[idx]), as_sympy(got[idx])
         diff = a - b
         if diff == 0:
             continue
