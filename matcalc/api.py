@@ -93,6 +93,7 @@ class Derivative:
     result: Expr                  # numerator layout
     layout: str = "numerator"
     first: Derivative | None = field(default=None, repr=False)   # for ∂/∂b (∂f/∂w): ∂f/∂w
+    stacked: bool = False         # wrt a vector literal [x, y] (even of one entry)
 
     # -- what it is --------------------------------------------------------------------------
 
@@ -104,7 +105,7 @@ class Derivative:
 
     @property
     def _literal(self) -> bool:
-        return len(self.wrt) > 1 or getattr(self, "_is_literal", False)
+        return len(self.wrt) > 1 or self.stacked
 
     @cached_property
     def expression(self) -> Expr:
@@ -371,9 +372,7 @@ def _diff_one(f: Expression, wrt: str, layout: str) -> Derivative:
         result = hcat([simplify(derivative(f.node, v), frozen(f.node)) for v in targets])
     else:
         result = derivative(f.node, targets[0])
-    d = Derivative(f, tuple(targets), result, layout)
-    d._is_literal = literal
-    return d
+    return Derivative(f, tuple(targets), result, layout, stacked=literal)
 
 
 def _hint_names(name: str, variables) -> str:
