@@ -1,10 +1,11 @@
 """Simplification to the form a textbook prints: a tuple of small named rewrites applied
-bottom-up to a fixpoint, then scalar algebra by SymPy.
+bottom-up to a fixpoint, then element-wise algebra by SymPy.
 
 Each rewrite takes a node and returns a replacement or None; its docstring states the identity.
-SymPy simplifies only scalar subexpressions (coefficients, the scalar chain rule's products);
-everything it cannot see — vectors, matrices, function calls — enters it as an opaque symbol,
-so the user's own subexpressions print as they were written.
+SymPy simplifies only element-wise algebra (``+ ⊙ ⊘ ^`` of operands of one shape and scalars:
+coefficients, the scalar chain rule's products, y ⊘ s ⊙ s); everything else — matrix
+products, function calls, reductions — enters it as an opaque symbol, so the user's own
+subexpressions print as they were written.
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ def scalars_out_of_products(e: Expr) -> Expr | None:
     return None
 
 
-def _count_t(fs) -> int:
+def _transposed_factors(fs) -> int:
     return sum(1 for f in fs if _is(f, "T"))
 
 
@@ -154,7 +155,7 @@ def transpose_of_product(e: Expr) -> Expr | None:
         return None
     fs = e.operands[0].operands
     flipped = [E.transpose(f) for f in reversed(fs)]
-    if _count_t(flipped) < 1 + _count_t(fs) or fs[-1].shape.is_vector:
+    if _transposed_factors(flipped) < 1 + _transposed_factors(fs) or fs[-1].shape.is_vector:
         return E.matmul(*flipped)
     return None
 
@@ -209,12 +210,12 @@ def transposed_products_in_chain(e: Expr) -> Expr | None:
         if _is(f, "T") and _is(f.operands[0], "matmul"):
             inner = f.operands[0].operands
             flipped = [E.transpose(g) for g in reversed(inner)]
-            if _count_t(flipped) <= 1 + _count_t(inner):
+            if _transposed_factors(flipped) <= 1 + _transposed_factors(inner):
                 return E.matmul(*e.operands[:i], *flipped, *e.operands[i + 1:])
     return None
 
 
-def _t_count(e: Expr) -> int:
+def _transposes_in(e: Expr) -> int:
     return sum(1 for n in E.topological(e) if _is(n, "T"))
 
 
@@ -228,11 +229,11 @@ def transpose_of_sum(e: Expr) -> Expr | None:
                    len(_product_factors(t)[1]) > 1 for t in terms):
             return None
         out = E.add(*(_spelled(E.transpose(t)) for t in terms))
-        return out if _t_count(out) < _t_count(e) else None
+        return out if _transposes_in(out) < _transposes_in(e) else None
     if _is(e, "add") and e.shape.is_matrix and not e.shape.is_row:
         inner = E.add(*(_spelled(E.transpose(t)) for t in e.operands))
         out = E.transpose(inner)
-        return out if _t_count(out) < _t_count(e) else None
+        return out if _transposes_in(out) < _transposes_in(e) else None
     return None
 
 
@@ -370,9 +371,6 @@ def jdiag_of_scalar(e: Expr) -> Expr | None:
             isinstance(e.operands[0], Const):
         return E.mul(E.const(e.operands[0].value), E.identity(e.shape.rows))
     return None
-
-
-_KINK_OPS = ("max", "min", "relu")
 
 
 def step_selects(e: Expr) -> Expr | None:
