@@ -55,6 +55,14 @@ def assert_numeric(d, seed: int = 0, domain=(-2.0, 2.0), tol: float = 1e-5, valu
     return values
 
 
+def assert_verified(d, seeds=(0,), **numeric):
+    """Both oracles: finite differences at each seed (``numeric`` passes on to
+    ``assert_numeric``) and SymPy component expansion (``d.check()``)."""
+    for seed in seeds:
+        assert_numeric(d, seed=seed, **numeric)
+    assert d.check()
+
+
 def assert_second_derivative(d2, a: str, b: str, seed: int = 0, domain=(-2.0, 2.0),
                              values=None, eps: float = 1e-4, tol: float = 1e-4):
     """``d2 = diff(f, a).diff(b)`` checked against f itself (not against matcalc's gradient),

@@ -9,7 +9,7 @@ import pytest
 import matcalc
 from matcalc import expr as E
 from matcalc import verify
-from oracles import assert_numeric, assert_second_derivative, concrete_dims
+from oracles import assert_numeric, assert_second_derivative, assert_verified, concrete_dims
 
 
 def invertible(names):
@@ -128,9 +128,7 @@ LAYERS = [
 def test_deep_learning_layers_and_losses(expr, wrt, shapes, text):
     d = matcalc.diff(expr, wrt=wrt, shapes=shapes)
     assert str(d) == text
-    for seed in range(2):
-        assert_numeric(d, seed=seed)
-    assert d.check()
+    assert_verified(d, seeds=range(2))
 
 
 # Tensor results: vec/Kronecker form; evaluate gives out.shape + wrt.shape.
@@ -154,8 +152,7 @@ def test_tensor_results(expr, wrt, shapes, text, shape):
     d = matcalc.diff(expr, wrt=wrt, shapes=shapes)
     assert (str(d), d.shape) == (text, shape)
     values = invertible({"X": 1})(d, 0) if "inv" in expr else None
-    assert_numeric(d, values=values)   # evaluate() has shape out.shape + wrt.shape, checked
-    assert d.check()
+    assert_verified(d, values=values)   # evaluate() has shape out.shape + wrt.shape, checked
 
 
 def test_tensor_evaluate_by_hand():
