@@ -180,7 +180,7 @@ def var(name: str, shape: Shape, props=frozenset()) -> Var:
 
 def is_symmetric(e: Expr) -> bool:
     """Known to equal its transpose: a variable declared ``sym``, ``I``, a scalar multiple, sum or
-    inverse of symmetric matrices."""
+    inverse of symmetric matrices, a palindromic product (Xᵀ X, Xᵀ A X with A symmetric)."""
     if isinstance(e, Var):
         return "sym" in e.props
     if isinstance(e, Identity):
@@ -191,6 +191,10 @@ def is_symmetric(e: Expr) -> bool:
         return all(is_symmetric(a) for a in e.operands)
     if isinstance(e, Call) and e.op == "mul" and e.shape.is_square:
         return all(a.shape.is_scalar or is_symmetric(a) for a in e.operands)
+    if isinstance(e, Call) and e.op == "matmul" and e.shape.is_square:
+        fs = e.operands             # a product that reads the same transposed: Xᵀ X, Xᵀ A X (A sym)
+        return all(fs[i] == transpose(fs[-1 - i]) for i in range(len(fs) // 2)) and \
+            (len(fs) % 2 == 0 or is_symmetric(fs[len(fs) // 2]))
     return False
 
 

@@ -126,6 +126,51 @@ def matmul_pairs(e: Expr) -> Expr | None:
     return None
 
 
+def _spelled_out(fs) -> list[Expr]:
+    """A chain's factors with each transposed product (B C)ᵀ spelled out as Cᵀ Bᵀ."""
+    out = []
+    for f in fs:
+        if _is(f, "T") and _is(f.operands[0], "matmul"):
+            out.extend(E.transpose(g) for g in reversed(f.operands[0].operands))
+        else:
+            out.append(f)
+    return out
+
+
+def _inverted_chain(a: Expr) -> list[Expr]:
+    """The factors of the product P when ``a`` is P⁻¹ (or P⁻ᵀ, as the factors of Pᵀ)."""
+    p = _inverse_of(a)
+    return _spelled_out(p.operands if _is(p, "matmul") else [p]) if p is not None else []
+
+
+def _square(a: Expr) -> bool:
+    return a.shape.is_matrix and a.shape.rows == a.shape.cols
+
+
+def inverse_of_product_cancels(e: Expr) -> Expr | None:
+    """X (B X)⁻¹ = X X⁻¹ B⁻¹ = B⁻¹ and (X B)⁻¹ X = B⁻¹ for square X: the factors beside an
+    inverted product cancel against its ends, transposed products spelled out to match."""
+    if not _is(e, "matmul"):
+        return None
+    fs = _spelled_out(e.operands)
+    for i, f in enumerate(fs):
+        inner = _inverted_chain(f)
+        if len(inner) < 2:
+            continue
+        k = 0                       # factors before f that match the end of the product
+        while k < len(inner) - 1 and i - k - 1 >= 0 and fs[i - k - 1] == inner[-k - 1] \
+                and _square(fs[i - k - 1]):
+            k += 1
+        if k:
+            return E.matmul(*fs[:i - k], apply("inv", E.matmul(*inner[:-k])), *fs[i + 1:])
+        while k < len(inner) - 1 and i + k + 1 < len(fs) and fs[i + k + 1] == inner[k] \
+                and _square(fs[i + k + 1]):
+            k += 1
+        if k:
+            return E.matmul(*fs[:i], apply("inv", E.matmul(*inner[k:])), *fs[i + k + 1:])
+    return None
+
+
 def scalars_out_of_products(e: Expr) -> Expr | None:
     """(c A) B = c (A B): scalar factors of a factor move in front of the product."""
     if not _is(e, "matmul"):
@@ -504,6 +549,7 @@ def diag_of_structured(e: Expr) -> Expr | None:
 
 
 REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after, inverse_of_inverse,
+            inverse_of_product_cancels,
             transposed_products_in_chain, transpose_of_sum, index_of_known, sum_of_units,
             negate_into_sum, sum_is_linear, matmul_pairs, scalars_out_of_products,
             transpose_of_product, transpose_of_kron, sum_of_constant, merge_terms, diag_is_linear,

@@ -12,27 +12,28 @@ from matcalc import verify
 from oracles import assert_numeric, assert_second_derivative, assert_verified, concrete_dims
 
 
-def invertible(names):
-    """Values where the matrices in ``names`` are well conditioned with a positive determinant
-    (det, inv and log det stay finite and smooth), the rest random in (−1, 1)."""
-    def make(d, seed):
-        rng = np.random.default_rng(seed)
-        dims = concrete_dims(d)
-        values = {}
-        for name, v in E.free_vars(d.f.node).items():
-            size = verify.concrete(v.shape, dims)
-            value = rng.uniform(-1, 1, size=size)
-            if name in names:
-                value = value * 0.3 + 2 * np.eye(size[0])
-            values[name] = value
-        return values
-    return make
+def invertible(d, seed):
+    """Values where every square matrix is well conditioned with a positive determinant (det,
+    inv and log det stay finite and smooth; symmetric where declared so), the rest random in
+    (−1, 1)."""
+    rng = np.random.default_rng(seed)
+    dims = concrete_dims(d)
+    values = {}
+    for name, v in E.free_vars(d.f.node).items():
+        size = verify.concrete(v.shape, dims)
+        value = rng.uniform(-1, 1, size=size)
+        if v.shape.is_matrix and size[0] == size[1]:
+            if "sym" in v.props:
+                value = (value + value.T) / 2
+            value = value * 0.3 + 2 * np.eye(size[0])
+        values[name] = value
+    return values
 
 
 # (Cookbook equation, expression, wrt, declared shapes, expected text)
 COOKBOOK = [
     ("(49)", "det(X)", "X", {}, "det(X) X⁻ᵀ"),
-    ("(51)", "det(A@X@B)", "X", {"A": "n,n", "B": "n,n"}, "det(A X B) Aᵀ (A X B)⁻ᵀ Bᵀ"),
+    ("(51)", "det(A@X@B)", "X", {"A": "n,n", "B": "n,n"}, "det(A X B) X⁻ᵀ"),
     ("(57)", "log(det(X))", "X", {}, "X⁻ᵀ"),
     ("(57)", "logdet(X)", "X", {}, "X⁻ᵀ"),
     ("(61)", "a^T@inv(X)@b", "X", {}, "−X⁻ᵀ a bᵀ X⁻ᵀ"),
@@ -74,6 +75,16 @@ COOKBOOK = [
     ("", "norm(A@x - b)^2", "A", {}, "2(A x − b) xᵀ"),
     ("", "x^T@A@x", "x", {"A": "n,n,sym"}, "2xᵀ A"),
     ("", "x^T@A^T@x", "x", {"A": "n,n,sym"}, "2xᵀ A"),
+    # an inverted product cancels against its neighbours: X (B X)⁻¹ = B⁻¹ for square X
+    ("", "det(X@X)", "X", {}, "2det(X X) X⁻ᵀ"),
+    ("", "logdet(A@X)", "X", {"A": "n,n"}, "X⁻ᵀ"),
+    ("", "logdet(X@A@X)", "X", {"A": "n,n"}, "2X⁻ᵀ"),
+    ("", "logdet(X@A)", "X", {"X": "k,n", "A": "n,k"}, "(X A)⁻ᵀ Aᵀ"),   # X not square
+    ("", "trace(inv(A@X)@X)", "X", {"A": "n,n"}, "0"),   # tr(X⁻¹ A⁻¹ X) = tr(A⁻¹)
+    # Xᵀ X and Xᵀ A X (A symmetric) are symmetric: their inverse transposed is itself
+    ("", "logdet(X^T@X)", "X", {"X": "n,k"}, "2X (Xᵀ X)⁻¹"),
+    ("", "logdet(X^T@A@X)", "X", {"X": "n,k", "A": "n,n,sym"}, "2A X (Xᵀ A X)⁻¹"),
+    ("", "trace(inv(X^T@X))", "X", {"X": "n,k"}, "−2X (Xᵀ X)⁻¹ (Xᵀ X)⁻¹"),
 ]
 
 SQUARE = {"det", "inv", "logdet", "log(det"}
@@ -85,9 +96,8 @@ def test_matrix_cookbook(eq, expr, wrt, shapes, text):
     d = matcalc.diff(expr, wrt=wrt, shapes=shapes)
     assert str(d) == text
     if any(k in expr for k in SQUARE):
-        make = invertible({"X": 1})
         for seed in range(2):
-            assert_numeric(d, values=make(d, seed))
+            assert_numeric(d, values=invertible(d, seed))
     else:
         for seed in range(2):
             assert_numeric(d, seed=seed)
@@ -151,7 +161,7 @@ TENSORS = [
 def test_tensor_results(expr, wrt, shapes, text, shape):
     d = matcalc.diff(expr, wrt=wrt, shapes=shapes)
     assert (str(d), d.shape) == (text, shape)
-    values = invertible({"X": 1})(d, 0) if "inv" in expr else None
+    values = invertible(d, 0) if "inv" in expr else None
     assert_verified(d, values=values)   # evaluate() has shape out.shape + wrt.shape, checked
 
 
