@@ -13,6 +13,8 @@ Values: a scalar is a 0-d array, a vector ``(n)`` a 1-D array (a column), a matr
 
 from __future__ import annotations
 
+import itertools
+
 import sympy
 
 from . import expr as E
@@ -97,6 +99,14 @@ def bind_dims(shapes: dict[str, Shape], values: dict) -> dict:
 def small_dims(symbols) -> dict:
     """Distinct small sizes (2, 3, 4, …) so a missing transpose cannot hide."""
     return {s: i + 2 for i, s in enumerate(sorted(set(symbols), key=str))}
+
+
+def size_choices(symbols, limit: int = 6):
+    """``small_dims`` first, then the same sizes permuted (at most ``limit`` in all): some
+    expressions are singular at some sizes, log det(X A) with X n×m whenever m < n."""
+    names = sorted(set(symbols), key=str)
+    for sizes in itertools.islice(itertools.permutations(range(2, 2 + len(names))), limit):
+        yield dict(zip(names, sizes))
 
 
 def random_values(shapes: dict[str, Shape], dims: dict, rng, domain=(-2.0, 2.0),
@@ -343,6 +353,6 @@ def compare_symbolic(expected, got, env, rng, *, trials: int = 3):
     return bad, unverified
 
 
-__all__ = ["evaluate", "bind_dims", "small_dims", "random_values", "symbol_values",
+__all__ = ["evaluate", "bind_dims", "small_dims", "size_choices", "random_values", "symbol_values",
            "to_tensor", "numeric_jacobian", "symbolic_jacobian", "compare_symbolic",
            "Call"]

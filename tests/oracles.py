@@ -46,6 +46,7 @@ def assert_numeric(d, seed: int = 0, domain=(-2.0, 2.0), tol: float = 1e-5, valu
     else:
         numeric = numeric[0]
     got = np.asarray(d.tensor(values, dims), dtype=float)
+    assert np.isfinite(numeric).all(), "f is not differentiable at the test point: pick values"
     np.testing.assert_allclose(got.reshape(numeric.shape), numeric, rtol=tol, atol=tol)
     # evaluate(): exactly the advertised shape, in the requested layout
     value = d.evaluate(values)
@@ -95,6 +96,7 @@ def assert_second_derivative(d2, a: str, b: str, seed: int = 0, domain=(-2.0, 2.
                 total += si * sj * f(env)
             H[i + j] = total / (4 * eps * eps)
     got = np.asarray(d2.tensor(values, dims), dtype=float).reshape(H.shape)
+    assert np.isfinite(H).all(), "f is not twice differentiable at the test point: pick values"
     np.testing.assert_allclose(got, H, rtol=tol, atol=tol)
     assert d2.evaluate(values).size == H.size
     # SymPy: the components of f, differentiated twice

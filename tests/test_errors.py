@@ -22,6 +22,10 @@ BAD = [
     ("frobnicate(x)", "x", {}, matcalc.UnknownFunctionError, "known functions"),
     ("sum(x, y)", "x", {}, matcalc.ParseError, "sum takes 1 argument, got 2"),
     ("max(x)", "x", {}, matcalc.ParseError, "max takes 2 arguments, got 1"),
+    ("max(x)", "x", {}, matcalc.ParseError, "max(a, b) is element-wise, as in max(0, x)"),
+    ("sum(x, y)", "x", {}, matcalc.ParseError, "write sum(x)"),
+    ("norm(x, 1, 2)", "x", {}, matcalc.ParseError, "norm takes 1 or 2 arguments, got 3"),
+    ("norm()", "x", {}, matcalc.ParseError, "got 0"),
     ("norm(x, 3)", "x", {}, matcalc.ParseError, "must be 1 or 2"),
     ("x × y", "x", {}, matcalc.ParseError, "use * for the element-wise product"),
     ("ｘ + 1", "x", {}, matcalc.ParseError, "look-alike"),
@@ -234,3 +238,19 @@ def test_generator_regressions(expr, a, b, shapes, expected):
     d = matcalc.diff(expr, wrt=a, shapes=shapes).diff(b)
     assert str(d) == expected
     assert d.check()
+
+
+def test_regression_check_picks_sizes_where_the_inverse_exists():
+    """log det(X A), X n×m: at the first small sizes (m = 2 < n = 3) X A is singular for every
+    value, and check() raised SymPy's NonInvertibleMatrixError; it now tries the sizes permuted."""
+    d = matcalc.diff("logdet(X@A)", wrt="X")
+    assert d.shapes == {"X": ("n", "m"), "A": ("m", "n")}
+    assert d.check()
+
+
+def test_a_matrix_singular_at_every_size_is_a_verification_error():
+    """x xᵀ has rank 1 at every size n ≥ 2: never invertible, so nothing to verify against;
+    a clear VerificationError, not SymPy's exception."""
+    d = matcalc.diff("logdet(x@x^T)", wrt="x")
+    with pytest.raises(matcalc.VerificationError, match="singular at every size"):
+        d.check()
