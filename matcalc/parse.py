@@ -198,6 +198,7 @@ def _call(c: _Call, args: list[Expr], text: str) -> Expr:
         hint = (f"did you mean {close[0]}?" if close else
                 "known functions: " + ", ".join(function_names()))
         raise UnknownFunctionError(f"unknown function '{name}'", text=text, span=span, hint=hint)
+    written = len(args)
     params: tuple = ()
     if op == "norm" and len(args) == 2:
         p = args[1]
@@ -211,8 +212,13 @@ def _call(c: _Call, args: list[Expr], text: str) -> Expr:
     if not lo <= len(args) <= hi:
         want = f"{lo}" if lo == hi else f"{lo} or {hi}"
         noun = "argument" if hi == 1 else "arguments"
-        given = len(args) + len(params) - (op == "norm" and len(args) == 1)
-        raise ParseError(f"{name} takes {want} {noun}, got {given}", text=text, span=c.span)
+        usage = {1: f"{name}(x)", 2: f"{name}(a, b)"}
+        hint = f"write {usage[lo]}" + (f" or {name}(x, 1)" if op == "norm" else "")
+        if op in ("max", "min") and written == 1:
+            hint = (f"{name}(a, b) is element-wise, as in {name}(0, x); there is no {name} "
+                    "over the entries of one argument")
+        raise ParseError(f"{name} takes {want} {noun}, got {written}", text=text, span=c.span,
+                         hint=hint)
     return Call(None, op=op, operands=tuple(args), params=params, span=c.span)
 
 
