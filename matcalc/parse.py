@@ -25,7 +25,7 @@ from lark.visitors import Transformer_NonRecursive
 
 from .errors import ParseError, UnknownFunctionError
 from .expr import Call, Const, Expr, Var
-from .rules import function_arity, function_names, resolve_function
+from .rules import NOT_IN_LANGUAGE, function_arity, function_names, resolve_function
 from .shapes import SCALAR
 
 _HERE = Path(__file__).resolve().parent
@@ -195,8 +195,9 @@ def _call(c: _Call, args: list[Expr], text: str) -> Expr:
     op = resolve_function(name)
     if op is None:
         close = difflib.get_close_matches(name, function_names(), n=1, cutoff=0.6)
-        hint = (f"did you mean {close[0]}?" if close else
-                "known functions: " + ", ".join(function_names()))
+        hint = NOT_IN_LANGUAGE.get(name) or (
+            f"did you mean {close[0]}?" if close else
+            "known functions: " + ", ".join(function_names()))
         raise UnknownFunctionError(f"unknown function '{name}'", text=text, span=span, hint=hint)
     written = len(args)
     params: tuple = ()

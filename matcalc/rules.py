@@ -1002,6 +1002,20 @@ def function_names() -> list[str]:
 USER_FUNCTIONS = ("exp log ln sqrt sin cos tan tanh sigmoid relu abs softplus max min sum mean "
                   "norm diag trace tr det inv logdet softmax logsumexp dot transpose").split()
 
+# Functions people reach for that the language does not have, and what to write instead (an
+# unknown-function error says this rather than "did you mean" a look-alike such as exp for expm).
+NOT_IN_LANGUAGE = {
+    "expm": "the matrix exponential is not supported; exp(X) is element-wise",
+    "logm": "the matrix logarithm is not supported; log(X) is element-wise",
+    "sqrtm": "the matrix square root is not supported; sqrt(X) is element-wise",
+    "pinv": "the pseudo-inverse is not supported; inv(X) takes a square matrix",
+    "kron": "the Kronecker product is not in the language (⊗ is the element-wise product)",
+    "matmul": "write A @ B for the matrix product",
+    "outer": "write x @ y^T for the outer product",
+    "argmax": "argmax is piecewise constant: its derivative is 0 wherever it is defined",
+    "mse": "write mean((y - yhat)^2)",
+}
+
 
 # ---------------------------------------------------------------------------------------------
 # How the step-by-step view presents operations (steps.py), after the paper's worked examples.

@@ -20,6 +20,8 @@ BAD = [
     ("2x", "x", {}, matcalc.ParseError, "no operator between them"),
     ("sigmoyd(x)", "x", {}, matcalc.UnknownFunctionError, "did you mean sigmoid?"),
     ("frobnicate(x)", "x", {}, matcalc.UnknownFunctionError, "known functions"),
+    ("expm(X)", "X", {}, matcalc.UnknownFunctionError, "matrix exponential is not supported"),
+    ("kron(A, X)", "X", {}, matcalc.UnknownFunctionError, "Kronecker product is not in"),
     ("sum(x, y)", "x", {}, matcalc.ParseError, "sum takes 1 argument, got 2"),
     ("max(x)", "x", {}, matcalc.ParseError, "max takes 2 arguments, got 1"),
     ("max(x)", "x", {}, matcalc.ParseError, "max(a, b) is element-wise, as in max(0, x)"),
