@@ -608,7 +608,12 @@ def _size_up_to(n: Expr, limit: int) -> int:
 def _placeholders(nodes: list[Expr], taken: set[str]) -> list[Var]:
     """Names from the rule table's hint (``s`` for softmax, ``z`` for a sum, else ``u``),
     numbered when one letter names several: u₁, u₂."""
-    letters = [RULES[n.op].name_hint if n.op in RULES else "u" for n in nodes]
+    hints = [RULES[n.op].name_hint if n.op in RULES else "u" for n in nodes]
+    # a letter the user's own variable has is not used at all: next to a vector u, u₁ would
+    # read as u's first entry
+    spare = iter(c for c in "uvtrpqghk" if c not in taken and c not in hints)
+    instead = {c: next(spare, c) for c in dict.fromkeys(hints) if c in taken}
+    letters = [instead.get(c, c) for c in hints]
     count: dict[str, int] = {}
     for c in letters:
         count[c] = count.get(c, 0) + 1

@@ -236,6 +236,8 @@ def index_of_known(e: Expr) -> Expr | None:
         return E.const(v.value)
     if _is(v, "stack"):
         return v.operands[i]
+    if _is(v, "mul") and all(f.shape.is_scalar or isinstance(f, Const) for f in v.operands):
+        return E.mul(*[E.const(f.value) if isinstance(f, Const) else f for f in v.operands])
     return None
 
 

@@ -256,3 +256,26 @@ def test_a_matrix_singular_at_every_size_is_a_verification_error():
     d = matcalc.diff("logdet(x@x^T)", wrt="x")
     with pytest.raises(matcalc.VerificationError, match="singular at every size"):
         d.check()
+
+
+def test_regression_entry_of_a_scalar_times_ones():
+    """Found by the soak (its slowest derivative): ∂ sum([a, ½])/∂a left (2a L 𝟙)[1] in the
+    result; (c 𝟙)ᵢ = c.  And the named intermediate was u₁ beside the user's vector u."""
+    from oracles import assert_verified
+    d = matcalc.diff("(a + a) * logsumexp(q) ⊙ max(sum([a, 0.5]), transpose(u) @ J @ q)",
+                     wrt="a")
+    assert str(d) == ("2(a + v) logsumexp(q) if uᵀ J q − sum([a, 1/2]) ≤ 0; "
+                      "2logsumexp(q) v if uᵀ J q − sum([a, 1/2]) > 0 "
+                      "where v = max(sum([a, 1/2]), uᵀ J q)")
+    assert_verified(d)
+
+
+@pytest.mark.parametrize("expr, wrt, expected", [
+    ("softmax(s)", "s", "diag(u) − u uᵀ where u = softmax(s)"),
+    ("sigmoid(W@u + b)", "W", "uᵀ ⊗ diag(v ⊙ (1 − v)) where v = σ(W u + b)"),
+])
+def test_named_intermediates_avoid_the_users_letters(expr, wrt, expected):
+    from oracles import assert_verified
+    d = matcalc.diff(expr, wrt=wrt)
+    assert str(d) == expected
+    assert_verified(d)
