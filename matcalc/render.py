@@ -34,6 +34,7 @@ class Style:
 
     minus = "−"
     ones = "𝟙"
+    zero = "0"          # a zero vector or matrix
     identity = "I"
     transpose_mark = "ᵀ"
     hadamard = " ⊙ "
@@ -131,6 +132,7 @@ _SUB_LETTERS = str.maketrans("0123456789aehijklmnoprstuvx,", "₀₁₂₃₄₅
 class LatexStyle(Style):
     minus = "-"
     ones = r"\mathbf{1}"
+    zero = r"\mathbf{0}"
     identity = "I"
     transpose_mark = r"^{\top}"
     hadamard = r" \odot "
@@ -296,7 +298,7 @@ class Printer:
             text = s.number(v)
             return (s.minus + text, NEG) if neg else (text, ATOM if v.is_Integer else MUL)
         if v == 0:
-            return ("0" + s.transpose_mark if e.shape.is_row else "0"), ATOM
+            return s.zero + (s.transpose_mark if e.shape.is_row else ""), ATOM
         base = s.ones + (s.transpose_mark if e.shape.is_row else "")
         if e.shape.is_matrix and not e.shape.is_row:     # a matrix of ones: 𝟙𝟙ᵀ
             base = s.ones + s.ones + s.transpose_mark

@@ -822,10 +822,10 @@ reduction("trace", lambda y, X, p: E.identity(X.shape.rows),
 reduction("det", lambda y, X, p: E.mul(y, E.transpose(apply("inv", X))),
           _obj(lambda x: np.linalg.det(x), lambda m: m.det()), code="np.linalg.det({0})",
           infer="square",
-          section="Matrix Cookbook (49)", doc="∂det(X)/∂X = det(X) X⁻ᵀ")
+          latex=r"\det", section="Matrix Cookbook (49)", doc="∂det(X)/∂X = det(X) X⁻ᵀ")
 reduction("logdet", lambda y, X, p: E.transpose(apply("inv", X)),
           _obj(lambda x: np.linalg.slogdet(x)[1], lambda m: sympy.log(m.det())),
-          code="np.linalg.slogdet({0})[1]", infer="square",
+          code="np.linalg.slogdet({0})[1]", infer="square", latex=r"\log\det",
           section="Matrix Cookbook (57)", doc="∂log det(X)/∂X = X⁻ᵀ")
 reduction("logsumexp", lambda y, x, p: apply("softmax", x), _logsumexp,
           code="np.logaddexp.reduce({0})", infer="vec2scalar",

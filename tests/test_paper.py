@@ -67,14 +67,14 @@ PAPER = [
     ("§8 max(0, z)", "max(0, z)", "z", {}, "0 if z ≤ 0; 1 if z > 0",
      r"\begin{cases}0 & \text{if } z \le 0 \\ 1 & \text{if } z > 0\end{cases}"),
     ("§8 neuron", "max(0, w·x + b)", "w", {}, "0ᵀ if w·x + b ≤ 0; xᵀ if w·x + b > 0",
-     r"\begin{cases}0^{\top} & \text{if } \mathbf{w} \cdot \mathbf{x} + b \le 0 \\ "
+     r"\begin{cases}\mathbf{0}^{\top} & \text{if } \mathbf{w} \cdot \mathbf{x} + b \le 0 \\ "
      r"\mathbf{x}^{\top} & \text{if } \mathbf{w} \cdot \mathbf{x} + b > 0\end{cases}"),
     ("§8 neuron", "max(0, w·x + b)", "b", {}, "0 if w·x + b ≤ 0; 1 if w·x + b > 0",
      r"\begin{cases}0 & \text{if } \mathbf{w} \cdot \mathbf{x} + b \le 0 \\ "
      r"1 & \text{if } \mathbf{w} \cdot \mathbf{x} + b > 0\end{cases}"),
     ("§9 single-sample loss", "(y - max(0, w·x + b))^2", "w", {},
      "0ᵀ if w·x + b ≤ 0; 2(w·x + b − y) xᵀ if w·x + b > 0",
-     r"\begin{cases}0^{\top} & \text{if } \mathbf{w} \cdot \mathbf{x} + b \le 0 \\ "
+     r"\begin{cases}\mathbf{0}^{\top} & \text{if } \mathbf{w} \cdot \mathbf{x} + b \le 0 \\ "
      r"2 \left(\mathbf{w} \cdot \mathbf{x} + b - y\right) \mathbf{x}^{\top} & \text{if } "
      r"\mathbf{w} \cdot \mathbf{x} + b > 0\end{cases}"),
     ("§9 single-sample loss", "(y - max(0, w·x + b))^2", "b", {},
