@@ -361,13 +361,12 @@ class Printer:
     def op_div(self, e):
         s = self.s
         a, b = e.operands
-        if e.shape.is_scalar:
+        if e.shape.is_scalar or b.shape.is_scalar:      # and division by a scalar: xᵀ/‖x‖
             if isinstance(s, LatexStyle):
                 return s.fraction(self.p(a)[0], self.p(b)[0]), ATOM
-            return f"{self.wrap(a, MUL)}/{self.wrap(b, POW)}", MUL
-        if b.shape.is_scalar:   # division by a scalar: xᵀ/‖x‖
-            if isinstance(s, LatexStyle):
-                return s.fraction(self.p(a)[0], self.p(b)[0]), ATOM
+            num, prec = self.p(a)
+            if prec == NEG:         # −a/b, not (−a)/b: both read the same
+                return f"{num}/{self.wrap(b, POW)}", NEG
             return f"{self.wrap(a, MUL)}/{self.wrap(b, POW)}", MUL
         return f"{self.wrap(a, MUL)}{s.hdivide}{self.wrap(b, MUL + 1)}", MUL
 

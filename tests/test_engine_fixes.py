@@ -41,3 +41,14 @@ def test_negative_terms_sort():
 def test_latex_of_an_inverse_transposed_is_one_superscript_each():
     """(X⁻¹)ᵀ printed X^{-1}^{\\top}, a double superscript LaTeX rejects."""
     assert "^{-1}^" not in matcalc.diff("det(X)", wrt="X").latex
+
+
+def test_a_negated_numerator_needs_no_parentheses():
+    """exp(−‖x − m‖²/(2s²)), not exp((−‖x − m‖²)/(2s²)); the Gaussian's gradients checked."""
+    for wrt, text in [("x", "−exp(−‖x − m‖²/(2s²)) (x − m)ᵀ/s²"),
+                      ("s", "u exp(−u/(2s²))/s³ where u = ‖x − m‖²")]:
+        d = matcalc.diff("exp(-norm(x - m)^2 / (2*s^2))", wrt=wrt)
+        assert str(d) == text
+        assert_verified(d)
+    assert str(matcalc.parse("2*(-x/y)")) == "2(−x/y)"
+    assert str(matcalc.parse("(-x/y)^2")) == "(−x/y)²"
