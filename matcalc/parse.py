@@ -25,7 +25,7 @@ from lark.visitors import Transformer_NonRecursive
 
 from .errors import ParseError, UnknownFunctionError
 from .expr import Call, Const, Expr, Var
-from .rules import NOT_IN_LANGUAGE, function_arity, function_names, resolve_function
+from .rules import CALL_FORMS, NOT_IN_LANGUAGE, function_arity, function_names, resolve_function
 from .shapes import SCALAR
 
 _HERE = Path(__file__).resolve().parent
@@ -213,11 +213,7 @@ def _call(c: _Call, args: list[Expr], text: str) -> Expr:
     if not lo <= len(args) <= hi:
         want = f"{lo}" if lo == hi else f"{lo} or {hi}"
         noun = "argument" if hi == 1 else "arguments"
-        usage = {1: f"{name}(x)", 2: f"{name}(a, b)"}
-        hint = f"write {usage[lo]}" + (f" or {name}(x, 1)" if op == "norm" else "")
-        if op in ("max", "min") and written == 1:
-            hint = (f"{name}(a, b) is element-wise, as in {name}(0, x); there is no {name} "
-                    "over the entries of one argument")
+        hint = CALL_FORMS.get(op) or (f"write {name}(x)" if lo == 1 else f"write {name}(a, b)")
         raise ParseError(f"{name} takes {want} {noun}, got {written}", text=text, span=c.span,
                          hint=hint)
     return Call(None, op=op, operands=tuple(args), params=params, span=c.span)

@@ -1002,6 +1002,16 @@ def function_names() -> list[str]:
 USER_FUNCTIONS = ("exp log ln sqrt sin cos tan tanh sigmoid relu abs softplus max min sum mean "
                   "norm diag trace tr det inv logdet softmax logsumexp dot transpose").split()
 
+# How to call a function, where "write f(x)" or "write f(a, b)" says too little: the hint of a
+# wrong-argument-count error.
+CALL_FORMS = {
+    "max": "max(a, b) is element-wise, as in max(0, x); there is no max over the entries of "
+           "one argument",
+    "min": "min(a, b) is element-wise, as in min(x, 1); there is no min over the entries of "
+           "one argument",
+    "norm": "write norm(x) or norm(x, 1)",
+}
+
 # Functions people reach for that the language does not have, and what to write instead (an
 # unknown-function error says this rather than "did you mean" a look-alike such as exp for expm).
 NOT_IN_LANGUAGE = {
