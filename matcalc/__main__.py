@@ -1,4 +1,4 @@
-"""``python -m matcalc``: the command line."""
+"""``python -m matcalc``: the command line, as the ``matcalc`` script runs it."""
 
 import sys
 
