@@ -152,10 +152,6 @@ def is_zero(e: Expr) -> bool:
     return isinstance(e, Const) and e.value == 0
 
 
-def is_one_scalar(e: Expr) -> bool:
-    return isinstance(e, Const) and e.value == 1 and e.shape.is_scalar
-
-
 def const(value, shape: Shape = SCALAR) -> Const:
     v = value if isinstance(value, sympy.Expr) else sympy.nsimplify(value) \
         if isinstance(value, float) and float(value).is_integer() else as_sympy(value)

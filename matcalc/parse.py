@@ -25,7 +25,8 @@ from lark.visitors import Transformer_NonRecursive
 
 from .errors import ParseError, UnknownFunctionError
 from .expr import Call, Const, Expr, Var
-from .rules import CALL_FORMS, NOT_IN_LANGUAGE, function_arity, function_names, resolve_function
+from .rules import (CALL_FORMS, NOT_IN_LANGUAGE, RULES, function_arity, function_names, operator,
+                    resolve_function)
 from .shapes import SCALAR
 
 _HERE = Path(__file__).resolve().parent
@@ -128,21 +129,10 @@ class _ToIR(Transformer_NonRecursive):
         return Call(None, op="stack", operands=tuple(children[0]),
                     span=(meta.start_pos, meta.end_pos))
 
-    def _op(op):
-        def build(self, meta, children):
-            operands = tuple(c for c in children if not isinstance(c, Token))
-            return Call(None, op=op, operands=operands, span=(meta.start_pos, meta.end_pos))
-        return build
-
-    add = _op("add")
-    sub = _op("sub")
-    mul = _op("mul")
-    div = _op("div")
-    matmul = _op("matmul")
-    dot = _op("dot")
-    neg = _op("neg")
-    pow = _op("pow")
-    transpose = _op("T")
+    def __default__(self, data, children, meta):
+        """An operator: the grammar names its tree after the rule (``-> matmul``)."""
+        operands = tuple(c for c in children if not isinstance(c, Token))
+        return operator(str(data), operands, (meta.start_pos, meta.end_pos))
 
 
 def parse_syntax(text: str) -> Expr:
@@ -201,15 +191,16 @@ def _call(c: _Call, args: list[Expr], text: str) -> Expr:
         raise UnknownFunctionError(f"unknown function '{name}'", text=text, span=span, hint=hint)
     written = len(args)
     params: tuple = ()
-    if op == "norm" and len(args) == 2:
-        p = args[1]
-        if not (isinstance(p, Const) and p.value in (1, 2)):
-            raise ParseError("the second argument of norm must be 1 or 2", text=text,
-                             span=p.span or c.span, hint="write norm(x) or norm(x, 1)")
-        args, params = args[:1], (int(p.value),)
-    elif op == "norm":
-        params = (2,)
     lo, hi = function_arity(op)
+    rule = RULES[op]
+    if rule.call is not None and lo <= len(args) <= hi:
+
+        def fail(message, node=None, hint=None):
+            raise ParseError(message, text=text, span=(node.span if node is not None and
+                                                       node.span else c.span), hint=hint)
+
+        args, params = rule.call(list(args), {}, fail)
+        lo, hi = len(args), len(args)
     if not lo <= len(args) <= hi:
         want = f"{lo}" if lo == hi else f"{lo} or {hi}"
         noun = "argument" if hi == 1 else "arguments"

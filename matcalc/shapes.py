@@ -116,27 +116,11 @@ class Shape:
             return "scalar"
         return "×".join(dim_str(d) for d in self.dims)
 
-    def space(self) -> str:
-        """Set notation: ``ℝ``, ``ℝⁿ``, ``ℝᵐˣⁿ``."""
-        return space(self.as_strings())
-
     def as_strings(self) -> tuple[str, ...]:
         return tuple(dim_str(d) for d in self.dims)
 
 
 SCALAR = Shape(())
-
-
-def vector(n) -> Shape:
-    return Shape((dim(n),))
-
-
-def matrix(m, n) -> Shape:
-    return Shape((dim(m), dim(n)))
-
-
-def row(n) -> Shape:
-    return Shape((ONE, dim(n)))
 
 
 def normalize(dims: tuple[Dim, ...]) -> Shape:

@@ -23,29 +23,9 @@ from .rules import RULES, apply, grad_row, jdiag, kron
 
 
 def rebuild(node: Call, args) -> Expr:
-    """``node`` with ``args`` substituted, re-folded by the smart constructors."""
-    op = node.op
-    if op == "add":
-        return E.add(*args)
-    if op == "mul":
-        return E.mul(*args)
-    if op == "matmul":
-        return E.matmul(*args)
-    if op == "T":
-        return E.transpose(*args)
-    if op == "div":
-        return E.div(*args)
-    if op == "pow":
-        return E.power(*args)
-    if op == "jdiag":
-        return jdiag(args[0], args[0].shape) if not args[0].shape.is_scalar else E.mul(
-            args[0], E.identity(node.shape.rows))
-    if op == "kron":
-        return kron(*args)
-    if op in ("vstack", "hcat", "index", "reshape"):
-        return E.call(op, args, RULES[op].shape([a.shape for a in args], node.params)
-                      if op != "reshape" else node.shape, node.params)
-    return apply(op, *args, params=node.params)
+    """``node`` with ``args`` substituted, re-folded by the smart constructors (the table's
+    ``build`` for its operation)."""
+    return RULES[node.op].make(args, node.params, node.shape)
 
 
 # ---------------------------------------------------------------------------------------------
