@@ -17,6 +17,7 @@ from .expr import Expr, Var
 from .infer import declared_shapes, infer
 from .lazy import lazy_module
 from .parse import parse_syntax, parse_wrt
+from .rules import RULES
 from .shapes import Shape, as_sympy, dim, dim_str
 from .simplify import frozen, simplify
 
@@ -183,22 +184,14 @@ class Derivative:
         for v in self.wrt:
             if v.name not in present and self.first is None:
                 out.append(f"{v.name} does not appear in {self.f.source}: the derivative is zero")
-        for n in E.topological(self.f.origin or self.f.node):
-            if isinstance(n, E.Call) and n.op == "pow" and isinstance(n.operands[0], Var) and \
-                    n.operands[0].name == "e" and self.first is None:
-                out.append("e is a variable here; for the exponential eˣ write exp(x)")
-                break
-        weights = {a for n in E.topological(self.f.origin or self.f.node)
-                   if isinstance(n, E.Call) and n.op == "mul"
-                   and any(isinstance(b, E.Call) and b.op == "log" for b in n.operands)
-                   for a in n.operands if isinstance(a, Var)}
-        for n in E.topological(self.expression):
-            if isinstance(n, E.Call) and n.op == "sum" and n.operands[0] in weights:
-                y = n.operands[0]
-                out.append(f"sum({y.name}) = 1 when {y.name} holds probabilities or one-hot "
-                           f"labels: declare it (--shape {y.name}={y.shape.as_strings()[0]},prob"
-                           f" or shapes={{'{y.name}': '{y.shape.as_strings()[0]},prob'}}) to "
-                           f"simplify")
+        f = self.f.origin or self.f.node
+        if self.first is None:      # remarks on the user's expression (e^x), from the table
+            out += [t for n in E.topological(f) if isinstance(n, E.Call)
+                    and RULES[n.op].note is not None and (t := RULES[n.op].note(n))]
+        # remarks on the result that the user's expression explains (sum(y) of a cross-entropy)
+        out += [t for n in E.topological(self.expression) if isinstance(n, E.Call)
+                and RULES[n.op].result_note is not None and (t := RULES[n.op].result_note(n, f))]
+        return list(dict.fromkeys(out))
         return out
 
     @property

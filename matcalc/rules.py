@@ -113,6 +113,8 @@ class Rule:
     #                                scalar piecewise in the sign of z prints as cases (§8)
     view: bool = False             # the same entries rearranged (ᵀ, vec): never worth naming
     note: Callable | None = None   # (node) -> a remark on the user's expression, or None
+    result_note: Callable | None = None   # (node, f) -> a remark on a node of the derivative
+    #                                       of the user's expression f, or None
 
     def make(self, args, params=(), shape=None) -> Expr:
         """The node of this operation on typed operands (``shape``: the old node's, when a
@@ -147,6 +149,16 @@ def apply(op: str, *args: Expr, params: tuple = (), span=None) -> Expr:
         if value.is_number and value.is_rational:
             return E.Const(shape, value=value)
     return E.Call(shape, op=op, operands=tuple(args), params=tuple(params), span=span)
+
+
+def entry_sum(x: Expr) -> Expr:
+    """sum(x) = 𝟙ᵀ vec(x): the sum of the entries (a row of ones times a column)."""
+    return apply("sum", x)
+
+
+def side_by_side(parts) -> Expr:
+    """Columns (or rows of one entry) side by side: [∂f/∂x, ∂f/∂y] (paper §2)."""
+    return apply("hcat", *parts)
 
 
 def rule_for(node: Expr) -> Rule:
@@ -941,8 +953,25 @@ def _sympy_sum(args, node):
     return (sympy.OneMatrix(1, x.rows) * args[0] * sympy.OneMatrix(x.cols, 1))[0, 0]
 
 
+def _sum_of_weights(node, f):
+    """sum(y) left in the derivative of a cross-entropy −sum(y ⊙ log(p)): 1 for labels that
+    are probabilities, which the user can declare."""
+    y = node.operands[0]
+    if not isinstance(y, E.Var):
+        return None
+    weights = any(n.op == "mul" and y in n.operands and any(
+        isinstance(b, Call) and b.op == "log" for b in n.operands)
+        for n in E.topological(f) if isinstance(n, Call))
+    if not weights:
+        return None
+    n = y.shape.as_strings()[0]
+    return (f"sum({y.name}) = 1 when {y.name} holds probabilities or one-hot labels: declare it "
+            f"(--shape {y.name}={n},prob or shapes={{'{y.name}': '{n},prob'}}) to simplify")
+
+
 reduction("sum", lambda y, x, p: E.ones(x.shape), lambda x: np.sum(np.asarray(x)),
-          code="np.sum({0})", doc="∂sum(x)/∂x = 𝟙ᵀ", latex=r"\sum", matrix=_sympy_sum)
+          code="np.sum({0})", doc="∂sum(x)/∂x = 𝟙ᵀ", latex=r"\sum", matrix=_sympy_sum,
+          result_note=_sum_of_weights)
 reduction("mean", lambda y, x, p: E.Const(x.shape, value=1 / x.shape.size),
           lambda x: np.sum(np.asarray(x)) / np.asarray(x).size, code="np.mean({0})",
           doc="∂mean(x)/∂x = 𝟙ᵀ/n")
@@ -1211,9 +1240,6 @@ def function_names() -> list[str]:
     names = {n for n in RULES if resolve_function(n)} | set(ALIASES)
     return sorted(names - {"T"})
 
-
-USER_FUNCTIONS = ("exp log ln sqrt sin cos tan tanh sigmoid relu abs softplus max min sum mean "
-                  "norm diag trace tr det inv logdet softmax logsumexp dot transpose").split()
 
 # How to call a function, where "write f(x)" or "write f(a, b)" says too little: the hint of a
 # wrong-argument-count error.
