@@ -185,6 +185,9 @@ class Derivative:
             if v.name not in present and self.first is None:
                 out.append(f"{v.name} does not appear in {self.f.source}: the derivative is zero")
         f = self.f.origin or self.f.node
+        if self.first is None and "⊗" in self.f.source:
+            out.append("⊗ is the paper's element-wise product (⊙ in the output); for the "
+                       "Kronecker product write kron(A, B)")
         if self.first is None:      # remarks on the user's expression (e^x), from the table
             out += [t for n in E.topological(f) if isinstance(n, E.Call)
                     and RULES[n.op].note is not None and (t := RULES[n.op].note(n))]

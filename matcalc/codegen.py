@@ -41,6 +41,7 @@ import linecache
 import unicodedata
 
 import sympy
+from sympy.printing.numpy import NumPyPrinter
 
 from . import expr as E
 from . import layout as L
@@ -53,7 +54,7 @@ from .simplify import rebuild
 
 _LARGE = sympy.Integer(1000)   # a symbolic dimension, in cost estimates
 _ELEMENTWISE = ("elementwise", "elementwise2")
-_RESERVED = {"np", "f_and_grad", "check_f_and_grad", "eps", "rtol", "atol", "f"}
+_RESERVED = {"np", "math", "f_and_grad", "check_f_and_grad", "eps", "rtol", "atol", "f"}
 
 
 class Context:
@@ -87,7 +88,10 @@ class Context:
             return f"({v.p}/{v.q})"
         if v.is_Float:
             return repr(float(v))
-        return self.dim(v)
+        if v.free_symbols:
+            return self.dim(v)
+        # an exact irrational number (2/√π): NumPy's spelling of it
+        return "(" + NumPyPrinter().doprint(v).replace("numpy.", "np.") + ")"
 
     @staticmethod
     def estimate(d) -> float:
@@ -254,7 +258,8 @@ class _Program:
     def source(self) -> str:
         args = ", ".join(self.local[v.name] for v in self.params)
         body = self._inputs() + self._dims() + self._values()
-        out = ["import numpy as np", "", "", f"def f_and_grad({args}):",
+        imports = ["import math"] if any("math." in line for line in body) else []
+        out = imports + ["import numpy as np", "", "", f"def f_and_grad({args}):",
                "    " + repr(self._doc())]
         out += ["    " + line for line in body]
         out += ["", ""] + self._check(args) + ["", ""] + self._main()

@@ -36,13 +36,14 @@ class _Conflict(Exception):
 
 
 class _Dim:
-    __slots__ = ("parent", "value", "rigid", "order")
+    __slots__ = ("parent", "value", "rigid", "order", "product")
 
-    def __init__(self, value=None, rigid=False):
+    def __init__(self, value=None, rigid=False, product=None):
         self.parent = self
         self.value = value      # None (unknown), a sympy Integer, or a declared Symbol
         self.rigid = rigid
         self.order = None
+        self.product = product  # the dims this one is the product of (kron), if unknown
 
 
 def _find(x):
@@ -64,6 +65,8 @@ def _unify_dims(a: _Dim, b: _Dim):
     if a.value is None:
         a, b = b, a
     b.parent = a  # a has the value (or both unknown)
+    if a.product is None:
+        a.product = b.product
 
 
 class _Slot:
@@ -224,7 +227,7 @@ class _Constraint:
 
 # Defaults, applied one at a time when propagation is stuck, in this order of kinds: @ operands
 # first (so W@x + W is reported at the +), then element-wise partners, then reductions.
-_DEFAULT_STAGES = ((2, {"chain", "flip"}), (1, {"map2"}), (3, {"reduce", "diagonal"}))
+_DEFAULT_STAGES = ((2, {"chain", "flip"}), (1, {"map2"}), (3, {"reduce", "diagonal", "kron"}))
 
 
 def _solve(prob: _Problem, nodes):
@@ -328,6 +331,7 @@ _KIND_TEXT = {
     "vec2vec": "this function takes a vector",
     "vec2scalar": "this function takes a vector",
     "diagonal": "diag takes a vector or a square matrix",
+    "kron": "kron takes two matrices (or vectors); for a scalar multiple write *",
 }
 
 
@@ -482,7 +486,35 @@ def _step(prob: _Problem, c, stage: int):
         return False
     if kind == "chain":
         return _matmul_step(prob, node, out, slots, ranks, stage)
+    if kind == "kron":
+        if any(r == 0 for r in ranks):
+            raise _Conflict()
+        if None in ranks:
+            if stage < 3:
+                return False
+            i = ranks.index(None)
+            _set(slots[i], _fresh(_default_rank(prob, args[i])))
+            return PROGRESS
+        (ra, ca), (rb, cb) = [_rows_cols(_dims_of(s)) for s in slots]
+        rows = _product_dim(ra, rb)
+        if _dim_value(ca) == ONE and _dim_value(cb) == ONE:
+            _set(out, [rows])
+        else:
+            _set(out, [rows, _product_dim(ca, cb)])
+        return True
     raise AssertionError(f"no inference for {kind}")
+
+
+def _rows_cols(dims):
+    return (dims[0], _Dim(ONE)) if len(dims) == 1 else (dims[0], dims[1])
+
+
+def _product_dim(a: _Dim, b: _Dim) -> _Dim:
+    """The dimension a·b (of a Kronecker product): its value if both are known."""
+    va, vb = _dim_value(a), _dim_value(b)
+    if va is not None and vb is not None:
+        return _Dim(va * vb)
+    return _Dim(product=[a, b])
 
 
 def _transpose_dims(dims):
@@ -548,6 +580,8 @@ class _Namer:
         r = _find(d)
         if r.value is not None:
             return r.value
+        if r.product is not None:
+            return sympy.Mul(*(self(x) for x in r.product))
         if id(r) not in self.names:
             self.names[id(r)] = dim(next(self.pool))
         return self.names[id(r)]

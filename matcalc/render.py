@@ -51,9 +51,11 @@ class Style:
             return str(abs(int(value)))
         if value.is_Rational:
             return f"{abs(value.p)}/{value.q}"
-        if value.is_Symbol or value.is_Mul:
+        if value.free_symbols:          # made of dimensions: 1/N, mn
             return dim_str(value)
-        return str(abs(value))
+        if value.is_Float:
+            return str(abs(value))
+        return _irrational(abs(value))
 
     def func(self, name: str, latex: str, args: list[str]) -> str:
         return f"{name}({', '.join(args)})"
@@ -74,7 +76,7 @@ class Style:
         out = parts[0]
         for p in parts[1:]:
             glue = "" if (re.fullmatch(r"[0-9/]+", out) and p[:1].isalpha() and
-                          len(p) == 1 or (out[-1:].isdigit() and p[:1] in "(")) else " "
+                          len(p) == 1 or (out.isdigit() and p[:1] in "(")) else " "
             if re.fullmatch(r"[0-9]+", out) and (p[:1].isalpha() or p[:1] in "(𝟙√"):
                 glue = ""
             out += glue + p
@@ -104,7 +106,7 @@ class Style:
         sub = "".join(subs) if all(len(x) == 1 for x in subs) else ",".join(subs)
         if set(sub) <= _SUB_OK:
             return text + sub.translate(_SUB_LETTERS)
-        return text + (f"_({sub})" if len(subs) > 1 else f"_{sub}")
+        return text + (f"_({','.join(subs)})" if len(subs) > 1 else f"_{sub}")
 
     def placeholder(self, v: Var) -> str:
         base, _, sub = v.name.partition("_")
@@ -112,6 +114,30 @@ class Style:
 
     def where(self, body: str, defs: list[tuple[str, str]]) -> str:
         return body + " where " + ", ".join(f"{n} = {d}" for n, d in defs)
+
+
+def _irrational(v: sympy.Expr) -> str:
+    """A positive exact number such as 2/√π or √2/(2√π) in Unicode: π, √, integers."""
+    def part(x) -> str:
+        out = []
+        for f in sympy.Mul.make_args(x):
+            if f.is_Integer:
+                out.append(str(f))
+            elif f == sympy.pi:
+                out.append("π")
+            elif f.is_Pow and f.exp == sympy.Rational(1, 2):
+                inner = part(f.base)
+                out.append("√" + (inner if len(sympy.Mul.make_args(f.base)) == 1
+                                  else f"({inner})"))
+            else:
+                out.append(str(f))
+        return "".join(out)
+
+    num, den = sympy.fraction(v)
+    if den == 1:
+        return part(num)
+    bottom = part(den)
+    return f"{part(num)}/" + (bottom if len(sympy.Mul.make_args(den)) == 1 else f"({bottom})")
 
 
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -146,8 +172,8 @@ class LatexStyle(Style):
     def number(self, value: sympy.Expr) -> str:
         if value.is_Rational and not value.is_Integer:
             return rf"\frac{{{abs(value.p)}}}{{{value.q}}}"
-        if value.is_Symbol or value.is_Mul:
-            return sympy.latex(value)
+        if value.free_symbols or not (value.is_Rational or value.is_Float):
+            return sympy.latex(abs(value) if not value.free_symbols else value)
         return super().number(value)
 
     def func(self, name: str, latex: str, args: list[str]) -> str:
@@ -289,8 +315,13 @@ class Printer:
 
     def form_func(self, e, rule):
         """name(a, b): the operation's ``text``, or ``latex`` with \\left( \\right)."""
+        operands = list(e.operands)
+        while len(operands) > 1 and len(rule.defaults) >= len(operands) and \
+                isinstance(operands[-1], Const) and \
+                operands[-1].value == rule.defaults[len(operands) - 1]:
+            operands.pop()              # a default a call may leave out: elu(x), not elu(x, 1)
         args = [self.s.vec(self.p(a)[0]) if rule.vec_args and a.shape.is_matrix
-                else self.p(a)[0] for a in e.operands]
+                else self.p(a)[0] for a in operands]
         return self.s.func(rule.text, rule.latex, args), ATOM
 
     def form_func_T(self, e, rule):

@@ -16,6 +16,7 @@ sends a tie to ``a`` only, so ``max(x, x)`` still has derivative ``I``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+import math
 from typing import Callable
 
 import sympy
@@ -108,6 +109,7 @@ class Rule:
     transposed: tuple[str, str] = ("", "")   # postfix marks of its transpose (X⁻ᵀ for inv)
     subscript: Callable | None = None        # params -> the subscripts of a ``symbol`` (Kₘₙ)
     vec_args: bool = False         # a matrix argument prints as vec(·): diag(vec(D))
+    defaults: tuple = ()           # per operand: the value a call may leave out (None: required)
     indicator: bool = False        # piecewise constant (step, sign): printed first in a product
     sides: Callable | None = None  # (node) -> (z, value if z ≤ 0, value if z > 0) or None: a
     #                                scalar piecewise in the sign of z prints as cases (§8)
@@ -125,7 +127,7 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {}
-ALIASES = {"ln": "log", "tr": "trace", "transpose": "T"}
+ALIASES = {"ln": "log", "tr": "trace", "transpose": "T", "Φ": "normcdf", "φ": "normpdf"}
 
 
 def _register(rule: Rule) -> Rule:
@@ -360,7 +362,7 @@ def elementwise(name, derivative, numpy, sympy_fn, *, code=None, text=None, late
 
 def elementwise2(name, da, db, numpy, *, code=None, text, latex, fixity="func", prec=ATOM,
                  section="§3", sympy_fn=None, doc="", build=None, infer="map2", matrix=None,
-                 **extra):
+                 shape=None, arity=(2, 2), **extra):
     """An element-wise binary operator with scalar expansion (paper §3, §4).  ``da(y, a, b)`` and
     ``db(y, a, b)`` are the local derivatives; the Jacobian w.r.t. an argument of the output's
     shape is ``diag(·)`` (the element-wise diagonal condition holds), w.r.t. an expanded scalar
@@ -381,7 +383,7 @@ def elementwise2(name, da, db, numpy, *, code=None, text, latex, fixity="func", 
             return sympy_fn(*args)
         return _matrix_function(name)(args, node)
 
-    return _register(Rule(name, "elementwise2", (2, 2), infer, _elementwise_args(text),
+    return _register(Rule(name, "elementwise2", arity, infer, shape or _elementwise_args(text),
                           partials, numpy=numpy, code=code, sympy=sympy_fn,
                           matrix=matrix or default_matrix, text=text,
                           latex=latex, fixity=fixity, prec=prec, section=section, doc=doc,
@@ -529,6 +531,43 @@ def _sp_relu(x):
 
 def _sp_softplus(x):
     return sympy.log(1 + sympy.exp(x))
+
+
+def _erf(x):
+    """erf entry by entry (NumPy has no erf; the standard library's is exact to rounding)."""
+    return np.vectorize(math.erf, otypes=[float])(x)
+
+
+_ERF_CODE = "np.vectorize(math.erf, otypes=[float])({0})"   # generated code imports math
+
+
+def _sp_normcdf(x):
+    return (1 + sympy.erf(x / sympy.sqrt(2))) / 2
+
+
+def _sp_normpdf(x):
+    return sympy.exp(-x**2 / 2) / sympy.sqrt(2 * sympy.pi)
+
+
+def _sp_leaky(x, a):
+    return sympy.Piecewise((x, x > 0), (a * x, True)) if not (x.is_number and a.is_number) else \
+        (x if x > 0 else a * x)
+
+
+def _sp_elu(x, a):
+    return sympy.Piecewise((x, x > 0), (a * (sympy.exp(x) - 1), True)) \
+        if not (x.is_number and a.is_number) else (x if x > 0 else a * (sympy.exp(x) - 1))
+
+
+def _elementwise_pair(np_fn, sp_fn):
+    """A function of an array and a scalar parameter: NumPy for numbers, SymPy entry by entry
+    for object arrays (the component check)."""
+    def run(x, a):
+        x, a = np.asarray(x), np.asarray(a)
+        if x.dtype == object or a.dtype == object:
+            return np.vectorize(sp_fn, otypes=[object])(x, a)
+        return np_fn(x.astype(float), a.astype(float))
+    return run
 
 
 def _max(a, b):
@@ -779,6 +818,49 @@ elementwise2("min", lambda y, a, b: E.sub(one, apply("step", E.sub(a, b))),
              doc="∂min(a, b)/∂a = 1 − step(a − b); a tie goes to the first argument")
 
 
+def _slope(name, default):
+    """The call of an activation with a scalar slope: ``name(x)`` or ``name(x, a)``."""
+    def call(args, keywords, fail):
+        return (args if len(args) == 2 else [args[0], E.const(default)]), ()
+    return call
+
+
+def _param_shape(name):
+    def shape(shapes, params):
+        if not shapes[1].is_scalar:
+            raise ShapeError(f"the slope of {name} must be a scalar, not {shapes[1]}")
+        return shapes[0]
+    return shape
+
+
+def _below(x):
+    """1 − step(x): the indicator of x ≤ 0."""
+    return E.sub(one, apply("step", x))
+
+
+elementwise2("leaky_relu",
+             lambda y, x, a: E.add(apply("step", x), E.mul(a, _below(x))),
+             lambda y, x, a: E.mul(x, _below(x)),
+             _elementwise_pair(lambda x, a: np.where(x > 0, x, a * x), _sp_leaky),
+             code="np.where({0} > 0, {0}, {1} * {0})", text="leaky_relu",
+             latex=r"\operatorname{leaky\_relu}", infer="power", sympy_fn=_sp_leaky,
+             section="deep learning (Maas et al.)", arity=(1, 2), shape=_param_shape("leaky_relu"), call=_slope("leaky_relu", sympy.Rational(1, 100)),
+             defaults=(None, sympy.Rational(1, 100)),
+             doc="leaky_relu(x, a) = x if x > 0 else a x (a = 0.01 by default); ∂/∂x = 1 for "
+                 "x > 0, a for x ≤ 0 (at 0: a, as relu′(0) = 0)")
+elementwise2("elu",
+             lambda y, x, a: E.add(apply("step", x), E.mul(_below(x), E.add(y, a))),
+             lambda y, x, a: E.mul(_below(x), apply("expm1", x)),
+             _elementwise_pair(lambda x, a: np.where(x > 0, x, a * np.expm1(np.minimum(x, 0))),
+                               _sp_elu),
+             code="np.where({0} > 0, {0}, {1} * np.expm1(np.minimum({0}, 0)))", text="elu",
+             latex=r"\operatorname{elu}", infer="power", sympy_fn=_sp_elu,
+             section="deep learning (Clevert et al.)", arity=(1, 2), shape=_param_shape("elu"), call=_slope("elu", sympy.Integer(1)),
+             defaults=(None, sympy.Integer(1)),
+             doc="elu(x, a) = x if x > 0 else a (exp(x) − 1) (a = 1 by default); ∂/∂x = 1 for "
+                 "x > 0, elu(x) + a for x ≤ 0")
+
+
 def _matmul_shape(shapes, params):
     out = shapes[0]
     for s in shapes[1:]:
@@ -945,6 +1027,43 @@ elementwise("step", lambda y, x: E.zero(x.shape), _step, _sp_step, code="np.heav
             sides=lambda n: (n.operands[0], E.zero(SCALAR), E.const(1)))
 elementwise("sign", lambda y, x: E.zero(x.shape), "sign", sympy.sign, doc="sign′ = 0 away from 0",
             indicator=True)
+elementwise("sinh", lambda y, x: apply("cosh", x), "sinh", sympy.sinh, latex=r"\sinh",
+            doc="sinh′ = cosh")
+elementwise("cosh", lambda y, x: apply("sinh", x), "cosh", sympy.cosh, latex=r"\cosh",
+            doc="cosh′ = sinh")
+elementwise("log1p", lambda y, x: E.div(one, E.add(one, x)), "log1p",
+            lambda x: sympy.log(1 + x), domain=(-0.8, 3.0), doc="log1p′(x) = 1/(1 + x)",
+            section="deep learning (numerically stable log(1 + x))")
+elementwise("expm1", lambda y, x: apply("exp", x), "expm1", lambda x: sympy.exp(x) - 1,
+            doc="expm1′ = exp", section="deep learning (numerically stable exp(x) − 1)")
+elementwise("erf", lambda y, x: E.mul(E.const(2 / sympy.sqrt(sympy.pi)),
+                                      apply("exp", E.neg(E.power(x, _s(2))))),
+            _erf, sympy.erf, code=_ERF_CODE, latex=r"\operatorname{erf}",
+            doc="erf′(x) = 2/√π exp(−x²)", section="the error function")
+elementwise("normcdf", lambda y, x: apply("normpdf", x),
+            lambda x: 0.5 * (1 + _erf(np.asarray(x) / math.sqrt(2))), _sp_normcdf,
+            code="0.5 * (1 + np.vectorize(math.erf, otypes=[float])({0} / np.sqrt(2)))",
+            text="Φ", latex=r"\Phi", doc="Φ′ = φ, the standard normal density",
+            section="the standard normal distribution (gelu)")
+elementwise("normpdf", lambda y, x: E.neg(E.mul(x, y)),
+            lambda x: np.exp(-np.asarray(x) ** 2 / 2) / math.sqrt(2 * math.pi), _sp_normpdf,
+            code="np.exp(-{0} ** 2 / 2) / np.sqrt(2 * np.pi)", text="φ", latex=r"\varphi",
+            doc="φ′(x) = −x φ(x)", section="the standard normal distribution (gelu)")
+elementwise("gelu", lambda y, x: E.add(apply("normcdf", x), E.mul(x, apply("normpdf", x))),
+            lambda x: 0.5 * np.asarray(x) * (1 + _erf(np.asarray(x) / math.sqrt(2))),
+            lambda x: x * _sp_normcdf(x),
+            code="0.5 * {0} * (1 + np.vectorize(math.erf, otypes=[float])({0} / np.sqrt(2)))",
+            latex=r"\operatorname{gelu}", doc="gelu(x) = x Φ(x) (exact); gelu′ = Φ(x) + x φ(x)",
+            section="deep learning (Hendrycks & Gimpel)")
+elementwise("silu", lambda y, x: E.mul(apply("sigmoid", x),
+                                       E.add(one, E.mul(x, E.sub(one, apply("sigmoid", x))))),
+            lambda x: np.asarray(x) * _sigmoid(np.asarray(x)), lambda x: x / (1 + sympy.exp(-x)),
+            code="{0} * np.exp(-np.logaddexp(0, -{0}))", latex=r"\operatorname{silu}",
+            doc="silu(x) = x σ(x); silu′ = σ(x) (1 + x (1 − σ(x)))", section="deep learning")
+elementwise("softsign", lambda y, x: E.div(one, E.power(E.add(one, apply("abs", x)), _s(2))),
+            lambda x: np.asarray(x) / (1 + np.abs(x)), lambda x: x / (1 + sympy.Abs(x)),
+            code="{0} / (1 + np.abs({0}))", latex=r"\operatorname{softsign}",
+            doc="softsign(x) = x/(1 + |x|); softsign′ = 1/(1 + |x|)²", section="deep learning")
 
 # --- reductions (§5) and scalar functions of matrices (Matrix Cookbook) -------------------------
 
@@ -1154,9 +1273,56 @@ internal("jdiag", lambda s, p: Shape((s[0].size, s[0].size)), _jdiag, code=_jdia
          vec_args=True,
          matrix=lambda args, node: sympy.matrices.expressions.DiagMatrix(
              args[0] if node.operands[0].shape.is_vector else _sympy_vec(args[0])))
-internal("kron", lambda s, p: s[0], _kron, code=_kron_code, text=" ⊗ ", latex=r" \otimes ",
-         left=_left_kron, fixity="infix", prec=MUL, build=lambda a, p, s: kron(*a),
-         matrix=lambda args, node: sympy.matrices.expressions.KroneckerProduct(*args))
+def _kron_shape(shapes, params):
+    a, b = shapes
+    if a.is_scalar or b.is_scalar:
+        raise ShapeError(f"kron takes two matrices (or vectors), not {a} and {b}",
+                         hint="for a scalar multiple write *")
+    rows, cols = a.rows * b.rows, a.cols * b.cols
+    return Shape((rows,)) if cols == ONE else Shape((rows, cols))
+
+
+def _ones(rows, cols=ONE) -> Expr:
+    """The constant 𝟙 of shape rows×cols (a vector for one column)."""
+    return E.ones(Shape((rows,)) if cols == ONE else Shape((rows, cols)))
+
+
+def _kron_partials(y, args, params):
+    """vec(A ⊗ B) = (Iₙ ⊗ K_qm ⊗ Iₚ)(vec A ⊗ vec B) for A m×n, B p×q (Magnus & Neudecker,
+    Theorem 3.10), so ∂vec(A ⊗ B)/∂vec(A) = (Iₙ ⊗ K_qm ⊗ Iₚ)(I_mn ⊗ vec B) and
+    ∂vec(A ⊗ B)/∂vec(B) = (Iₙ ⊗ K_qm ⊗ Iₚ)(vec A ⊗ I_pq)."""
+    a, b = args
+    (m, n), (p, q) = as_matrix(a.shape), as_matrix(b.shape)
+    K = E.call("K", [], Shape((q * m, q * m)), params=(q, m)) if (q != ONE and m != ONE) else \
+        E.identity(q * m)
+    perm = kron(kron(E.identity(n), K), E.identity(p))
+    return (E.matmul(perm, kron(E.identity(m * n), vec(b))),
+            E.matmul(perm, kron(vec(a), E.identity(p * q))))
+
+
+def _kron_vjp(g, y, args, params):
+    """The adjoint G of A ⊗ B (mp×nq) sums over blocks: Ā = (Iₘ ⊗ 𝟙ₚᵀ)(G ⊙ (𝟙ₘ𝟙ₙᵀ ⊗ B))(Iₙ ⊗ 𝟙_q)
+    and B̄ = (𝟙ₘᵀ ⊗ Iₚ)(G ⊙ (A ⊗ 𝟙ₚ𝟙_qᵀ))(𝟙ₙ ⊗ I_q): each block of G weighted by B, summed, and
+    the blocks weighted by A, added."""
+    a, b = args
+    (m, n), (p, q) = as_matrix(a.shape), as_matrix(b.shape)
+    g = E.expand_to(g, y.shape)
+    ga = E.matmul(kron(E.identity(m), E.transpose(_ones(p))),
+                  E.mul(g, kron(_ones(m, n), b)), kron(E.identity(n), _ones(q)))
+    gb = E.matmul(kron(E.transpose(_ones(m)), E.identity(p)),
+                  E.mul(g, kron(a, _ones(p, q))), kron(_ones(n), E.identity(q)))
+    return (as_shape(ga, a.shape), as_shape(gb, b.shape))
+
+
+_register(Rule("kron", "bilinear", (2, 2), "kron", _kron_shape, _kron_partials, vjp=_kron_vjp,
+               numpy=_kron, code=_kron_code, text="kron", latex=r"\operatorname{kron}",
+               left=_left_kron, build=lambda a, p, s: kron(*a),
+               section="Kronecker product (Magnus & Neudecker, Thm 3.10)",
+               doc="kron(A, B) = A ⊗ B, the Kronecker product; ⊗ typed between two operands is "
+                   "the paper's element-wise product",
+               matrix=lambda args, node: sympy.matrices.expressions.KroneckerProduct(*args),
+               jacobian_doc={0: "Kronecker product: linear in each factor",
+                             1: "Kronecker product: linear in each factor"}))
 internal("vec", lambda s, p: Shape((s[0].size,)), _vec, code="np.ravel({0}, order='F')",
          text="vec", latex=r"\operatorname{vec}", left=_left_column, view=True)
 internal("vecT", lambda s, p: Shape((ONE, s[0].size)), _vecT, code="np.ravel({0}, order='F')",
@@ -1258,7 +1424,6 @@ NOT_IN_LANGUAGE = {
     "logm": "the matrix logarithm is not supported; log(X) is element-wise",
     "sqrtm": "the matrix square root is not supported; sqrt(X) is element-wise",
     "pinv": "the pseudo-inverse is not supported; inv(X) takes a square matrix",
-    "kron": "the Kronecker product is not in the language (⊗ is the element-wise product)",
     "matmul": "write A @ B for the matrix product",
     "outer": "write x @ y^T for the outer product",
     "argmax": "argmax is piecewise constant: its derivative is 0 wherever it is defined",

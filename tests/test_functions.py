@@ -24,6 +24,16 @@ ELEMENTWISE = {
     "softplus": "diag(σ(x))",
     "step": "0",                # piecewise constant: 0 away from the kink
     "sign": "0",
+    "sinh": "diag(cosh(x))",
+    "cosh": "diag(sinh(x))",
+    "log1p": "diag(1 ⊘ (x + 1))",
+    "expm1": "diag(exp(x))",
+    "erf": "diag(2/√π exp(−x²))",
+    "normcdf": "diag(φ(x))",
+    "normpdf": "diag(−x ⊙ φ(x))",
+    "gelu": "diag(x ⊙ φ(x) + Φ(x))",
+    "silu": "diag((1 + x ⊙ (1 − σ(x))) ⊙ σ(x))",
+    "softsign": "diag(1 ⊘ (1 + abs(x))²)",
 }
 
 # Everything else: (expression, wrt, shapes, expected text)
@@ -36,10 +46,13 @@ OTHERS = {
     "dot": ("dot(w, x)", "w", {}, "xᵀ"),
     "T": ("sum(transpose(x) @ A)", "x", {}, "𝟙ᵀ Aᵀ"),
     "add": ("x + y", "y", {"x": "n"}, "I"),
+    "kron": ("sum(kron(A, B))", "A", {}, "sum(B) 𝟙𝟙ᵀ"),
+    "leaky_relu": ("sum(leaky_relu(x, a))", "a", {"x": "n"}, "sum(x ⊙ (1 − step(x)))"),
+    "elu": ("elu(x, a)", "a", {"x": "n"}, "(1 − step(x)) ⊙ expm1(x)"),
     "mul": ("x * y", "y", {"x": "n"}, "diag(x)"),
     "div": ("x / y", "y", {"x": "n"}, "diag(−x ⊘ y²)"),
     "pow": ("x ^ 3", "x", {"x": "n"}, "diag(3x²)"),
-    "matmul": ("A @ x", "A", {"A": "m,n"}, "xᵀ ⊗ I"),
+    "matmul": ("A @ x", "A", {"A": "m,n"}, "kron(xᵀ, I)"),
     "stack": ("[x^2, 3*x]", "x", {}, "[2x, 3]"),
 
     "diag": ("sum(diag(x) @ y)", "x", {}, "yᵀ"),
@@ -111,4 +124,27 @@ DIAG = [
 def test_diag_jacobian(expr, wrt, shapes, expected):
     d = matcalc.diff(expr, wrt=wrt, shapes=shapes)
     assert str(d) == expected
+    assert_verified(d)
+
+
+# More cases of entries whose test data above covers one argument only: both arguments, and the
+# Kronecker product's forward (tensor) Jacobians and its adjoint with a non-constant upstream.
+MORE = [
+    ("leaky_relu(x, a)", "x", {"x": "n"}, "diag(a (1 − step(x)) + step(x))"),
+    ("leaky_relu(x)", "x", {"x": "n"}, "diag(1/100 + 99/100 step(x))"),
+    ("elu(x)", "x", {"x": "n"}, "diag((1 + elu(x)) ⊙ (1 − step(x)) + step(x))"),
+    ("kron(A, B)", "A", {"A": "2,3", "B": "4,5"}, None),
+    ("kron(A, B)", "B", {"A": "2,3", "B": "4,5"}, None),
+    ("kron(x, y)", "x", {"x": "3", "y": "2"}, "kron(I, y)"),
+    ("sum(kron(A, B) * C)", "A", {"A": "2,3", "B": "4,5"}, None),
+    ("sum(kron(A, B) * C)", "B", {"A": "2,3", "B": "4,5"}, None),
+    ("sum(kron(A, x) * C)", "x", {"A": "2,3", "x": "4"}, None),
+]
+
+
+@pytest.mark.parametrize("expr, wrt, shapes, expected", MORE, ids=[f"{e} wrt {w}" for e, w, *_ in MORE])
+def test_more_cases(expr, wrt, shapes, expected):
+    d = matcalc.diff(expr, wrt=wrt, shapes=shapes)
+    if expected is not None:
+        assert str(d) == expected
     assert_verified(d)
