@@ -178,12 +178,14 @@ def _is(e: Expr, op: str) -> bool:
 
 def scalar_onto_smallest_factor(e: Expr) -> Expr | None:
     """c (A B) = (c A) B: a scalar scales the smallest factor of a product, not the product
-    (2 (g xᵀ) costs n² multiplications, (2g) xᵀ costs n)."""
-    if not (_is(e, "mul") and any(_is(f, "matmul") for f in e.operands)):
+    (2 (g xᵀ) costs n² multiplications, (2g) xᵀ costs n).  Only where the one non-scalar
+    factor is the product: a 1×1 product (xᵀx) is itself a scalar factor, beside a vector or
+    ``I``, as in (xᵀ A x) x/(xᵀ x)."""
+    if not _is(e, "mul"):
         return None
     scalars = [f for f in e.operands if f.shape.is_scalar]
     rest = [f for f in e.operands if not f.shape.is_scalar]
-    if not scalars or len(rest) != 1:
+    if not scalars or len(rest) != 1 or not _is(rest[0], "matmul"):
         return None
     factors = list(rest[0].operands)
     i = min(range(len(factors)), key=lambda j: Context.estimate(factors[j].shape.size))
