@@ -58,6 +58,14 @@ class Expression:
                 if v.props}
 
     @property
+    def declarations(self) -> dict[str, tuple[str, ...]]:
+        """``shapes`` with the declared properties appended, ``{'A': ('n', 'n', 'sym')}``: as
+        ``shapes=`` it gives back this expression, properties included (``shapes`` alone gives
+        back the shapes)."""
+        props = self.properties
+        return {n: s + props.get(n, ()) for n, s in self.shapes.items()}
+
+    @property
     def latex(self) -> str:
         return render.latex(self.node)
 
@@ -126,8 +134,15 @@ class Derivative:
 
     @property
     def shapes(self) -> dict[str, tuple[str, ...]]:
-        """The shapes used, declared or inferred: ``{'w': ('n',), 'x': ('n',)}``."""
+        """The shapes used, declared or inferred: ``{'w': ('n',), 'x': ('n',)}``; a scalar's is
+        ``()``.  ``shapes=d.shapes`` gives back the same shapes (``d.declarations``, the
+        declared properties too)."""
         return self.f.shapes
+
+    @property
+    def declarations(self) -> dict[str, tuple[str, ...]]:
+        """``shapes`` with the declared properties appended: ``{'A': ('n', 'n', 'sym')}``."""
+        return self.f.declarations
 
     @property
     def wrt_text(self) -> str:

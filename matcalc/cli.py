@@ -11,9 +11,9 @@ import sys
 
 from . import __version__
 from .api import Derivative, diff, parse, to_numpy
-from .errors import MatcalcError, VerificationError
+from .errors import MatcalcError, ShapeError, VerificationError
 from .lazy import lazy_module
-from .shapes import parse_shape_assignment, space
+from .shapes import parse_shape, parse_shape_assignment, space
 
 json = lazy_module("json")  # only --format json needs it (start-up: lazy.py)
 
@@ -42,7 +42,10 @@ def _parser() -> argparse.ArgumentParser:
                             "\"[x, y]\" stacks scalar variables)")
         q.add_argument("--shape", action="append", default=[], metavar="NAME=SPEC",
                        help="declare a shape: w=n, W=m,n (or mxn, m×n, 3x4), b=scalar, "
-                            "A=n,n,sym (symmetric), y=n,prob (entries sum to 1)")
+                            "A=n,n,sym (symmetric), y=n,prob (entries sum to 1); a last name "
+                            "that reads as a property (a near-miss of sym or prob such as "
+                            "symm, proba, or one matcalc lacks such as pos, psd) is an error: "
+                            "a dimension named so needs a digit or an underscore (pos_dim)")
         q.add_argument("--layout", choices=("numerator", "denominator"), default="numerator",
                        help="numerator (the paper's, default) or denominator layout")
 
@@ -80,9 +83,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _shapes(specs: list[str]) -> dict[str, str]:
+    """``--shape`` arguments, each read here so that an error's caret is under the argument
+    as typed (``w=n,pos``), not under its value alone."""
     out = {}
     for spec in specs:
         name, value = parse_shape_assignment(spec)
+        try:
+            parse_shape(value)
+        except ShapeError as e:
+            if e.text != value or e.span is None:
+                raise
+            start = spec.rindex(value)
+            raise ShapeError(e.message, text=spec, span=(start + e.span[0], start + e.span[1]),
+                             hint=e.hint) from None
         out[name] = value
     return out
 

@@ -3,11 +3,13 @@ round-trip through ``shapes=``, ``--shape`` hints a mistyped property, ``hessian
 variables, the generated NumPy code (1×1 products, second derivatives, a self-check that tests
 something), and the command line's robustness (pipes, expressions starting with ``-``)."""
 
+import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from strategies import RandomSource, generate
 from test_codegen import assert_generated
 
 import matcalc
@@ -46,3 +48,108 @@ def test_numpy_code_with_a_one_by_one_product_as_a_scalar_factor(expr, wrt, shap
     done = run_generated(tmp_path, source)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("finite differences agree")
+
+
+# -- shapes round-trip through shapes= (issue 12: a scalar's () was refused) -----------------
+
+def test_shapes_of_a_derivative_round_trip_with_a_scalar():
+    d = matcalc.diff("max(0, w·x + b)", wrt="w")
+    assert d.shapes == {"w": ("n",), "x": ("n",), "b": ()}
+    again = matcalc.diff("max(0, w·x + b)", wrt="w", shapes=d.shapes)
+    assert (str(again), again.shapes) == (str(d), d.shapes)
+    h = matcalc.hessian("a*sum(x^3)", wrt="x")
+    assert matcalc.hessian("a*sum(x^3)", wrt="x", shapes=h.shapes).shapes == h.shapes
+
+
+def test_json_shapes_round_trip(capsys):
+    code, out, _ = run(capsys, "diff", "max(0, w·x + b) + trace(W)", "--wrt", "b",
+                       "--shape", "W=3x3", "--format", "json")
+    shapes = json.loads(out)["shapes"]
+    assert shapes == {"w": ["n"], "x": ["n"], "b": [], "W": ["3", "3"]}
+    e = matcalc.parse("max(0, w·x + b) + trace(W)", shapes=shapes)
+    assert {n: list(s) for n, s in e.shapes.items()} == shapes
+
+
+@pytest.mark.parametrize("spec, dims", [((), ()), ([], ()), (["n"], ("n",)),
+                                        (("m", "n"), ("m", "n")), (["3", "4"], ("3", "4")),
+                                        ((3, 4), ("3", "4")), ("scalar", ()), ("n", ("n",)),
+                                        ("m,n", ("m", "n"))])
+def test_every_reported_form_of_a_shape_is_accepted(spec, dims):
+    assert matcalc.parse("W", shapes={"W": spec}).shapes == {"W": dims}
+
+
+def test_declared_properties_round_trip_through_declarations():
+    shapes = {"A": "n,n,sym", "y": "m,prob"}
+    f = "x'@A@x - sum(y*log(softmax(W@x)))"
+    e = matcalc.parse(f, shapes=shapes)
+    assert e.properties == {"A": ("sym",), "y": ("prob",)}
+    assert e.declarations["A"] == ("n", "n", "sym") and e.declarations["y"] == ("m", "prob")
+    d = matcalc.diff(f, wrt="x", shapes=shapes)
+    for declared in (d.declarations, json.loads(json.dumps(d.declarations))):
+        again = matcalc.diff(f, wrt="x", shapes=declared)
+        assert (str(again), again.f.properties, again.shapes) == (str(d), e.properties, d.shapes)
+    # shapes alone give back the shapes, not the properties
+    assert matcalc.parse(f, shapes=d.shapes).properties == {}
+
+
+def test_shapes_round_trip_over_generated_expressions():
+    """Declared or inferred, the shapes an expression reports give it back (as tuples and as
+    JSON lists)."""
+    tried = 0
+    for seed in range(150):
+        sample = generate(RandomSource(seed), max_depth=3)
+        for declared in (sample.shapes, None):
+            try:
+                e = matcalc.parse(sample.text, shapes=declared)
+            except matcalc.MatcalcError:
+                assert declared is None     # inference alone may not pin every shape
+                continue
+            for shapes in (e.shapes, json.loads(json.dumps(e.shapes)), e.declarations):
+                again = matcalc.parse(sample.text, shapes=shapes)
+                assert (again.shapes, str(again)) == (e.shapes, str(e)), sample
+            tried += 1
+    assert tried > 200
+
+
+# -- --shape w=n,pos: a word that reads as a property is not a dimension -------------------
+
+@pytest.mark.parametrize("spec, expected", [
+    ("w=n,pos", "pos is not a property matcalc knows"),
+    ("w=n,positive", "positive is not a property matcalc knows"),
+    ("A=n,n,psd", "psd is not a property matcalc knows"),
+    ("A=n,n,symm", "did you mean sym?"),
+    ("A=n,symmetrical", "did you mean sym?"),
+    ("y=n,proba", "did you mean prob?"),
+    ("y=n,probs", "did you mean prob?"),
+    ("A=n,n,sym,pos", "pos is not a property matcalc knows"),
+])
+def test_a_mistyped_property_is_an_error_with_a_hint(capsys, spec, expected):
+    code, out, err = run(capsys, "diff", "sum(w*x)", "--wrt", "x", "--shape", spec)
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert expected in err
+    assert "needs a digit or an underscore" in err
+    # the caret is under the word, in the argument as typed
+    name, value = spec.split("=")
+    word = value.split(",")[-1]
+    lines = err.splitlines()
+    at = lines.index(f"  {spec}")
+    assert lines[at + 1] == "  " + " " * spec.rindex(word) + "^" * len(word)
+
+
+@pytest.mark.parametrize("spec, dims", [("w=n,p", ("n", "p")), ("w=n,n2", ("n", "n2")),
+                                        ("w=n,pos_dim", ("n", "pos_dim")),
+                                        ("w=n,hidden", ("n", "hidden")),
+                                        ("w=pos,n", ("pos", "n")), ("w=pos", ("pos",)),
+                                        ("w=n,N", ("n", "N"))])
+def test_real_dimension_names_keep_working(capsys, spec, dims):
+    e = matcalc.parse("sum(w*x)", shapes=dict([spec.split("=")]))
+    assert e.shapes["w"] == dims
+    code, out, err = run(capsys, "diff", "sum(w*x)", "--wrt", "x", "--shape", spec)
+    assert code == 0 and err == ""
+
+
+def test_the_shape_help_states_the_rule(capsys):
+    with pytest.raises(SystemExit):
+        main(["diff", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "a last name that reads as a property" in help_text
