@@ -165,16 +165,20 @@ _SUP = str.maketrans(_PLAIN, "⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᶜᵈᵉᶠᵍʰ
 
 
 def space(dims: tuple[str, ...]) -> str:
-    """Set notation from dimension names: ``ℝ``, ``ℝⁿ``, ``ℝᴺˣⁿ``; ``ℝ^(…)`` where a letter has
-    no superscript form.
+    """Set notation from dimension names: ``ℝ``, ``ℝⁿ``, ``ℝᴺˣⁿ``, ``ℝ³ˣ⁴``; ``ℝ^(…)`` where a
+    letter has no superscript form, and for a name with both letters and digits (``ℝⁿ²`` would
+    read as n squared).
 
-    >>> space(()), space(("n",)), space(("N", "n")), space(("n1", "q"))
-    ('ℝ', 'ℝⁿ', 'ℝᴺˣⁿ', 'ℝ^(n1×q)')
+    >>> space(()), space(("n",)), space(("N", "n")), space(("3", "4")), space(("n1", "q"))
+    ('ℝ', 'ℝⁿ', 'ℝᴺˣⁿ', 'ℝ³ˣ⁴', 'ℝ^(n1×q)')
+    >>> space(("n2", "n"))
+    'ℝ^(n2×n)'
     """
     if not dims:
         return "ℝ"
     text = "×".join(dims)
-    if all(c in _PLAIN for c in text):
+    if all(c in _PLAIN for c in text) and not any(
+            any(c.isdigit() for c in d) and not d.isdigit() for d in dims):
         return "ℝ" + text.translate(_SUP)
     return f"ℝ^({text})"
 

@@ -153,3 +153,9 @@ def test_the_shape_help_states_the_rule(capsys):
         main(["diff", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "a last name that reads as a property" in help_text
+
+
+def test_a_dimension_name_with_a_digit_is_not_printed_as_a_power(capsys):
+    """ℝⁿ²ˣⁿ would read as n squared by n."""
+    code, out, _ = run(capsys, "diff", "W@x", "--wrt", "x", "--shape", "W=n2,n")
+    assert out.splitlines()[0] == "W ∈ ℝ^(n2×n), x ∈ ℝⁿ"
