@@ -159,3 +159,71 @@ def test_a_dimension_name_with_a_digit_is_not_printed_as_a_power(capsys):
     """ℝⁿ²ˣⁿ would read as n squared by n."""
     code, out, _ = run(capsys, "diff", "W@x", "--wrt", "x", "--shape", "W=n2,n")
     assert out.splitlines()[0] == "W ∈ ℝ^(n2×n), x ∈ ℝⁿ"
+
+
+# -- hessian(e, wrt=[...]) (issue 12: AttributeError) ------------------------------------------
+
+def _fd_hessian(f, z, eps=1e-4):
+    """∂²f/∂zᵢ∂zⱼ by central differences of central differences of f (not of a gradient)."""
+    H = np.zeros((z.size, z.size))
+    for i in range(z.size):
+        for j in range(z.size):
+            total = 0.0
+            for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+                w = z.copy()
+                w[i] += si * eps
+                w[j] += sj * eps
+                total += si * sj * f(w)
+            H[i, j] = total / (4 * eps * eps)
+    return H
+
+
+def test_hessian_with_several_variables_is_the_blocks_of_the_stacked_hessian():
+    expr = "sum(exp(W@x)) + c*(x'@x) + c^3 + sum(b*x)*c"
+    shapes = {"W": "m,n", "c": "scalar", "b": "n"}
+    names = ["x", "c", "b"]
+    H = matcalc.hessian(expr, wrt=names, shapes=shapes)
+    assert [[h.wrt_text for h in row] for row in H] == [names] * 3
+    assert [[h.first.wrt_text for h in row] for row in H] == [[n] * 3 for n in names]
+    assert [[h.shape for h in row] for row in H][0] == [("n", "n"), ("n",), ("n", "n")]
+    rng = np.random.default_rng(1)
+    values = {"W": rng.normal(size=(2, 3)), "x": rng.normal(size=3), "c": 0.7,
+              "b": rng.normal(size=3)}
+    sizes = [3, 1, 3]
+    blocks = [[np.reshape(h.evaluate(values), (p, q)) for h, q in zip(row, sizes)]
+              for row, p in zip(H, sizes)]
+    got = np.block(blocks)
+
+    def f(z):
+        x, c, b = z[:3], z[3], z[4:]
+        return float(np.sum(np.exp(values["W"] @ x)) + c * (x @ x) + c ** 3 + np.sum(b * x) * c)
+
+    z = np.concatenate([values["x"], [values["c"]], values["b"]])
+    np.testing.assert_allclose(got, _fd_hessian(f, z), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got, got.T, atol=1e-12)
+
+
+def test_hessian_blocks_with_a_matrix_are_checked_by_both_oracles():
+    from oracles import assert_second_derivative
+    H = matcalc.hessian("sum(sigmoid(W@x)) + x'@x", wrt=["W", "x"], shapes={"W": "m,n"})
+    for row, a in zip(H, ["W", "x"]):
+        for h, b in zip(row, ["W", "x"]):
+            assert_second_derivative(h, a, b, seed=2)
+    assert H[0][1].shape == ("m", "n", "n") and H[1][0].shape == ("n", "m", "n")
+
+
+def test_hessian_of_one_variable_is_unchanged_and_a_list_of_one_is_one_block():
+    h = matcalc.hessian("sum(exp(x))", wrt="x")
+    [[block]] = matcalc.hessian("sum(exp(x))", wrt=["x"])
+    assert str(h) == str(block) == "diag(exp(x))"
+
+
+@pytest.mark.parametrize("expr, kind", [("W@x", "a vector (n)"), ("x@x'", "a matrix (n×n)")])
+def test_hessian_of_a_non_scalar_is_a_clear_error(expr, kind):
+    for wrt in ("x", ["x"]):
+        with pytest.raises(matcalc.ShapeError, match="the Hessian is of a scalar expression") \
+                as info:
+            matcalc.hessian(expr, wrt=wrt)
+        assert kind in str(info.value) and 'diff(expr, "x").diff("x")' in str(info.value)
+    with pytest.raises(matcalc.MatcalcError):
+        matcalc.hessian("sum(x)", wrt=[])
