@@ -227,3 +227,76 @@ def test_hessian_of_a_non_scalar_is_a_clear_error(expr, kind):
         assert kind in str(info.value) and 'diff(expr, "x").diff("x")' in str(info.value)
     with pytest.raises(matcalc.MatcalcError):
         matcalc.hessian("sum(x)", wrt=[])
+
+
+# -- the command line: an expression starting with -, a reader that stops early ---------------
+
+CROSS_ENTROPY = "∂/∂p (−sum(y ⊙ ln(p))) = −(y ⊘ p)ᵀ    [1×n]"
+
+
+@pytest.mark.parametrize("argv", [
+    ["diff", "-sum(y*log(p))", "--wrt", "p"],
+    ["diff", "--wrt", "p", "-sum(y*log(p))"],
+    ["diff", "--wrt=p", "-sum(y*log(p))"],
+    ["diff", "--wr", "p", "-sum(y*log(p))"],              # an abbreviated option
+    ["diff", "--wrt", "p", "--", "-sum(y*log(p))"],         # -- still works
+    ["diff", "--", "-sum(y*log(p))", "--wrt", "p"],         # … also just before the expression
+    ["diff", "-sum(y * log(p))", "--wrt", "p"],             # (spaces: argparse never minded)
+])
+def test_an_expression_may_start_with_a_minus(capsys, argv):
+    code, out, err = run(capsys, *argv)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[1] == CROSS_ENTROPY
+
+
+def test_a_leading_minus_in_check_and_with_other_options(capsys):
+    code, out, _ = run(capsys, "check", "-sum(y*log(p))", "--wrt", "p")
+    assert code == 0 and out.splitlines()[1] == "✓ " + CROSS_ENTROPY
+    code, out, _ = run(capsys, "diff", "-x^2", "--wrt", "x", "--order", "2")
+    assert code == 0 and out.splitlines()[1] == "∂²/∂x² (−x²) = −2    [1×1]"
+    code, out, _ = run(capsys, "diff", "-x", "--wrt", "x", "--format", "latex")
+    assert code == 0 and out.strip().endswith("= -1")
+
+
+def test_a_leading_minus_keeps_the_caret_and_the_options(capsys):
+    code, out, err = run(capsys, "diff", "-sum(w*x", "--wrt", "w")
+    assert code == 2 and err.splitlines()[2:4] == ["  -sum(w*x", "      ^"]
+    with pytest.raises(SystemExit) as info:                 # -h is still the help
+        main(["diff", "-h"])
+    assert info.value.code == 0 and "usage: matcalc diff" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:                 # an unknown option is still one
+        main(["diff", "sum(x)", "--wrt", "x", "--frmat", "numpy"])
+    assert info.value.code == 2 and "--frmat" in capsys.readouterr().err
+
+
+class _ClosedPipe:
+    """A stdout whose reader has gone."""
+
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self):
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_closed_pipe_ends_quietly_in_process(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert main(["diff", "sum(w*x)", "--wrt", "w"]) == 141
+    assert main(["diff", "sum(w*x)", "--wrt", "w", "--format", "numpy"]) == 141
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("argv", [["diff", "sum(w*x)", "--wrt", "w", "--steps"],
+                                  ["diff", "sum(w*x)", "--wrt", "w", "--format", "numpy"],
+                                  ["--help"]])
+def test_a_closed_pipe_ends_quietly(argv):
+    """`matcalc … | head -1`, made deterministic: the read end is closed before matcalc writes
+    anything, so every write finds no reader.  (argparse itself drops a help text it cannot
+    write, and exits 0.)"""
+    p = subprocess.Popen([sys.executable, "-m", "matcalc", *argv], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    p.stderr.close()
+    assert p.wait() == (0 if argv == ["--help"] else 141)
+    assert err == ""
