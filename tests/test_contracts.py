@@ -6,6 +6,7 @@ something), and the command line's robustness (pipes, expressions starting with 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,9 @@ from test_codegen import assert_generated
 
 import matcalc
 from matcalc.cli import main
+
+
+ROOT = Path(__file__).resolve().parents[1]     # python -m matcalc imports this checkout's
 
 
 def run(capsys, *argv):
@@ -296,7 +300,7 @@ def test_a_closed_pipe_ends_quietly(argv):
     anything, so every write finds no reader.  (argparse itself drops a help text it cannot
     write, and exits 0.)"""
     p = subprocess.Popen([sys.executable, "-m", "matcalc", *argv], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
+                         stderr=subprocess.PIPE, cwd=ROOT)
     p.stdout.close()
     err = p.stderr.read().decode()
     p.stderr.close()
