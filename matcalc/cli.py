@@ -131,8 +131,9 @@ def _dash_values(parser: argparse.ArgumentParser, argv: list[str]
     options = {o: a.nargs in (None, 1, "?") for a in sub._actions for o in a.option_strings}
     padded: dict[str, str] = {}
 
-    def value(a: str) -> str:
-        if a.startswith("-") and not a.startswith("--") and len(a) > 1 and a not in options:
+    def value(a: str, quoted: bool = False) -> str:    # quoted: it follows "--"
+        if a.startswith("-") and not a.startswith("--") and len(a) > 1 and (
+                quoted or a not in options):
             padded[" " + a] = a
             return " " + a
         return a
@@ -143,7 +144,7 @@ def _dash_values(parser: argparse.ArgumentParser, argv: list[str]
         if a == "--" and want_expression:            # "-- EXPR": the "--" is not needed
             a = next(rest, None)
             if a is not None:
-                out.append(value(a))
+                out.append(value(a, quoted=True))
                 want_expression = False
         elif a == "--":
             out += [a, *rest]

@@ -17,7 +17,6 @@ from test_codegen import assert_generated
 import matcalc
 from matcalc.cli import main
 
-
 ROOT = Path(__file__).resolve().parents[1]     # python -m matcalc imports this checkout's
 
 
@@ -267,9 +266,12 @@ def test_a_leading_minus_in_check_and_with_other_options(capsys):
 def test_a_leading_minus_keeps_the_caret_and_the_options(capsys):
     code, out, err = run(capsys, "diff", "-sum(w*x", "--wrt", "w")
     assert code == 2 and out == "" and err.splitlines()[2:4] == ["  -sum(w*x", "      ^"]
-    with pytest.raises(SystemExit) as info:                 # -h is still the help
+    with pytest.raises(SystemExit) as info:                 # -h is still the help …
         main(["diff", "-h"])
     assert info.value.code == 0 and "usage: matcalc diff" in capsys.readouterr().out
+    for argv in (["diff", "--wrt", "h", "--", "-h"], ["diff", "--", "-h", "--wrt", "h"]):
+        code, out, _ = run(capsys, *argv)                   # … and after --, the expression
+        assert code == 0 and out.splitlines()[1] == "∂/∂h (−h) = −1    [1×1]"
     with pytest.raises(SystemExit) as info:                 # an unknown option is still one
         main(["diff", "sum(x)", "--wrt", "x", "--frmat", "numpy"])
     assert info.value.code == 2 and "--frmat" in capsys.readouterr().err
