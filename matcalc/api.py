@@ -59,6 +59,14 @@ class Expression:
                 if v.props}
 
     @property
+    def declarations(self) -> dict[str, tuple[str, ...]]:
+        """``shapes`` with the declared properties appended, ``{'A': ('n', 'n', 'sym')}``: as
+        ``shapes=`` it gives back this expression, properties included (``shapes`` alone gives
+        back the shapes)."""
+        props = self.properties
+        return {n: s + props.get(n, ()) for n, s in self.shapes.items()}
+
+    @property
     def latex(self) -> str:
         return render.latex(self.node)
 
@@ -127,8 +135,15 @@ class Derivative:
 
     @property
     def shapes(self) -> dict[str, tuple[str, ...]]:
-        """The shapes used, declared or inferred: ``{'w': ('n',), 'x': ('n',)}``."""
+        """The shapes used, declared or inferred: ``{'w': ('n',), 'x': ('n',)}``; a scalar's is
+        ``()``.  ``shapes=d.shapes`` gives back the same shapes (``d.declarations``, the
+        declared properties too)."""
         return self.f.shapes
+
+    @property
+    def declarations(self) -> dict[str, tuple[str, ...]]:
+        """``shapes`` with the declared properties appended: ``{'A': ('n', 'n', 'sym')}``."""
+        return self.f.declarations
 
     @property
     def wrt_text(self) -> str:
@@ -406,9 +421,40 @@ def to_numpy(derivatives, compile: bool = False):
     return codegen.numpy_function(ds) if compile else codegen.numpy_source(ds)
 
 
-def hessian(expr: str | Expression, wrt: str, shapes: dict | None = None) -> Derivative:
-    """The Hessian of a scalar expression: ``diff(expr, wrt).diff(wrt)``."""
-    return diff(expr, wrt, shapes).diff(wrt)
+def hessian(expr: str | Expression, wrt, shapes: dict | None = None
+            ) -> Derivative | list[list[Derivative]]:
+    """The Hessian of a scalar expression: ``diff(expr, wrt).diff(wrt)``, entries ∂²f/∂xᵢ∂xⱼ.
+
+    With a list of variables ``[a, b, …]``, the Hessian w.r.t. them stacked, as its blocks:
+    ``H[i][j] = diff(expr, wrt[i]).diff(wrt[j])``, the Derivative with entries
+    ∂²f/∂(wrt[i])ₚ∂(wrt[j])_q, of shape ``wrt[i]``'s + ``wrt[j]``'s (a scalar's adds nothing,
+    as in ``evaluate``), so ``[[∂²f/∂a², ∂²f/∂a∂b], [∂²f/∂b∂a, ∂²f/∂b²]]``; for vectors
+    and scalars, ``np.block`` of the evaluated blocks (each reshaped to 2-D) is the matrix of
+    ∂²f/∂zₚ∂z_q for z = [a; b].
+
+    >>> H = hessian("x^2*y + y^3", wrt=["x", "y"])
+    >>> [[str(h) for h in row] for row in H]
+    [['2y', '2x'], ['2x', '6y']]
+    >>> hessian("W@x", wrt="x")
+    Traceback (most recent call last):
+      ...
+    matcalc.errors.ShapeError: the Hessian is of a scalar expression; W x is a vector (n)
+    for second derivatives of each entry, differentiate twice: diff(expr, "x").diff("x")
+    """
+    f = expr if isinstance(expr, Expression) else parse(expr, shapes)
+    several = isinstance(wrt, (list, tuple))
+    if not f.node.shape.is_scalar:
+        kind = "a vector" if f.node.shape.is_vector else "a matrix"
+        first = wrt[0] if several and wrt else wrt
+        raise ShapeError(f"the Hessian is of a scalar expression; {f} is {kind} "
+                         f"({f.node.shape})",
+                         hint="for second derivatives of each entry, differentiate twice: "
+                              f'diff(expr, "{first}").diff("{first}")')
+    if not several:
+        return diff(f, wrt).diff(wrt)
+    if not wrt:
+        raise ParseError("hessian needs at least one variable", hint='e.g. wrt=["a", "b"]')
+    return [[d.diff(w) for w in wrt] for d in diff(f, list(wrt))]
 
 
 __all__ = ["diff", "hessian", "parse", "to_numpy", "Derivative", "Expression",
