@@ -78,8 +78,9 @@ def _reverse(f: Expr, x: Var, dep: set) -> Expr:
         for i, a in enumerate(args):
             if a not in dep:
                 continue
-            if rule.vjp is not None:
-                contrib = rule.vjp(g, node, args, node.params)[i]
+            by_rule = rule.vjp(g, node, args, node.params) if rule.vjp is not None else None
+            if by_rule is not None:
+                contrib = by_rule[i]
             else:
                 if partials is None:
                     partials = _partials(rule, node)

@@ -21,14 +21,14 @@ import sympy
 from . import expr as E
 from .errors import ShapeError
 from .expr import Call, Const, Expr, Var
-from .rules import RULES
+from .rules import RULES, axis_of
 from .shapes import ONE, Shape, dim, matmul_shape, parse_shape
 
 _FRESH_NAMES = ["n", "m", "k", "p", "q", "r", "s", "t", "l", "d", "h"]
 
 
 class _Conflict(Exception):
-    pass
+    """Shapes that cannot fit; ``args[0]``, if given, says why instead of the kind's text."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,6 +151,7 @@ class _Problem:
     constraints: list = field(default_factory=list)
     order: list = field(default_factory=list)      # variable names in order of appearance
     props: dict = field(default_factory=dict)      # name -> declared properties
+    rigid: dict = field(default_factory=dict)      # declared dimension -> its _Dim
 
     def error(self, node, message, *slots):
         where = self.text[node.span[0]:node.span[1]] if (self.text and node.span) else None
@@ -182,6 +183,11 @@ def infer(tree: Expr, shapes: dict[str, Shape] | None = None, text: str | None =
         prob.declared.add(name)
 
     nodes = E.topological(tree)
+    for node in nodes:          # sizes named in eye(n), ones(m, n) are fixed like declared ones
+        if isinstance(node, Call) and RULES[node.op].infer in ("constant", "identity"):
+            for d in node.params:
+                rigid.setdefault(d, _Dim(d, rigid=True))
+    prob.rigid = rigid
     for node in nodes:
         _constrain(prob, node)
     _solve(prob, nodes)
@@ -251,8 +257,8 @@ def _solve(prob: _Problem, nodes):
     def run(c, stage):
         try:
             result = _step(prob, (c.kind, c.node), stage=stage)
-        except _Conflict:
-            _explain(prob, (c.kind, c.node))
+        except _Conflict as err:
+            _explain(prob, (c.kind, c.node), err.args[0] if err.args else None)
         if result is True:
             c.done = True
             remaining[0] -= 1
@@ -304,9 +310,9 @@ def _solve(prob: _Problem, nodes):
             _set(s, [])
 
 
-def _explain(prob, c):
+def _explain(prob, c, why=None):
     kind, node = c
-    label = _KIND_TEXT.get(kind, kind)
+    label = why or _KIND_TEXT.get(kind, kind)
     shapes = []
     for a in node.args:
         where = prob.text[a.span[0]:a.span[1]] if (prob.text and a.span) else "operand"
@@ -374,6 +380,18 @@ def _step(prob: _Problem, c, stage: int):
     slots = [_slot(prob, a) for a in args]
     ranks = [_rank(prob, a) for a in args]
 
+    if kind in ("reduce", "vec2scalar", "vec2vec") and axis_of(node) is not None:
+        return _axis_step(prob, kind, node, out, slots, ranks, stage)
+    if kind == "identity":
+        if node.params:
+            _set(out, [prob.rigid[node.params[0]]] * 2)
+        else:
+            d = _Dim()
+            _set(out, [d, d])
+        return True
+    if kind == "constant":
+        _set(out, [prob.rigid[d] for d in node.params] if node.params else _fresh(1))
+        return True
     if kind == "map":
         _unify(out, slots[0])
         return True
@@ -503,6 +521,33 @@ def _step(prob: _Problem, c, stage: int):
             _set(out, [rows, _product_dim(ca, cb)])
         return True
     raise AssertionError(f"no inference for {kind}")
+
+
+def _axis_step(prob, kind, node, out, slots, ranks, stage):
+    """sum(X, axis=0), softmax(X, axis=1), …: along an axis of a matrix, or of a vector (whose
+    one axis is 0, or −1).  An operand of unknown rank with an axis is a matrix."""
+    axis = axis_of(node)
+    rank = ranks[0]
+    if rank is None:
+        if not isinstance(node.args[0], Var) and stage < 3:
+            return False
+        rank = _default_rank(prob, node.args[0])   # by case: X a matrix, x a vector
+        _set(slots[0], _fresh(rank))
+    if rank == 0:
+        raise _Conflict(f"an axis needs a vector or a matrix, not a scalar")
+    if rank == 1:
+        if axis not in (0, -1):
+            raise _Conflict(f"axis {axis} is out of range for a vector: its one axis is 0 (or "
+                            f"-1); declare a matrix (--shape NAME=m,n) or name it in upper case")
+        _set(out, [] if kind != "vec2vec" else None) if kind != "vec2vec" else \
+            _unify(out, slots[0])
+        return True
+    rows, cols = _dims_of(slots[0])
+    if kind == "vec2vec":
+        _unify(out, slots[0])
+    else:
+        _set(out, [cols if axis == 0 else rows])
+    return True
 
 
 def _rows_cols(dims):
@@ -641,7 +686,7 @@ def _build(prob, nodes, tree, names) -> Expr:
             args = [_close(built[a]) for a in node.args] if not fam else \
                 list(_chain(prob, node, fam, [built[a] for a in node.args]))
             try:
-                new = RULES[node.op].make(args, node.params)
+                new = RULES[node.op].make(args, node.params, shape)
             except ShapeError as err:
                 prob.error(node, err.message, *[_slot(prob, a) for a in node.args])
         built[node] = E.with_span(new, node.span)

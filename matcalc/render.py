@@ -63,6 +63,9 @@ class Style:
     def paren(self, s: str) -> str:
         return f"({s})"
 
+    def keyword(self, name: str, value) -> str:
+        return f"{name}={value}"
+
     def power(self, base: str, exp_value, exp_text: str) -> str:
         if isinstance(exp_value, sympy.Expr) and exp_value.is_Integer and exp_value > 0:
             return base + str(int(exp_value)).translate(_SUPERSCRIPT)
@@ -183,6 +186,9 @@ class LatexStyle(Style):
 
     def paren(self, s: str) -> str:
         return rf"\left({s}\right)"
+
+    def keyword(self, name: str, value) -> str:
+        return rf"\mathrm{{{name}}}={value}"
 
     def power(self, base: str, exp_value, exp_text: str) -> str:
         return f"{base}^{{{exp_text}}}"
@@ -322,6 +328,8 @@ class Printer:
             operands.pop()              # a default a call may leave out: elu(x), not elu(x, 1)
         args = [self.s.vec(self.p(a)[0]) if rule.vec_args and a.shape.is_matrix
                 else self.p(a)[0] for a in operands]
+        if rule.axis_param is not None and len(e.params) > rule.axis_param:
+            args.append(self.s.keyword("axis", e.params[rule.axis_param]))
         return self.s.func(rule.text, rule.latex, args), ATOM
 
     def form_func_T(self, e, rule):

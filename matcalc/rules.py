@@ -110,6 +110,10 @@ class Rule:
     subscript: Callable | None = None        # params -> the subscripts of a ``symbol`` (Kₘₙ)
     vec_args: bool = False         # a matrix argument prints as vec(·): diag(vec(D))
     defaults: tuple = ()           # per operand: the value a call may leave out (None: required)
+    keywords: tuple[str, ...] = ()  # keyword arguments a call takes (axis=)
+    macro: bool = False            # never a node of its own: ``build`` writes it with other
+    #                                entries (eye(n) is I, log_softmax(x) is x − logsumexp(x))
+    axis_param: int | None = None  # the position of the axis in ``params``, when given
     indicator: bool = False        # piecewise constant (step, sign): printed first in a product
     sides: Callable | None = None  # (node) -> (z, value if z ≤ 0, value if z > 0) or None: a
     #                                scalar piecewise in the sign of z prints as cases (§8)
@@ -421,11 +425,12 @@ def nary(name, numpy, *, code=None, text, latex, prec, section, doc="", name_hin
 
 
 def reduction(name, gradient, numpy, *, code=None, section="§5", arity=(1, 1), infer="reduce",
-              doc="", text=None, latex=None, matrix=None, fixity="func", **extra):
+              doc="", text=None, latex=None, matrix=None, fixity="func", shape=None,
+              partials=None, **extra):
     """A function to a scalar (paper §5: sum, and the dot product's y = sum(u)): its Jacobian is
     the row ``gᵀ`` with ``gradient(y, x, params)`` in the shape of ``x``."""
 
-    def shape(shapes, params):
+    def default_shape(shapes, params):
         s = shapes[0]
         if infer == "vec2scalar" and not s.is_vector:
             raise ShapeError(f"{name} takes a vector, not {s}")
@@ -433,10 +438,11 @@ def reduction(name, gradient, numpy, *, code=None, section="§5", arity=(1, 1), 
             raise ShapeError(f"{name} takes a square matrix, not {s}")
         return SCALAR
 
-    def partials(y, args, params):
+    def row(y, args, params):
         return (grad_row(gradient(y, args[0], params)),)
 
-    return _register(Rule(name, "reduction", arity, infer, shape, partials, numpy=numpy,
+    return _register(Rule(name, "reduction", arity, infer, shape or default_shape,
+                          partials or row, numpy=numpy,
                           code=code, text=text or name,
                           latex=latex or rf"\operatorname{{{name}}}",
                           section=section, doc=doc, matrix=matrix or _matrix_function(name),
@@ -598,21 +604,26 @@ def _as_array(m):
     return np.array(m.tolist(), dtype=object)
 
 
-def _softmax(x):
+def _softmax(x, axis=None):
+    """softmax of a vector, or of each row (axis=1) or column (axis=0) of a matrix."""
     x = np.asarray(x)
     if x.dtype == object:
-        e = np.array([sympy.exp(v) for v in x], dtype=object)
-        return e / sum(e)
-    e = np.exp(x - x.max())
-    return e / e.sum()
+        e = np.vectorize(sympy.exp, otypes=[object])(x)
+        return e / (np.sum(e, axis=axis, keepdims=True) if axis is not None else np.sum(e))
+    e = np.exp(x - np.max(x, axis=axis, keepdims=axis is not None))
+    return e / np.sum(e, axis=axis, keepdims=axis is not None)
 
 
-def _logsumexp(x):
+def _logsumexp(x, axis=None):
+    """log Σ exp over a vector, or over each row (axis=1) or column (axis=0) of a matrix."""
     x = np.asarray(x)
     if x.dtype == object:
-        return sympy.log(sum(sympy.exp(v) for v in x))
-    m = x.max()
-    return m + np.log(np.exp(x - m).sum())
+        e = np.vectorize(sympy.exp, otypes=[object])(x)
+        return np.vectorize(sympy.log, otypes=[object])(np.sum(e, axis=axis)) \
+            if axis is not None else sympy.log(np.sum(e))
+    m = np.max(x, axis=axis, keepdims=True)
+    out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+    return out.reshape(-1) if axis is not None else out.reshape(())
 
 
 def _norm(x, p=2):
@@ -1066,6 +1077,83 @@ elementwise("softsign", lambda y, x: E.div(one, E.power(E.add(one, apply("abs", 
             doc="softsign(x) = x/(1 + |x|); softsign′ = 1/(1 + |x|)²", section="deep learning")
 
 # --- reductions (§5) and scalar functions of matrices (Matrix Cookbook) -------------------------
+# NumPy's axis: sum(X, axis=0) adds down the rows (one entry per column), axis=1 along each row;
+# -1 is the last axis.  On a vector, axis 0 (or -1) is the whole vector.
+
+
+def _number(node) -> sympy.Expr | None:
+    """The value of a literal number as parsed (−1 is (−1)·1 before inference), or None."""
+    if isinstance(node, E.Const):
+        return node.value
+    if isinstance(node, Call) and node.op == "mul" and all(
+            isinstance(a, E.Const) for a in node.operands):
+        return sympy.Mul(*(a.value for a in node.operands))
+    return None
+
+
+AXIS_HINT = "axis=0 works down the rows (one result per column), axis=1 along each row, as NumPy"
+
+
+def _axis(keywords, fail) -> tuple:
+    """The params of an ``axis=`` keyword: (0,), (1,), (−1,), or () when absent."""
+    node = keywords.get("axis")
+    if node is None:
+        return ()
+    value = _number(node)
+    if value not in (0, 1, -1):
+        fail("axis must be 0, 1 or -1", node, hint=AXIS_HINT)
+    return (int(value),)
+
+
+def _axis_call(args, keywords, fail):
+    return args, _axis(keywords, fail)
+
+
+def axis_of(node) -> int | None:
+    """The axis a node of an axis-taking operation works along, or None for all entries."""
+    rule = RULES[node.op]
+    i = rule.axis_param
+    return node.params[i] if i is not None and len(node.params) > i else None
+
+
+def _along(x: Expr, axis) -> int | None:
+    """The axis a typed operand is reduced along: None for a vector (its one axis) or none
+    given, else 0 or 1 (−1 is 1 for a matrix)."""
+    if axis is None or not x.shape.is_matrix:
+        return None
+    return 1 if axis == -1 else axis
+
+
+def _sums(x: Expr, axis: int) -> Expr:
+    """The column sums Xᵀ 𝟙 (axis 0) or the row sums X 𝟙 (axis 1) of a matrix, as vectors."""
+    rows, cols = x.shape.dims
+    if axis == 0:
+        return E.matmul(E.transpose(x), E.ones(Shape((rows,))))
+    return E.matmul(x, E.ones(Shape((cols,))))
+
+
+def _sum_build(args, params, old):
+    x = args[0]
+    axis = _along(x, params[0] if params else None)
+    return apply("sum", x) if axis is None else _sums(x, axis)
+
+
+def _mean_build(args, params, old):
+    x = args[0]
+    axis = _along(x, params[0] if params else None)
+    if axis is None:
+        return apply("mean", x)
+    return E.div(_sums(x, axis), E.const(x.shape.dims[axis]))
+
+
+def _broadcast_back(v: Expr, x: Expr, axis: int) -> Expr:
+    """A vector of one value per row (axis 1: v 𝟙ᵀ) or per column (axis 0: 𝟙 vᵀ) in x's shape."""
+    rows, cols = x.shape.dims
+    if axis == 1:
+        return E.matmul(v, E.transpose(E.ones(Shape((cols,)))))
+    return E.matmul(E.ones(Shape((rows,))), E.transpose(v))
+
+
 
 def _sympy_sum(args, node):
     x = node.operands[0].shape
@@ -1089,11 +1177,14 @@ def _sum_of_weights(node, f):
 
 
 reduction("sum", lambda y, x, p: E.ones(x.shape), lambda x: np.sum(np.asarray(x)),
-          code="np.sum({0})", doc="∂sum(x)/∂x = 𝟙ᵀ", latex=r"\sum", matrix=_sympy_sum,
-          result_note=_sum_of_weights)
+          code="np.sum({0})", doc="∂sum(x)/∂x = 𝟙ᵀ; sum(X, axis=1) = X 𝟙 (row sums), "
+          "sum(X, axis=0) = Xᵀ 𝟙 (column sums)", latex=r"\sum", matrix=_sympy_sum,
+          result_note=_sum_of_weights, call=_axis_call, keywords=("axis",), axis_param=0,
+          build=_sum_build)
 reduction("mean", lambda y, x, p: E.Const(x.shape, value=1 / x.shape.size),
           lambda x: np.sum(np.asarray(x)) / np.asarray(x).size, code="np.mean({0})",
-          doc="∂mean(x)/∂x = 𝟙ᵀ/n")
+          doc="∂mean(x)/∂x = 𝟙ᵀ/n; mean(X, axis=1) = X 𝟙/n", call=_axis_call,
+          keywords=("axis",), axis_param=0, build=_mean_build)
 
 
 def _norm_grad(y, x, params):
@@ -1103,14 +1194,27 @@ def _norm_grad(y, x, params):
 
 
 def _norm_call(args, keywords, fail):
-    """norm(x) and norm(x, 1): the order is a parameter, 1 or 2."""
+    """norm(x), norm(x, 1), norm(X, axis=1): the order (1 or 2) and the axis are params."""
+    p = 2
     if len(args) == 2:
-        p = args[1]
-        if not (isinstance(p, E.Const) and p.value in (1, 2)):
-            fail("the second argument of norm must be 1 or 2", p,
+        node = args[1]
+        if _number(node) not in (1, 2):
+            fail("the second argument of norm must be 1 or 2", node,
                  hint="write norm(x) or norm(x, 1)")
-        return args[:1], (int(p.value),)
-    return args, (2,)
+        p = int(_number(node))
+    return args[:1], (p,) + _axis(keywords, fail)
+
+
+def _norm_build(args, params, old):
+    """The norms of the rows or columns of a matrix: √(sum(X², axis)), sum(abs(X), axis)."""
+    x = args[0]
+    p = params[0] if params else 2
+    axis = _along(x, params[1] if len(params) > 1 else None)
+    if axis is None:
+        return apply("norm", x, params=(p,))
+    if p == 1:
+        return _sums(apply("abs", x), axis)
+    return apply("sqrt", _sums(E.power(x, E.const(2)), axis))
 
 
 def _sympy_norm(args, node):
@@ -1123,6 +1227,7 @@ def _sympy_norm(args, node):
 
 
 reduction("norm", _norm_grad, _norm, arity=(1, 2), call=_norm_call, fixity="norm",
+          keywords=("axis",), axis_param=1, build=_norm_build,
           text="‖", latex=r"\lVert",
           code=lambda args, node, ctx: f"np.sum(np.abs({args[0]}))" if node.params == (1,)
           else f"np.linalg.norm({args[0]})",
@@ -1142,8 +1247,56 @@ reduction("logdet", lambda y, X, p: E.transpose(apply("inv", X)),
           code="np.linalg.slogdet({0})[1]", infer="square", latex=r"\log\det",
           section="Matrix Cookbook (57)", doc="∂log det(X)/∂X = X⁻ᵀ",
           matrix=lambda args, node: sympy.log(sympy.Determinant(args[0])))
+def _softmax_along(x: Expr, params) -> Expr:
+    return apply("softmax", x, params=params)
+
+
+def _lse_shape(shapes, params):
+    x = shapes[0]
+    if params and x.is_matrix:
+        return Shape((x.dims[1 - params[0]],))
+    if not x.is_vector:
+        raise ShapeError(f"logsumexp takes a vector, not {x}",
+                         hint="for each row of a matrix write logsumexp(X, axis=1)")
+    return SCALAR
+
+
+def _lse_partials(y, args, params):
+    """∂ logsumexp(X, axis=1)/∂vec(X) = (𝟙ᵀ ⊗ I) diag(vec(S)), S = softmax(X, axis=1): row i
+    depends on row i of X only, with weights the softmax of that row (axis 0: I ⊗ 𝟙ᵀ)."""
+    x = args[0]
+    if not params:
+        return (grad_row(_softmax_along(x, ())),)
+    (m, n), S = x.shape.dims, _softmax_along(x, params)
+    D = E.call("jdiag", [S], Shape((m * n, m * n)))
+    pick = kron(E.transpose(_ones(n)), E.identity(m)) if params[0] == 1 else \
+        kron(E.identity(n), E.transpose(_ones(m)))
+    return (E.matmul(pick, D),)
+
+
+def _lse_vjp(g, y, args, params):
+    """X̄ = (g 𝟙ᵀ) ⊙ S for the row-wise logsumexp (axis 0: (𝟙 gᵀ) ⊙ S)."""
+    if not params:
+        return None
+    x = args[0]
+    return (E.mul(_broadcast_back(g, x, params[0]), _softmax_along(x, params)),)
+
+
+def _lse_build(args, params, old):
+    x = args[0]
+    axis = _along(x, params[0] if params else None)
+    return apply("logsumexp", x, params=() if axis is None else (axis,))
+
+
+def _lse_code(args, node, ctx):
+    if node.params:
+        return f"np.logaddexp.reduce({args[0]}, axis={node.params[0]})"
+    return f"np.logaddexp.reduce({args[0]})"
+
+
 reduction("logsumexp", lambda y, x, p: apply("softmax", x), _logsumexp,
-          code="np.logaddexp.reduce({0})", infer="vec2scalar",
+          code=_lse_code, infer="vec2scalar", shape=_lse_shape, partials=_lse_partials,
+          vjp=_lse_vjp, call=_axis_call, keywords=("axis",), axis_param=0, build=_lse_build,
           section="deep learning", doc="∂logsumexp(x)/∂x = softmax(x)ᵀ",
           matrix=lambda args, node: sympy.log(sympy.Add(*(sympy.exp(v) for v in args[0])))
           if isinstance(args[0], sympy.MatrixBase) else sympy.Function("logsumexp")(args[0]))
@@ -1178,20 +1331,71 @@ def _sympy_softmax(args, node):
 
 
 def _vec2vec(shapes, params):
+    if params and shapes[0].is_matrix:
+        return shapes[0]
     if not shapes[0].is_vector:
-        raise ShapeError(f"softmax takes a vector, not {shapes[0]}")
+        raise ShapeError(f"softmax takes a vector, not {shapes[0]}",
+                         hint="for each row of a matrix write softmax(X, axis=1)")
     return shapes[0]
 
 
 def _softmax_partial(y, args, params):
-    """∂softmax(x)/∂x = diag(s) − s sᵀ with s = softmax(x)."""
+    """∂softmax(x)/∂x = diag(s) − s sᵀ with s = softmax(x).  Row by row (axis=1), with
+    D = diag(vec(S)): ∂vec(S)/∂vec(X) = D − D (𝟙𝟙ᵀ ⊗ I) D, since dS = S ⊙ dX − S ⊙ ((S ⊙ dX) 𝟙𝟙ᵀ)
+    (axis 0: D − D (I ⊗ 𝟙𝟙ᵀ) D)."""
     s = y
-    return (E.sub(E.call("jdiag", [s], Shape((s.shape.rows, s.shape.rows))),
-                  E.matmul(s, E.transpose(s))),)
+    if not params:
+        return (E.sub(E.call("jdiag", [s], Shape((s.shape.rows, s.shape.rows))),
+                      E.matmul(s, E.transpose(s))),)
+    m, n = s.shape.dims
+    D = E.call("jdiag", [s], Shape((m * n, m * n)))
+    spread = kron(_ones(n, n), E.identity(m)) if params[0] == 1 else \
+        kron(E.identity(n), _ones(m, m))
+    return (E.sub(D, E.matmul(D, spread, D)),)
+
+
+def _softmax_vjp(g, y, args, params):
+    """X̄ = S ⊙ (G − ((G ⊙ S) 𝟙) 𝟙ᵀ) row by row (axis 0: S ⊙ (G − 𝟙 (𝟙ᵀ (G ⊙ S))))."""
+    if not params:
+        return None
+    s, axis = y, params[0]
+    g = E.expand_to(g, s.shape)
+    return (E.mul(s, E.sub(g, _broadcast_back(_sums(E.mul(g, s), axis), s, axis))),)
+
+
+def _softmax_build(args, params, old):
+    x = args[0]
+    axis = _along(x, params[0] if params else None)
+    return apply("softmax", x, params=() if axis is None else (axis,))
+
+
+def _softmax_code(args, node, ctx):
+    if node.params:
+        return (f"np.exp({args[0]} - np.logaddexp.reduce({args[0]}, axis={node.params[0]}, "
+                f"keepdims=True))")
+    return "np.exp({0} - np.logaddexp.reduce({0}))".format(args[0])
+
+
+def _log_softmax_build(args, params, old):
+    """log_softmax(x) = x − logsumexp(x) (each entry), row by row with axis=1: X − lse 𝟙ᵀ."""
+    x = args[0]
+    axis = _along(x, params[0] if params else None)
+    if axis is None:
+        return E.sub(x, apply("logsumexp", x))
+    return E.sub(x, _broadcast_back(apply("logsumexp", x, params=(axis,)), x, axis))
+
+
+_register(Rule("log_softmax", "vector", (1, 1), "vec2vec", _vec2vec, None,
+               text="log_softmax", latex=r"\operatorname{log\_softmax}",
+               section="deep learning", build=_log_softmax_build, call=_axis_call, macro=True,
+               keywords=("axis",), axis_param=0,
+               doc="log_softmax(x) = x − logsumexp(x); its Jacobian is I − 𝟙 softmax(x)ᵀ"))
 
 
 _register(Rule("softmax", "vector", (1, 1), "vec2vec", _vec2vec, _softmax_partial,
-               numpy=_softmax, code="np.exp({0} - np.logaddexp.reduce({0}))", text="softmax",
+               vjp=_softmax_vjp, build=_softmax_build, call=_axis_call, keywords=("axis",),
+               axis_param=0,
+               numpy=_softmax, code=_softmax_code, text="softmax",
                latex=r"\operatorname{softmax}",
                section="deep learning", doc="∂s/∂x = diag(s) − s sᵀ", name_hint="s",
                matrix=_sympy_softmax,
@@ -1234,6 +1438,47 @@ _register(Rule("diag", "linear", (1, 1), "diagonal", _diag_shape, _diag_partial,
                matrix=lambda args, node: sympy.matrices.expressions.DiagMatrix(args[0])
                if node.shape.is_matrix else sympy.matrices.expressions.DiagonalOf(args[0]),
                jacobian_doc={0: "diag is linear: it moves entries to or from the diagonal"}))
+
+# --- constants of a named size: eye(n), ones(n), ones(m, n); I and 𝟙 of an inferred size ------
+
+
+def _dims_call(name):
+    """eye(n), ones(m, n): the arguments are dimensions (names or positive integers)."""
+    def call(args, keywords, fail):
+        dims = []
+        for a in args:
+            if isinstance(a, E.Var):
+                dims.append(dim(a.name))
+            elif isinstance(a, E.Const) and a.value.is_Integer and a.value > 0:
+                dims.append(a.value)
+            else:
+                fail(f"the arguments of {name} are sizes: names or positive integers", a,
+                     hint=f"write {name}(n) or {name}(3)" + (", or ones(m, n) for a matrix"
+                                                          if name == "ones" else ""))
+        return [], tuple(dims)
+    return call
+
+
+def _eye_shape(shapes, params):
+    return Shape((params[0], params[0]))
+
+
+_register(Rule("eye", "constant", (1, 1), "identity", _eye_shape, text="eye",
+               build=lambda a, p, old: E.identity(p[0] if p else old.rows),
+               call=_dims_call("eye"), section="linear algebra", macro=True,
+               doc="eye(n) = I, the n×n identity (written I where its size is inferred); "
+                   "a constant"))
+_register(Rule("ones", "constant", (1, 2), "constant", lambda s, p: Shape(tuple(p)),
+               text="ones", build=lambda a, p, old: E.ones(Shape(tuple(p)) if p else old),
+               call=_dims_call("ones"), section="linear algebra", macro=True,
+               doc="ones(n) = 𝟙, ones(m, n) = 𝟙𝟙ᵀ (written 𝟙 where its size is inferred); "
+                   "a constant"))
+
+# Names that are constants, not variables: I (the identity, its size inferred) and π.
+RESERVED = {
+    "I": lambda span: Call(None, op="eye", operands=(), span=span),
+    "π": lambda span: E.Const(SCALAR, value=sympy.pi, span=span),
+}
 
 # --- structured matrices that appear in derivatives -------------------------------------------
 

@@ -191,7 +191,7 @@ def transpose_of_product(e: Expr) -> Expr | None:
         return None
     fs = e.operands[0].operands
     flipped = [E.transpose(f) for f in reversed(fs)]
-    if _transposed_factors(flipped) < 1 + _transposed_factors(fs) or fs[-1].shape.is_vector:
+    if _transposed_factors(flipped) <= 1 + _transposed_factors(fs) or fs[-1].shape.is_vector:
         return E.matmul(*flipped)
     return None
 

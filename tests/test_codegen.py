@@ -226,4 +226,4 @@ def test_inputs_of_the_wrong_shape_are_refused():
 
 def test_every_rule_has_numpy_code():
     """Generated from the table: a new entry needs its NumPy spelling too."""
-    assert [name for name, rule in RULES.items() if rule.code is None] == []
+    assert [name for name, rule in RULES.items() if rule.code is None and not rule.macro] == []
