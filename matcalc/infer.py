@@ -22,7 +22,7 @@ from . import expr as E
 from .errors import ShapeError
 from .expr import Call, Const, Expr, Var
 from .rules import RULES, axis_of
-from .shapes import ONE, Shape, dim, matmul_shape, parse_shape
+from .shapes import ONE, Shape, dim, numpy_broadcast, numpy_matmul, parse_shape
 
 _FRESH_NAMES = ["n", "m", "k", "p", "q", "r", "s", "t", "l", "d", "h"]
 
@@ -152,6 +152,8 @@ class _Problem:
     order: list = field(default_factory=list)      # variable names in order of appearance
     props: dict = field(default_factory=dict)      # name -> declared properties
     rigid: dict = field(default_factory=dict)      # declared dimension -> its _Dim
+    structural: set = field(default_factory=set)   # names an operation other than an
+    #                                                element-wise one takes (sum(θ), A@θ)
 
     def error(self, node, message, *slots):
         where = self.text[node.span[0]:node.span[1]] if (self.text and node.span) else None
@@ -190,6 +192,8 @@ def infer(tree: Expr, shapes: dict[str, Shape] | None = None, text: str | None =
     prob.rigid = rigid
     for node in nodes:
         _constrain(prob, node)
+        if isinstance(node, Call) and RULES[node.op].infer not in ("map", "map2", "power"):
+            prob.structural.update(a.name for a in node.args if isinstance(a, Var))
     _solve(prob, nodes)
     names = _name_dims(prob, rigid)
     return _build(prob, nodes, tree, names)
@@ -231,9 +235,39 @@ class _Constraint:
             self.queue.append(self)
 
 
-# Defaults, applied one at a time when propagation is stuck, in this order of kinds: @ operands
-# first (so W@x + W is reported at the +), then element-wise partners, then reductions.
-_DEFAULT_STAGES = ((2, {"chain", "flip"}), (1, {"map2"}), (3, {"reduce", "diagonal", "kron"}))
+# Defaults, applied one at a time when propagation is stuck, in this order: @ operands that are
+# names (so W@x + W is reported at the +), arguments of reductions and other structural
+# operations, Greek-named coefficients (λ in λ w·w), then element-wise partners (x in sum(w*x)
+# takes w's shape, N in sum(x)/N is a scalar).
+GREEK = 0
+_DEFAULT_STAGES = ((2, {"chain", "flip"}),
+                   (3, {"reduce", "diagonal", "kron", "square", "invertible", "chain",
+                        "vec2vec", "vec2scalar"}), (GREEK, set()), (1, {"map2"}))
+
+# Greek letters, spelled or written, name scalars by the field's convention (λ a regulariser's
+# weight, α and η rates, ε a tolerance): one constrained by nothing but element-wise partners is
+# a scalar coefficient.
+GREEK_NAMES = frozenset(
+    "alpha beta gamma delta epsilon eps zeta eta theta iota kappa lambda lam mu nu xi "
+    "omicron rho sigma tau upsilon phi chi psi omega".split()) | frozenset(
+    "αβγδεζηθικλμνξοπρστυφχψω")
+
+
+def is_greek(name: str) -> bool:
+    """``lam``, ``alpha_1``, ``λ``, ``η2``: a name whose stem is a Greek letter."""
+    stem = name.split("_")[0].rstrip("0123456789")
+    return stem in GREEK_NAMES
+
+
+def _greek_default(prob) -> bool:
+    """Make the first unknown Greek-named variable that only element-wise operations use a
+    scalar (True if one was)."""
+    for name in prob.order:
+        if is_greek(name) and _dims_of(prob.var_slots[name]) is None and \
+                name not in prob.declared and name not in prob.structural:
+            _set(prob.var_slots[name], [])
+            return True
+    return False
 
 
 def _solve(prob: _Problem, nodes):
@@ -273,6 +307,10 @@ def _solve(prob: _Problem, nodes):
         if not remaining[0]:
             break
         for stage, _ in _DEFAULT_STAGES:
+            if stage == GREEK:
+                if _greek_default(prob):
+                    break
+                continue
             items = by_stage[stage]
             i = cursors[stage]
             while i < len(items) and items[i].done:
@@ -303,7 +341,11 @@ def _solve(prob: _Problem, nodes):
                         break
                 else:
                     raise AssertionError("internal: shape inference made no progress")
-    # every remaining slot of a node must be known
+    # every remaining slot must be known: a name by the case convention (A a matrix in A², x a
+    # scalar in x²), then anything else a scalar
+    for name in prob.order:
+        if _dims_of(prob.var_slots[name]) is None:
+            _set(prob.var_slots[name], _fresh(2) if name[:1].isupper() else [])
     for node in nodes:
         s = _slot(prob, node)
         if _dims_of(s) is None:
@@ -348,20 +390,25 @@ def _rank(prob, node):
 
 def _default_rank(prob, node) -> int:
     """The rank a default gives ``node`` when nothing else decides: a matrix if it is, or is an
-    element-wise combination involving, an upper-case name of unknown shape (``sum(X*X)``);
-    otherwise a vector."""
+    element-wise combination involving, an upper-case name of unknown shape (``sum(X*X)``) or
+    a matrix (``sum(σ(X W + b))``, broadcasting); otherwise a vector."""
     stack, seen = [node], set()
+    best = 1
     while stack:
         n = stack.pop()
-        if id(n) in seen or _rank(prob, n) is not None:
+        if id(n) in seen:
             continue
         seen.add(id(n))
+        known = _rank(prob, n)
+        if known is not None:
+            best = max(best, known)
+            continue
         if _is_upper_var(n):
             return 2
         kind = RULES[n.op].infer if isinstance(n, Call) else None
         if kind in ("map", "map2", "power"):
             stack.extend(n.args[:1] if kind == "power" else n.args)
-    return 1
+    return best
 
 
 def _is_upper_var(node):
@@ -396,38 +443,15 @@ def _step(prob: _Problem, c, stage: int):
         _unify(out, slots[0])
         return True
     if kind == "power":
+        if ranks[1] not in (None, 0):
+            rule = RULES[node.op]
+            raise _Conflict(("the exponent of ^" if rule.fixity == "power" else
+                             f"the slope of {rule.text}") + " must be a scalar")
         _set(slots[1], [])
         _unify(out, slots[0])
         return True
     if kind == "map2":
-        a, b = slots
-        ra, rb = ranks
-        if ra == 0:
-            _unify(out, b)
-            return True
-        if rb == 0:
-            _unify(out, a)
-            return True
-        if ra is not None or rb is not None:
-            # the partner's shape (DESIGN: operands take the shape of their partner); an
-            # unknown compound operand first gets its shape from its own operation
-            unknown = None if (ra is not None and rb is not None) else \
-                args[1] if ra is not None else args[0]
-            if unknown is not None and not isinstance(unknown, Var) and stage < 1:
-                return False
-            _unify(a, b)
-            _unify(out, a)
-            return True
-        ro = _rank(prob, node)
-        if ro == 0:
-            _set(a, [])
-            _set(b, [])
-            return True
-        if stage >= 1:
-            _unify(a, b)
-            _unify(out, a)
-            return True
-        return False
+        return _broadcast_step(prob, node, out, slots, ranks, stage)
     if kind == "inner":
         for s, r in zip(slots, ranks):
             if r is not None and r != 1:
@@ -457,11 +481,7 @@ def _step(prob: _Problem, c, stage: int):
     if kind in ("reduce", "vec2scalar"):
         _set(out, [])
         if kind == "vec2scalar":
-            if ranks[0] is None:
-                _set(slots[0], _fresh(1))
-            elif ranks[0] != 1:
-                raise _Conflict()
-            return True
+            return _vector_argument(prob, node, slots, ranks, stage)
         if ranks[0] is not None:
             if ranks[0] == 0:
                 raise _Conflict()
@@ -471,6 +491,11 @@ def _step(prob: _Problem, c, stage: int):
             return True
         return False
     if kind in ("square", "invertible"):
+        if ranks[0] == 0:                       # a 1×1 product is a scalar: tr(xᵀx) = xᵀx
+            _unify(out, slots[0])
+            return True
+        if ranks[0] is None and stage < 3 and not isinstance(node.args[0], Var):
+            return False
         d = _Dim()
         _set(slots[0], [d, d])
         if kind == "square":
@@ -479,10 +504,8 @@ def _step(prob: _Problem, c, stage: int):
             _unify(out, slots[0])
         return True
     if kind == "vec2vec":
-        if ranks[0] is None:
-            _set(slots[0], _fresh(1))
-        elif ranks[0] != 1:
-            raise _Conflict()
+        if not _vector_argument(prob, node, slots, ranks, stage):
+            return False
         _unify(out, slots[0])
         return True
     if kind == "diagonal":
@@ -521,6 +544,22 @@ def _step(prob: _Problem, c, stage: int):
             _set(out, [rows, _product_dim(ca, cb)])
         return True
     raise AssertionError(f"no inference for {kind}")
+
+
+def _vector_argument(prob, node, slots, ranks, stage) -> bool:
+    """softmax(z), logsumexp(z): the argument is a vector (a name by the case convention; a
+    compound argument by its own operation).  A matrix is an error that says to pass axis=."""
+    if ranks[0] is None:
+        arg = node.args[0]
+        if not isinstance(arg, Var) and stage < 3:
+            return False
+        _set(slots[0], _fresh(2 if _is_upper_var(arg) else 1))
+    rank = _rank(prob, node.args[0])
+    if rank != 1:
+        name = RULES[node.op].text
+        raise _Conflict(f"{name} takes a vector" + (
+            f"; for each row of a matrix write {name}(X, axis=1)" if rank == 2 else ""))
+    return True
 
 
 def _axis_step(prob, kind, node, out, slots, ranks, stage):
@@ -572,44 +611,177 @@ def _transpose_dims(dims):
     return [dims[1], dims[0]]
 
 
-def _matmul_step(prob, node, out, slots, ranks, stage) -> bool:
+def _broadcast_step(prob, node, out, slots, ranks, stage):
+    """An element-wise operation, with NumPy's broadcasting: a scalar goes with anything; a
+    vector beside a matrix is one of its rows (X W + b: b has as many entries as X W has
+    columns).  An operand of unknown shape waits for other constraints; then a name takes its
+    partner's shape by the case convention: upper case a matrix, lower case a vector (beside a
+    matrix: a row of it, NumPy's bias); a compound operand takes its partner's shape."""
+    a, b = slots
+    ra, rb = ranks
     args = node.args
-    if any(r == 0 for r in ranks):
-        raise _Conflict()
+    for i, r in ((0, ra), (1, rb)):
+        if r == 0:                  # a scalar partner: the result is the other operand's shape,
+            other = args[1 - i]     # and a name beside a scalar is a scalar (sum(x)/N)
+            _unify(out, slots[1 - i])
+            if ranks[1 - i] is None and isinstance(other, Var) and \
+                    not isinstance(args[i], Const):         # not −x, 2x: those say nothing
+                if stage < 1:
+                    return False
+                _set(slots[1 - i], [])
+            return True
+    if ra is not None and rb is not None:
+        _broadcast_known(out, a, b)
+        return True
+    if ra is not None or rb is not None:
+        if stage < 1:
+            return False
+        i = 1 if ra is not None else 0
+        unknown, known_rank = args[i], ra if ra is not None else rb
+        if isinstance(unknown, Var):
+            rank = 2 if _is_upper_var(unknown) else 1
+            row = known_rank == 2 and _dim_value(_dims_of(slots[1 - i])[0]) == ONE
+            if rank == known_rank and not row:
+                _unify(a, b)
+            else:
+                _set(slots[i], _fresh(rank))
+            return PROGRESS
+        _unify(a, b)
+        _unify(out, a)
+        return True
+    ro = _rank(prob, node)
+    if ro == 0:
+        _set(a, [])
+        _set(b, [])
+        return True
+    if stage >= 1:
+        upper = [i for i, x in enumerate(args) if _is_upper_var(x)]
+        lower = [i for i, x in enumerate(args) if isinstance(x, Var) and not _is_upper_var(x)]
+        if upper and lower:             # X + b: a matrix and a row of it
+            _set(slots[upper[0]], _fresh(2))
+            return PROGRESS
+        _unify(a, b)
+        _unify(out, a)
+        return True
+    return False
+
+
+def _broadcast_known(out, a, b):
+    """Unify two known operand shapes under NumPy's broadcasting rules."""
+    da, db = _dims_of(a), _dims_of(b)
+    if len(da) == len(db) == 1:
+        _unify(a, b)
+        _unify(out, a)
+        return
+    if len(da) == len(db) == 2:
+        one = [_dim_value(d) == ONE for d in da], [_dim_value(d) == ONE for d in db]
+        for (x, dx, ox), (y, dy, oy) in (((a, da, one[0]), (b, db, one[1])),
+                                        ((b, db, one[1]), (a, da, one[0]))):
+            if ox[0] and not oy[0]:         # a row (1×n) beside an m×n matrix
+                _unify_dims(dx[1], dy[1])
+                _unify(out, y)
+                return
+            if ox[1] and not oy[1]:         # a column (m×1) beside an m×n matrix
+                _unify_dims(dx[0], dy[0])
+                _unify(out, y)
+                return
+        _unify(a, b)
+        _unify(out, a)
+        return
+    (mat, dm), (vec, dv) = ((a, da), (b, db)) if len(da) == 2 else ((b, db), (a, da))
+    _unify_dims(dm[1], dv[0])           # a vector is a row of the matrix (or the row itself)
+    _unify(out, mat)
+
+
+def _matmul_step(prob, node, out, slots, ranks, stage) -> bool:
+    """A @ B @ … as NumPy reads it, on the column-vector model: shapes chain as matrices (a
+    vector is a column); where a vector on the left does not chain, it is read as a row, as
+    NumPy's 1-D operand is (w@x is wᵀx, x@W is Wᵀx), and a product that NumPy would return
+    1-D is a vector.  A scalar (a 1×1 product) chains as 1×1.  Operands of unknown shape take
+    one by the case convention (upper case a matrix, lower case a vector)."""
+    args = node.args
     if None in ranks:
         if stage < 2:
             return False
-        # default the first unknown operand: left -> matrix, right -> vector (upper-case -> matrix)
         for i, (a, r) in enumerate(zip(args, ranks)):
             if r is None:
                 if isinstance(a, Call) and RULES[a.op].infer == "flip":
                     continue  # decided through its argument
-                if _is_upper_var(a) or (i == 0 and len(args) > 1):
-                    _set(slots[i], _fresh(2))
-                else:
-                    _set(slots[i], _fresh(1))
+                if not isinstance(a, Var) and stage < 3:
+                    continue  # a compound operand's own operation decides first: diag(x) @ y
+                _set(slots[i], _fresh(_default_rank(prob, a)))
                 return PROGRESS
         for i, a in enumerate(args):
-            if ranks[i] is None:  # a transpose of something unknown: its argument is a vector
-                inner = _slot(prob, a.args[0])
+            if ranks[i] is None and isinstance(a, Call) and RULES[a.op].infer == "flip":
+                inner = _slot(prob, a.args[0])   # a transpose of an unknown: by its argument
                 _set(inner, _fresh(_default_rank(prob, a.args[0])))
                 return PROGRESS
         return False
-    rows, cols = None, None
-    for i, s in enumerate(slots):
-        dims = _dims_of(s)
-        r, c = (dims[0], _Dim(ONE)) if len(dims) == 1 else (dims[0], dims[1])
-        if i == 0:
-            rows, cols = r, c
-        else:
-            _unify_dims(cols, r)
-            cols = c
-    rv, cv = _dim_value(rows), _dim_value(cols)
-    if cv == ONE:
-        _set(out, [] if rv == ONE else [rows])
+    acc = None                  # ("scalar",) | ("col", n) | ("row", n) | ("mat", m, n)
+    implicit = False            # a vector was read as a row (NumPy's 1-D left operand)
+    for s in slots:
+        f = _operand_form(_dims_of(s))
+        if acc is None:
+            acc = f
+            continue
+        acc, flipped = _chain_forms(acc, f)
+        implicit = implicit or flipped
+    if acc[0] == "scalar":
+        _set(out, [])
+    elif acc[0] == "col" or (acc[0] == "row" and implicit):
+        _set(out, [acc[1]])
+    elif acc[0] == "row":
+        _set(out, [_Dim(ONE), acc[1]])
     else:
-        _set(out, [rows, cols])
+        _set(out, [acc[1], acc[2]])
     return True
+
+
+def _operand_form(dims):
+    if not dims:
+        return ("scalar",)
+    if len(dims) == 1:
+        return ("col", dims[0])
+    if _dim_value(dims[0]) == ONE:
+        return ("scalar",) if _dim_value(dims[1]) == ONE else ("row", dims[1])
+    if _dim_value(dims[1]) == ONE:
+        return ("col", dims[0])
+    return ("mat", dims[0], dims[1])
+
+
+_NOT_CHAINED = "@ needs the columns of the left operand to match the rows of the right"
+
+
+def _chain_forms(acc, f):
+    """The product of two operand forms, and whether a vector was read as a row."""
+    a, b = acc[0], f[0]
+    if a == "scalar":
+        if b in ("scalar", "row"):
+            return f, False
+        raise _Conflict("@ with a scalar on the left: a 1×1 value chains only with a row; "
+                        "write * to scale")
+    if b == "scalar":
+        if a in ("col",):
+            return acc, False
+        raise _Conflict("@ with a scalar on the right: a 1×1 value chains only after a "
+                        "column; write * to scale")
+    if a == "col":
+        if b == "row":
+            return ("mat", acc[1], f[1]), False          # an outer product
+        if b == "col":
+            _unify_dims(acc[1], f[1])                    # w@x: the dot product
+            return ("scalar",), True
+        _unify_dims(acc[1], f[1])                        # x@W: xᵀ W, read back as Wᵀ x
+        return ("row", f[2]), True
+    if a == "row":
+        if b == "row":
+            raise _Conflict(_NOT_CHAINED + " (a row times a row)")
+        _unify_dims(acc[1], f[1])
+        return (("scalar",) if b == "col" else ("row", f[2])), False
+    if b == "row":
+        raise _Conflict(_NOT_CHAINED + " (a matrix times a row)")
+    _unify_dims(acc[2], f[1])
+    return (("col", acc[1]) if b == "col" else ("mat", acc[1], f[2])), False
 
 
 class _Namer:
@@ -660,9 +832,9 @@ def _chain_of(node) -> str | None:
 
 
 def _chain_shape(fam, a: Shape, b: Shape):
-    if RULES[fam].infer != "chain" or a.is_scalar or b.is_scalar:
-        return E.broadcast(a, b)
-    return matmul_shape(a, b)
+    if RULES[fam].infer != "chain":
+        return numpy_broadcast(a, b)
+    return numpy_matmul(a, b)
 
 
 def _build(prob, nodes, tree, names) -> Expr:

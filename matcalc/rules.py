@@ -299,6 +299,36 @@ def kron(a: Expr, b: Expr) -> Expr:
     return E.mul(*scalars, core) if scalars else core
 
 
+def broadcast(args) -> list:
+    """Operands of an element-wise operation with NumPy's broadcasting written out as the paper's
+    matrices: beside an m×n matrix, a vector v is the matrix 𝟙 vᵀ (each row v: the bias of a
+    batched layer, X W + 𝟙 bᵀ), a row r is 𝟙 r, a column c (m×1) is c 𝟙ᵀ.  Scalars stay (scalar
+    expansion); shapes that do not broadcast are left for the smart constructors to refuse."""
+    full = next((a.shape for a in args if a.shape.is_matrix and not a.shape.is_row and
+                 a.shape.cols != ONE), None)
+    if full is None:
+        rows = [a for a in args if a.shape.is_row]
+        if rows:            # a vector beside a row (1×n): NumPy's result is the row
+            return [E.transpose(a) if a.shape.is_vector else a for a in args]
+        return list(args)
+    m, n = full.dims
+    out = []
+    for a in args:
+        s = a.shape
+        scalars = []
+        if isinstance(a, Call) and a.op == "mul" and s != full and not s.is_scalar:
+            scalars = [f for f in a.operands if f.shape.is_scalar]   # −c 𝟙 vᵀ, not 𝟙 (−c v)ᵀ
+            a = E.mul(*(f for f in a.operands if not f.shape.is_scalar)) if scalars else a
+        if s.is_vector and s.dims[0] == n and s != full:
+            a = E.matmul(E.ones(Shape((m,))), transposed_product(a))
+        elif s.is_row and s != full:
+            a = E.matmul(E.ones(Shape((m,))), a)
+        elif s.is_matrix and s.cols == ONE and s.rows == m and s != full:
+            a = E.matmul(a, E.transpose(E.ones(Shape((n,)))))
+        out.append(E.mul(*scalars, a) if scalars else a)
+    return out
+
+
 def _elementwise_args(op: str):
     def shape(shapes, params):
         out = SCALAR
@@ -387,6 +417,9 @@ def elementwise2(name, da, db, numpy, *, code=None, text, latex, fixity="func", 
             return sympy_fn(*args)
         return _matrix_function(name)(args, node)
 
+    if build is None and infer == "map2":
+        def build(args, params, old):
+            return apply(name, *broadcast(args), params=params)
     return _register(Rule(name, "elementwise2", arity, infer, shape or _elementwise_args(text),
                           partials, numpy=numpy, code=code, sympy=sympy_fn,
                           matrix=matrix or default_matrix, text=text,
@@ -397,7 +430,7 @@ def elementwise2(name, da, db, numpy, *, code=None, text, latex, fixity="func", 
 
 
 def nary(name, numpy, *, code=None, text, latex, prec, section, doc="", name_hint="u", build,
-         fixity, matrix):
+         fixity, matrix, **extra):
     """n-ary ``+`` and ``⊙`` (flattened by the smart constructors): each argument's partial is
     that of the binary operator with the other arguments' sum/product as partner."""
     if name == "add":
@@ -419,7 +452,7 @@ def nary(name, numpy, *, code=None, text, latex, prec, section, doc="", name_hin
                           partials, numpy=numpy, code=code, text=text, latex=latex,
                           fixity=fixity, prec=prec, section=section, doc=doc,
                           name_hint=name_hint, build=build, chain=True, callable=False,
-                          matrix=matrix,
+                          matrix=matrix, **extra,
                           left=_left_sum if name == "add" else _left_scaled,
                           jacobian_doc={"*": f"element-wise {text}, diagonal condition holds"}))
 
@@ -750,15 +783,26 @@ def _sympy_mul(args, node):
     return sympy.Mul(*scal) * core if scal else core
 
 
+def _broadcast_note(node):
+    """An element-wise product that repeats a row in every row of a matrix (x'*A*x): perhaps
+    a matrix product was meant."""
+    for f in node.operands:
+        if isinstance(f, Call) and f.op == "matmul" and isinstance(f.operands[0], E.Const) \
+                and f.operands[0].shape.is_vector and f.shape.is_matrix:
+            return ("* is element-wise and broadcasts as NumPy does (𝟙 vᵀ repeats the row vᵀ "
+                    "in every row); for a matrix product write @, as in x'@A@x")
+    return None
+
+
 nary("add", lambda *xs: sum(np.asarray(x) for x in xs[1:]) + np.asarray(xs[0]) * 1
      if len(xs) > 1 else xs[0], code=lambda args, node, ctx: " + ".join(args), text="+",
      latex="+", prec=ADD, fixity="terms", section="§3 (w + x), §4 (x + z)",
      doc="∂(w + x)/∂w = I, ∂(x + z)/∂z = 𝟙", name_hint="z",
-     build=lambda a, p, s: E.add(*a), matrix=_sympy_add)
+     build=lambda a, p, s: E.add(*broadcast(a)), matrix=_sympy_add)
 nary("mul", lambda *xs: _product(xs), code=lambda args, node, ctx: _product_code(args),
      text="⊙", latex=r"\odot", prec=MUL, fixity="factors", section="§3 (w ⊗ x), §4 (x z)",
      doc="∂(w ⊙ x)/∂w = diag(x), ∂(x z)/∂z = x",
-     build=lambda a, p, s: E.mul(*a), matrix=_sympy_mul)
+     build=lambda a, p, s: E.mul(*broadcast(a)), matrix=_sympy_mul, note=_broadcast_note)
 
 
 def _product_code(args):
@@ -810,7 +854,7 @@ elementwise2("div", lambda y, a, b: E.div(one, b),
              latex=r"\oslash",
              fixity="quotient", prec=MUL, section="§3 (w ⊘ x)",
              doc="∂(w ⊘ x)/∂w = diag(1 ⊘ x), ∂(w ⊘ x)/∂x = diag(−w ⊘ x²)",
-             build=lambda a, p, s: E.div(*a), matrix=_sympy_div, callable=False)
+             build=lambda a, p, s: E.div(*broadcast(a)), matrix=_sympy_div, callable=False)
 elementwise2("pow", lambda y, a, p: E.mul(p, E.power(a, E.sub(p, one))),
              lambda y, a, p: E.mul(y, apply("log", a)), _pow, code="{0} ** {1}", text="^",
              latex="^", fixity="power", prec=POW, section="§1 power rule",
@@ -935,11 +979,34 @@ def _sympy_matmul(args, node):
     return out[0, 0] if node.shape.is_scalar and _is_matrix(out) else out
 
 
+def transposed_product(e: Expr) -> Expr:
+    """(A B C)ᵀ written as Cᵀ Bᵀ Aᵀ (the transpose of anything else as it is)."""
+    if isinstance(e, Call) and e.op == "matmul":
+        return E.matmul(*(E.transpose(f) for f in reversed(e.operands)))
+    return E.transpose(e)
+
+
+def _matmul_build(args, params, old):
+    """A @ B @ … as NumPy reads it (``shapes.numpy_matmul``): a vector on the left that does
+    not chain as a column is its transpose, and a product NumPy would return 1-D is written as
+    the vector it is: w@x = wᵀ x, x@W = Wᵀ x, x@A@B = Bᵀ Aᵀ x."""
+    acc = args[0]
+    implicit = False
+    for f in args[1:]:
+        if acc.shape.is_vector and not (f.shape.is_row or f.shape.is_scalar):
+            acc = transposed_product(acc)
+            implicit = True
+        acc = E.matmul(acc, f)
+    if implicit and acc.shape.is_row:
+        acc = transposed_product(acc)
+    return acc
+
+
 _register(Rule("matmul", "bilinear", (2, 10**9), "chain", _matmul_shape, _matmul_partials,
                numpy=_matmul, code=_matmul_code, text="", latex="", fixity="juxtapose",
                prec=MUL, section="§6 (affine layer Wx + b); Matrix Cookbook (520)",
                doc="∂(Wx)/∂x = W; ∂vec(Wx)/∂vec(W) = xᵀ ⊗ I", chain=True, callable=False,
-               build=lambda a, p, s: E.matmul(*a), matrix=_sympy_matmul,
+               build=_matmul_build, matrix=_sympy_matmul,
                jacobian_doc={"*": "matrix product: linear in each factor"}))
 
 
@@ -1232,21 +1299,31 @@ reduction("norm", _norm_grad, _norm, arity=(1, 2), call=_norm_call, fixity="norm
           code=lambda args, node, ctx: f"np.sum(np.abs({args[0]}))" if node.params == (1,)
           else f"np.linalg.norm({args[0]})",
           doc="∂‖x‖/∂x = xᵀ/‖x‖; ∂‖x‖₁/∂x = sign(x)ᵀ")
+def _of_scalar(op, scalar):
+    """``op`` of a matrix; of a scalar (a 1×1 product), ``scalar(x)``: tr(s) = det(s) = s."""
+    def build(args, params, old):
+        x = args[0]
+        return scalar(x) if x.shape.is_scalar else apply(op, x, params=params)
+    return build
+
+
 reduction("trace", lambda y, X, p: E.identity(X.shape.rows),
           _obj(lambda x: np.trace(x), lambda m: m.trace()), code="np.trace({0})",
           infer="square", section="Matrix Cookbook (100)", text="tr",
           latex=r"\operatorname{tr}", doc="∂tr(X)/∂X = I",
-          matrix=lambda args, node: sympy.Trace(args[0]))
+          matrix=lambda args, node: sympy.Trace(args[0]), build=_of_scalar("trace", lambda x: x))
 reduction("det", lambda y, X, p: E.mul(y, E.transpose(apply("inv", X))),
           _obj(lambda x: np.linalg.det(x), lambda m: m.det()), code="np.linalg.det({0})",
           infer="square",
           latex=r"\det", section="Matrix Cookbook (49)", doc="∂det(X)/∂X = det(X) X⁻ᵀ",
-          matrix=lambda args, node: sympy.Determinant(args[0]))
+          matrix=lambda args, node: sympy.Determinant(args[0]),
+          build=_of_scalar("det", lambda x: x))
 reduction("logdet", lambda y, X, p: E.transpose(apply("inv", X)),
           _obj(lambda x: np.linalg.slogdet(x)[1], lambda m: sympy.log(m.det())),
           code="np.linalg.slogdet({0})[1]", infer="square", latex=r"\log\det",
           section="Matrix Cookbook (57)", doc="∂log det(X)/∂X = X⁻ᵀ",
-          matrix=lambda args, node: sympy.log(sympy.Determinant(args[0])))
+          matrix=lambda args, node: sympy.log(sympy.Determinant(args[0])),
+          build=_of_scalar("logdet", lambda x: apply("log", x)))
 def _softmax_along(x: Expr, params) -> Expr:
     return apply("softmax", x, params=params)
 
@@ -1319,6 +1396,7 @@ _register(Rule("inv", "matrix", (1, 1), "invertible", _square,
                code="np.linalg.inv({0})", text="⁻¹", latex="^{-1}", fixity="postfix",
                prec=POST, transposed=("⁻ᵀ", r"^{-\top}"), section="Matrix Cookbook (59)",
                matrix=lambda args, node: sympy.Inverse(args[0]),
+               build=_of_scalar("inv", lambda x: E.div(one, x)),
                doc="d(X⁻¹) = −X⁻¹ dX X⁻¹", jacobian_doc={0: "inverse: −X⁻ᵀ ⊗ X⁻¹"}))
 
 

@@ -144,6 +144,42 @@ def matmul_shape(a: Shape, b: Shape) -> Shape | None:
     return normalize((m, n))
 
 
+def numpy_broadcast(a: Shape, b: Shape) -> Shape | None:
+    """The shape of an element-wise operation under NumPy's broadcasting, on the column-vector
+    model: equal shapes; a scalar with anything; a vector (n) or a row (1×n) beside an m×n
+    matrix is one of its rows; a column (m×1) beside it one of its columns.  None if NumPy
+    would refuse."""
+    if a == b or b.is_scalar:
+        return a
+    if a.is_scalar:
+        return b
+    for x, y in ((a, b), (b, a)):
+        if not y.is_matrix:
+            continue
+        if x.is_vector and x.dims[0] == y.dims[1]:
+            return y
+        if x.is_row and x.dims[1] == y.dims[1]:
+            return y
+        if x.is_matrix and x.dims[1] == ONE and x.dims[0] == y.dims[0]:
+            return y
+    return None
+
+
+def numpy_matmul(a: Shape, b: Shape) -> Shape | None:
+    """The shape of ``a @ b`` as NumPy reads it, on the column-vector model: as matrices (a
+    vector a column, a scalar 1×1); where a vector on the left does not chain as a column it is
+    read as a row, as NumPy's 1-D operand is, and the product NumPy returns 1-D is a vector
+    (w@x a scalar, x@W the vector Wᵀx).  None if the shapes do not chain."""
+    if a.is_scalar:
+        return b if (b.is_scalar or b.is_row) else None
+    if b.is_scalar:
+        return a if a.is_vector else None
+    if a.is_vector and not b.is_row:
+        s = matmul_shape(a.T, b)
+        return None if s is None else (s.T if s.is_row else s)
+    return matmul_shape(a, b)
+
+
 _PLAIN = "0123456789abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRTUVW×+-"
 _SUP = str.maketrans(_PLAIN, "⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵀᵁⱽᵂˣ⁺⁻")
 
