@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import __version__
+from . import __version__, report
 from .api import Derivative, diff, parse, to_numpy
 from .errors import MatcalcError, VerificationError
 from .lazy import lazy_module
-from .shapes import parse_shape_assignment, space
+from .report import shapes_line  # noqa: F401  (re-exported: cli.shapes_line)
+from .shapes import parse_shape_assignment
 
 json = lazy_module("json")  # only --format json needs it (start-up: lazy.py)
 
@@ -96,24 +97,14 @@ def _derivatives(args) -> list[Derivative]:
     return results
 
 
-_PROPERTY_TEXT = {"sym": "symmetric", "prob": "entries sum to 1"}
-
-
-def shapes_line(shapes: dict[str, tuple[str, ...]], properties: dict | None = None) -> str:
-    """``w, x ∈ ℝⁿ, b ∈ ℝ``: the shapes used, grouped; declared properties follow in
-    parentheses (``A ∈ ℝⁿˣⁿ (symmetric)``)."""
-    properties = properties or {}
-    from_shape: dict[tuple, list[str]] = {}
-    for name, s in shapes.items():
-        from_shape.setdefault((s, tuple(properties.get(name, ()))), []).append(name)
-    parts = []
-    for (s, props), names in from_shape.items():
-        note = f" ({', '.join(_PROPERTY_TEXT[p] for p in props)})" if props else ""
-        parts.append(f"{', '.join(names)} ∈ {space(s)}{note}")
-    return ", ".join(parts)
-
-
 def _run(args) -> int:
+    if args.command == "diff" and args.format == "json":
+        # the web page's function (report.py), so --format json and the page cannot drift
+        out = report.build({"expression": args.expr, "wrt": list(args.wrt),
+                            "shapes": _shapes(args.shape), "layout": args.layout,
+                            "order": args.order, "steps": args.steps, "check": args.check})
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
     ds = _derivatives(args)
     if args.command == "check":
         print(shapes_line(ds[0].shapes, ds[0].f.properties))
@@ -123,18 +114,6 @@ def _run(args) -> int:
             print("  verified by SymPy component expansion")
         return 0
     checked = [d.check() for d in ds] if args.check else []
-    if args.format == "json":
-        out = {"expression": str(ds[0].f), "shapes": {k: list(v) for k, v in
-                                                       ds[0].shapes.items()},
-               "layout": args.layout,
-               "derivatives": [{"wrt": d.wrt_text, "text": str(d), "latex": d.latex,
-                                "equation_latex": d.equation_latex, "shape": list(d.shape),
-                                "notes": d.notes,
-                                **({"checked": True} if checked else {}),
-                                **({"steps": d.steps.as_dict()} if args.steps else {})}
-                               for d in ds]}
-        print(json.dumps(out, ensure_ascii=False, indent=2))
-        return 0
     if args.format == "numpy":
         print(to_numpy(ds), end="")
         return 0
