@@ -17,6 +17,8 @@ from .report import shapes_line  # noqa: F401  (re-exported: cli.shapes_line)
 from .shapes import parse_shape_assignment
 
 json = lazy_module("json")  # only --format json needs it (start-up: lazy.py)
+web_server = lazy_module("matcalc.web.server")   # only matcalc serve needs it
+web_site = lazy_module("matcalc.web.site")       # only matcalc site needs it
 
 EPILOG = """examples:
   matcalc diff "sum(w*x)" --wrt w
@@ -62,7 +64,40 @@ def _parser() -> argparse.ArgumentParser:
                         "partial Jacobians, the chain rule, the product, the substitution")
     c = sub.add_parser("check", help="verify the derivative and print the verdict")
     common(c)
+    _web_commands(sub)
     return p
+
+
+def _web_commands(sub) -> None:
+    """``matcalc serve`` and ``matcalc site DIR`` (matcalc/web, docs/web.md)."""
+    s = sub.add_parser("serve", help="the web page on a local server (docs/web.md)")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+    s.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free)")
+    s.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    s.add_argument("--timeout", type=float, default=10.0,
+                   help="seconds one request may take (default 10)")
+    s.add_argument("--workers", type=int, default=None,
+                   help="worker processes (default: the number of CPUs + 2)")
+    s.add_argument("--verbose", action="store_true", help="log every request")
+    t = sub.add_parser("site", help="write a static folder that runs matcalc in the browser "
+                                    "(Pyodide; docs/web.md)")
+    t.add_argument("dir", metavar="DIR", help="the folder to write (made if missing)")
+    t.add_argument("--pyodide", metavar="PATH", default=None,
+                   help="the npm pyodide package's folder (default: $MATCALC_PYODIDE, else "
+                        "./node_modules/pyodide)")
+    t.add_argument("--wheels", metavar="DIR", default=None,
+                   help="take the wheels of SymPy, mpmath and Lark from DIR (default: "
+                        "download them with pip, the versions installed here)")
+
+
+def _web(args) -> int:
+    if args.command == "serve":
+        return web_server.serve(args.host, args.port, not args.no_browser, args.timeout,
+                                args.workers, args.verbose)
+    web_site.build(args.dir, args.pyodide, args.wheels)
+    print(f"matcalc: wrote the static site to {args.dir}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         _parser().print_help()
         return 2
     try:
+        if args.command in ("serve", "site"):
+            return _web(args)
         return _run(args)
     except VerificationError as e:
         print(f"matcalc: check failed: {e}", file=sys.stderr)

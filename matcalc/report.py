@@ -30,7 +30,7 @@ from . import __version__
 from . import expr as E
 from . import render
 from .api import Derivative, diff, parse, to_numpy
-from .errors import MatcalcError, VerificationError
+from .errors import MatcalcError, VerificationError, caret
 from .infer import declared_shapes
 from .lazy import lazy_module
 from .shapes import space
@@ -99,7 +99,7 @@ def respond(request) -> dict:
     except RecursionError:
         return {"ok": False, "version": __version__, "error": {
             "type": "ParseError", "field": "expression", "span": None, "line": None,
-            "column": None, "message": "the expression is nested too deeply",
+            "column": None, "caret": None, "message": "the expression is nested too deeply",
             "hint": "split it into smaller parts", "text": "the expression is nested too deeply"}}
 
 
@@ -122,6 +122,8 @@ def error_dict(e: MatcalcError) -> dict:
             "span": list(e.span) if e.span is not None and e.text is not None else None,
             "line": line_column[0] if line_column else None,
             "column": line_column[1] if line_column else None,
+            "caret": caret(e.text, *e.span) if e.span is not None and e.text is not None
+            else None,
             "text": str(e)}
 
 
