@@ -27,6 +27,7 @@ import mimetypes
 import multiprocessing
 import os
 import queue
+import signal
 import socket
 import sys
 import threading
@@ -338,6 +339,10 @@ class Server(http.server.ThreadingHTTPServer):
         return f"http://{host}:{port}/"
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def serve(host: str = "127.0.0.1", port: int = 8765, browser: bool = True,
           timeout: float = TIMEOUT, workers: int | None = None, verbose: bool = False,
           out=sys.stdout) -> int:
@@ -357,6 +362,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, browser: bool = True,
     print(f"matcalc serving on {server.url}  (Ctrl-C to stop)", file=out, flush=True)
     if browser:
         webbrowser.open(server.url)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
