@@ -337,19 +337,19 @@
   function renderVariables(r) {
     const body = $("variables").tBodies[0];
     body.replaceChildren();
+    const literal = r.wrt.filter((w) => w.startsWith("[")).flatMap((w) =>
+      w.slice(1, -1).split(",").map((n) => n.trim()));
+    $("stack").checked = literal.length > 0;
     r.variables.forEach((v) => {
       const tr = el("tr");
       tr.dataset.name = v.name;
       const wrt = el("input");
       wrt.type = "checkbox";
-      wrt.checked = r.wrt.includes(v.name);
+      wrt.className = "wrt";
+      wrt.checked = literal.includes(v.name) || r.wrt.includes(v.name);
+      wrt.dataset.scalar = v.kind === "scalar" ? "1" : "";
       wrt.setAttribute("aria-label", `differentiate by ${v.name}`);
-      wrt.addEventListener("change", () => {
-        state.wrt = state.wrt.filter((w) => w !== v.name && !w.startsWith("["));
-        if (wrt.checked) state.wrt.push(v.name);
-        ordered();
-        compute();
-      });
+      wrt.addEventListener("change", chooseWrt);
       const name = el("td", "name", v.name);
       const kind = el("select");
       kind.setAttribute("aria-label", `kind of ${v.name}`);
@@ -417,10 +417,16 @@
     });
   }
 
-  function ordered() {
-    // differentiate in the order the variables appear
-    const order = last ? last.variables.map((v) => v.name) : [];
-    state.wrt.sort((a, b) => order.indexOf(a) - order.indexOf(b));
+  // the ticked variables, in the order they appear; ticked scalars stacked into one vector
+  // [x, y] when asked (the paper's Jacobian w.r.t. several scalars)
+  function chooseWrt() {
+    const boxes = [...document.querySelectorAll("#variables input.wrt")];
+    const ticked = boxes.filter((b) => b.checked);
+    const names = ticked.map((b) => b.closest("tr").dataset.name);
+    const scalars = ticked.every((b) => b.dataset.scalar);
+    state.wrt = $("stack").checked && names.length > 1 && scalars
+      ? ["[" + names.join(", ") + "]"] : names;
+    compute();
   }
 
   function renderSteps(r) {
@@ -630,6 +636,7 @@
     });
     box.addEventListener("scroll", () => { $("expr-backdrop").scrollTop = box.scrollTop; });
     window.addEventListener("resize", fitBox);
+    $("stack").addEventListener("change", chooseWrt);
     $("layout").addEventListener("change", (e) => { state.layout = e.target.value; compute(); });
     $("order").addEventListener("change", (e) => { state.order = Number(e.target.value); compute(); });
     $("copy-code").addEventListener("click", (e) => copy($("code").textContent, e.target));
