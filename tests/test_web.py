@@ -405,7 +405,12 @@ def test_steps_and_the_data_flow_graph(page, served):
     # the arrows point from left to right, the direct one arching over u₁
     boxes = {n: svg.locator(f"g.node[data-id='{n}']").bounding_box() for n in nodes}
     assert boxes["x"]["x"] < boxes["u₁"]["x"] < boxes["u₂"]["x"]
-    assert page.locator("#steps .steps-math .katex").count() == 1
+    headings = page.locator("#steps .step-heading").all_inner_texts()
+    assert headings[0] == "1. Intermediate variables, one per operation"
+    assert headings[2].startswith("3. Single-variable total-derivative chain rule: 2 data-flow "
+                                  "paths, x ")
+    assert page.locator("#steps .step-heading").nth(2).locator(".katex").count() == 6  # 3 × → and ₂ ₁ ₂
+    assert page.locator("#steps .steps-math .katex").count() == 4     # no math under 3.
     steps_text = page.locator("#steps .steps-text").text_content()
     assert steps_text == str(matcalc.diff("x + x^2", "x").steps)
     type_expression(page, "sin(x^2)")

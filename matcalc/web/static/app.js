@@ -380,8 +380,10 @@
         flag.checked = v.properties.includes(flagName);
         flag.id = `prop-${v.name}`;
         flag.addEventListener("change", declare);
-        const lab = el("label", null, flagName === "sym" ? " symmetric" : " sums to 1");
+        const lab = el("label", null, " " + flagName);
         lab.htmlFor = flag.id;
+        lab.title = flag.title = flagName === "sym" ? `${v.name} is symmetric`
+          : `the entries of ${v.name} sum to 1 (probabilities, one-hot labels)`;
         lab.style.fontWeight = "normal";
         prop.append(flag, lab);
       }
@@ -446,14 +448,69 @@
           `Data flow from ${dv.wrt}: ${paths} path${paths === 1 ? "" : "s"}; ${dv.chain_rule.name}` +
           (dv.chain_rule.reason ? ` (${dv.chain_rule.reason})` : "")));
       });
-      const math = el("div", "steps-math");
-      tex(math, d.steps.latex, true);
-      part.append(math);
+      stepsBlocks(d.steps.latex).forEach((b) => {
+        if (b.heading !== undefined) {
+          const h = heading(b.heading);
+          if (b.after) h.append(tex(el("span"), b.after, false));
+          part.append(h);
+        }
+        else part.append(tex(el("div", "steps-math"), b.math, true));
+      });
       const det = el("details");
       det.append(el("summary", null, "the steps as text"), el("pre", "steps-text", d.steps.text));
       part.append(det);
       box.append(part);
     });
+  }
+
+  // The steps' LaTeX is one aligned block; its \text{…} lines (the numbered headings) are shown
+  // as paragraphs, which wrap on a narrow screen, and the math between them as aligned blocks.
+  function stepsBlocks(latex) {
+    const m = latex.match(/^\\begin\{aligned\}\n([\s\S]*)\n\\end\{aligned\}$/);
+    if (!m) return [{ math: latex }];
+    const blocks = [];
+    let math = [];
+    const flush = () => {
+      if (math.length) blocks.push({ math: "\\begin{aligned}" + math.join(" \\\\\n") +
+                                           "\\end{aligned}" });
+      math = [];
+    };
+    m[1].split(" \\\\\n").forEach((line) => {
+      const h = textLine(line);
+      if (h) { flush(); blocks.push(h); } else math.push(line);
+    });
+    flush();
+    return blocks;
+  }
+
+  // "&\text{5. Substitute back } u = …": the text, and the math after it
+  function textLine(line) {
+    if (!line.startsWith("&\\text{")) return null;
+    let depth = 0;
+    for (let i = 6; i < line.length; i++) {
+      const c = line[i];
+      if (c === "\\") { i++; continue; }
+      if (c === "{") depth++;
+      if (c === "}" && --depth === 0) {
+        const rest = line.slice(i + 1).trim();
+        return rest.includes("&") ? null : { heading: line.slice(7, i), after: rest };
+      }
+    }
+    return null;
+  }
+
+  // a \text{…} heading as HTML: TeX's escapes undone, its $…$ parts rendered by KaTeX
+  function heading(source) {
+    const p = el("p", "step-heading");
+    source.split(/(\$[^$]*\$)/).forEach((part) => {
+      if (part.startsWith("$") && part.endsWith("$") && part.length > 1) {
+        p.append(tex(el("span"), part.slice(1, -1), false));
+      } else {
+        p.append(part.replace(/\\S\{\}/g, "§").replace(/\\textasciicircum\{\}/g, "^")
+          .replace(/\\textbackslash\{\}/g, "\\").replace(/\\([#$%&_{}])/g, "$1"));
+      }
+    });
+    return p;
   }
 
   // The data-flow graph, left to right by layer; an edge that skips a layer arches over it.
