@@ -40,6 +40,7 @@ from .. import __version__, report
 from . import STATIC
 
 MAX_BODY = 16 * 1024          # bytes of one request body
+DRAIN = 1024 * 1024           # bytes of a too-large body read and dropped (more: connection closed)
 MAX_EXPRESSION = 2000         # characters of one expression
 TIMEOUT = 10.0                # seconds of one request in a worker
 SOFT = 0.5                    # seconds after which a request's worker yields the CPU
@@ -240,11 +241,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(status)
         for k, v in {**HEADERS, **(extra or {})}.items():
             self.send_header(k, v)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def _drain(self, length: int) -> None:
+        try:
+            while length > 0:
+                chunk = self.rfile.read(min(length, 65536))
+                if not chunk:
+                    break
+                length -= len(chunk)
+        except OSError:
+            self.close_connection = True
 
     def _json(self, status: int, data: dict) -> None:
         self._send(status, json.dumps(data, ensure_ascii=False).encode("utf-8"),
@@ -281,7 +294,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return self._json(411, _error("a request needs a Content-Length"))
         if int(length) > MAX_BODY:
-            self.close_connection = True       # the body is not read
+            if int(length) <= DRAIN:           # read and dropped: the connection stays usable
+                self._drain(int(length))
+            else:                              # not read: the connection is closed
+                self.close_connection = True
             return self._json(413, _error(f"the request is {int(length):,} bytes; the limit "
                                           f"is {MAX_BODY:,}", "shorten the expression"))
         try:
