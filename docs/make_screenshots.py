@@ -86,7 +86,7 @@ def shoot(base: str, browser) -> list[Path]:
                                 device_scale_factor=2)
     page = phone.new_page()
     open_at(page, link(base, "x'@A@x", wrt="x", shape="A=n,n,sym", order=2))
-    page.screenshot(path=HERE / "web-phone.png", full_page=True)
+    clip_sections(page, HERE / "web-phone.png", 0, 2)
     out.append(HERE / "web-phone.png")
     phone.close()
     return out
