@@ -26,9 +26,8 @@ the hint — what the page needs to highlight the span in the box.
 
 from __future__ import annotations
 
-from . import __version__
+from . import __version__, render
 from . import expr as E
-from . import render
 from .api import Derivative, diff, parse, to_numpy
 from .errors import MatcalcError, VerificationError, caret
 from .infer import declared_shapes
@@ -53,8 +52,8 @@ def build(request: dict, strict_check: bool = True) -> dict:
     req = _validated(request)
     text = req["expression"]
     for name, spec in req["shapes"].items():
-        _tagged(lambda: declared_shapes({name: spec}), f"shapes.{name}")
-    f = _tagged(lambda: parse(text, req["shapes"]), "expression", text)
+        _tagged(f"shapes.{name}", None, declared_shapes, {name: spec})
+    f = _tagged("expression", text, parse, text, req["shapes"])
     names = list(E.free_vars(f.node))
     wrt = req["wrt"] or names[:1]
     if not wrt:
@@ -62,9 +61,9 @@ def build(request: dict, strict_check: bool = True) -> dict:
                            hint="a derivative needs a variable, e.g. x in sin(x)")
     ds: list[Derivative] = []
     for i, w in enumerate(wrt):
-        d = _tagged(lambda: diff(f, w, layout=req["layout"]), f"wrt.{i}", text)
+        d = _tagged(f"wrt.{i}", text, diff, f, w, layout=req["layout"])
         if req["order"] == 2:
-            d = _tagged(lambda: d.diff(w), f"wrt.{i}", text)
+            d = _tagged(f"wrt.{i}", text, d.diff, w)
         ds.append(d)
     first = ds[0]
     origin = first.f.origin or first.f.node          # the function, also for a 2nd derivative
@@ -210,11 +209,11 @@ def _validated(request) -> dict:
             "order": order, **flags}
 
 
-def _tagged(thunk, field: str, expression: str | None = None):
-    """Run ``thunk``; a ``MatcalcError`` gets the request field it is about (``expression``
-    when its span points into the expression's text)."""
+def _tagged(field: str, expression: str | None, function, *args, **kwargs):
+    """``function(*args, **kwargs)``; a ``MatcalcError`` gets the request field it is about
+    (``expression`` when its span points into the expression's text)."""
     try:
-        return thunk()
+        return function(*args, **kwargs)
     except MatcalcError as e:
         if getattr(e, "field", None) is None:
             e.field = "expression" if expression is not None and e.text == expression else field

@@ -257,7 +257,7 @@ def test_no_path_traversal(served, path):
 
 def test_every_response_has_a_content_security_policy(served):
     for path in ("/", "/app.js", "/api", "/nowhere"):
-        status, headers, _ = get(served, path)
+        _, headers, _ = get(served, path)
         csp = headers["Content-Security-Policy"]
         assert "default-src 'none'" in csp and "script-src 'self'" in csp
         assert "unsafe-eval" not in csp and headers["X-Content-Type-Options"] == "nosniff"
@@ -278,7 +278,6 @@ def test_api_description(served):
 
 
 def test_host_option_says_it_listens_beyond_this_machine():
-    proc, url = None, None
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "matcalc", "serve", "--no-browser", "--port",
                              "0", "--host", "0.0.0.0", "--workers", "1"], cwd=ROOT, env=env,
@@ -425,7 +424,7 @@ def test_copy_buttons(page, served):
     clip = page.evaluate("navigator.clipboard.readText()")
     assert clip == matcalc.to_numpy(ds)
     namespace = {}
-    exec(compile(clip, "<copied>", "exec"), namespace)      # the copied code runs, self-checks
+    exec(compile(clip, "<copied>", "exec"), namespace)  # noqa: S102  (matcalc's own code)
     assert namespace["check_f_and_grad"](W=[[1.0, 2.0], [3.0, 4.0]], x=[1.0, -1.0],
                                          b=[0.5, 0.5], y=[0.0, 1.0]) < 1e-4
     page.locator("#results .result").first.get_by_role("button", name="Copy text").click()

@@ -87,7 +87,7 @@ def _work(conn) -> None:
             return
         try:
             answer = report.respond(request)
-        except Exception:               # an internal bug: report it, keep the worker
+        except Exception:  # noqa: BLE001  (an internal bug: report it, keep the worker)
             answer = {"ok": False, "internal": True, "version": __version__, "error": {
                 "type": "InternalError", "field": None, "span": None, "line": None,
                 "column": None, "caret": None, "hint": "this is a bug in matcalc: please report it",
@@ -233,7 +233,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 15                  # seconds a connection may idle or trickle (slow clients)
 
-    def log_message(self, format, *args):    # noqa: A002  (quiet: a request is no news)
+    def log_message(self, format, *args):
         if self.server.verbose:
             super().log_message(format, *args)
 
@@ -270,7 +270,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]").lower()
         return host in ("localhost", "127.0.0.1", "::1") or host.startswith("127.")
 
-    def do_GET(self):            # noqa: N802
+    def do_GET(self):
         if not self._host_ok():
             return self._json(421, _error("this server answers to localhost only"))
         path = urlsplit(self.path).path
@@ -283,7 +283,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     do_HEAD = do_GET
 
-    def do_POST(self):           # noqa: N802
+    def do_POST(self):
         if not self._host_ok():
             return self._json(421, _error("this server answers to localhost only"))
         if urlsplit(self.path).path != "/api/diff":

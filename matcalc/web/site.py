@@ -113,7 +113,7 @@ def dependency_wheels(folder: Path | None) -> list[Path]:
     if missing:
         done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps",
                                "--only-binary=:all:", "--quiet", "--dest", str(folder), *missing],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, check=False)
         if done.returncode:
             raise SiteError(f"could not download {', '.join(missing)}: "
                             f"{done.stderr.strip().splitlines()[-1:] or done.returncode}",
