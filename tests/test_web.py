@@ -266,8 +266,11 @@ def test_every_response_has_a_content_security_policy(served):
 
 
 def test_only_loopback_host_names_are_served(served):
-    status, _, _ = get(served, "/", {"Host": "attacker.example:80"})
-    assert status == 421
+    for host in ("attacker.example:80", "127.attacker.example", "localhost.example"):
+        status, _, _ = get(served, "/", {"Host": host})
+        assert status == 421
+    assert post(served, '{"expression": "x"}', {"Host": "evil.example"})[0] == 421
+    assert get(served, "/", {"Host": "[::1]:80"})[0] == 200
     assert get(served, "/", {"Host": "localhost"})[0] == 200
 
 

@@ -88,6 +88,7 @@ def _work(conn) -> None:
         try:
             answer = report.respond(request)
         except Exception:  # noqa: BLE001  (an internal bug: report it, keep the worker)
+            traceback.print_exc()
             answer = {"ok": False, "internal": True, "version": __version__, "error": {
                 "type": "InternalError", "field": None, "span": None, "line": None,
                 "column": None, "caret": None, "hint": "this is a bug in matcalc: please report it",
@@ -139,8 +140,13 @@ class WorkerPool:
     def __init__(self, size: int | None = None, timeout: float = TIMEOUT, soft: float = SOFT):
         self.size = size or (os.cpu_count() or 2) + 2
         self.timeout, self.soft = timeout, soft
-        self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["matcalc.report"])
+        # forkserver: workers forked from a clean process that has imported matcalc (fast to
+        # replace, and no fork of this threaded server); spawn where there is none (Windows)
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            self._ctx = multiprocessing.get_context("forkserver")
+            self._ctx.set_forkserver_preload(["matcalc.report"])
+        else:
+            self._ctx = multiprocessing.get_context("spawn")
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
@@ -267,8 +273,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         """Against DNS rebinding: on a loopback address, only loopback names are served."""
         if not self.server.loopback_only:
             return True
-        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]").lower()
-        return host in ("localhost", "127.0.0.1", "::1") or host.startswith("127.")
+        host = (self.headers.get("Host") or "").lower()
+        host = host[1:host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:               # a name, such as 127.attacker.example
+            return False
 
     def do_GET(self):
         if not self._host_ok():
