@@ -17,6 +17,7 @@ from .expr import Expr, Var
 from .infer import declared_shapes, infer
 from .lazy import lazy_module
 from .parse import parse_syntax, parse_wrt
+from .rules import RULES
 from .shapes import Shape, as_sympy, dim, dim_str
 from .simplify import frozen, simplify
 
@@ -56,6 +57,14 @@ class Expression:
         """Declared properties of the variables: ``{'A': ('sym',)}``."""
         return {n: tuple(sorted(v.props)) for n, v in E.free_vars(self.origin or self.node).items()
                 if v.props}
+
+    @property
+    def declarations(self) -> dict[str, tuple[str, ...]]:
+        """``shapes`` with the declared properties appended, ``{'A': ('n', 'n', 'sym')}``: as
+        ``shapes=`` it gives back this expression, properties included (``shapes`` alone gives
+        back the shapes)."""
+        props = self.properties
+        return {n: s + props.get(n, ()) for n, s in self.shapes.items()}
 
     @property
     def latex(self) -> str:
@@ -126,8 +135,15 @@ class Derivative:
 
     @property
     def shapes(self) -> dict[str, tuple[str, ...]]:
-        """The shapes used, declared or inferred: ``{'w': ('n',), 'x': ('n',)}``."""
+        """The shapes used, declared or inferred: ``{'w': ('n',), 'x': ('n',)}``; a scalar's is
+        ``()``.  ``shapes=d.shapes`` gives back the same shapes (``d.declarations``, the
+        declared properties too)."""
         return self.f.shapes
+
+    @property
+    def declarations(self) -> dict[str, tuple[str, ...]]:
+        """``shapes`` with the declared properties appended: ``{'A': ('n', 'n', 'sym')}``."""
+        return self.f.declarations
 
     @property
     def wrt_text(self) -> str:
@@ -183,22 +199,17 @@ class Derivative:
         for v in self.wrt:
             if v.name not in present and self.first is None:
                 out.append(f"{v.name} does not appear in {self.f.source}: the derivative is zero")
-        for n in E.topological(self.f.origin or self.f.node):
-            if isinstance(n, E.Call) and n.op == "pow" and isinstance(n.operands[0], Var) and \
-                    n.operands[0].name == "e" and self.first is None:
-                out.append("e is a variable here; for the exponential eˣ write exp(x)")
-                break
-        weights = {a for n in E.topological(self.f.origin or self.f.node)
-                   if isinstance(n, E.Call) and n.op == "mul"
-                   and any(isinstance(b, E.Call) and b.op == "log" for b in n.operands)
-                   for a in n.operands if isinstance(a, Var)}
-        for n in E.topological(self.expression):
-            if isinstance(n, E.Call) and n.op == "sum" and n.operands[0] in weights:
-                y = n.operands[0]
-                out.append(f"sum({y.name}) = 1 when {y.name} holds probabilities or one-hot "
-                           f"labels: declare it (--shape {y.name}={y.shape.as_strings()[0]},prob"
-                           f" or shapes={{'{y.name}': '{y.shape.as_strings()[0]},prob'}}) to "
-                           f"simplify")
+        f = self.f.origin or self.f.node
+        if self.first is None and "⊗" in self.f.source:
+            out.append("⊗ is the paper's element-wise product (⊙ in the output); for the "
+                       "Kronecker product write kron(A, B)")
+        if self.first is None:      # remarks on the user's expression (e^x), from the table
+            out += [t for n in E.topological(f) if isinstance(n, E.Call)
+                    and RULES[n.op].note is not None and (t := RULES[n.op].note(n))]
+        # remarks on the result that the user's expression explains (sum(y) of a cross-entropy)
+        out += [t for n in E.topological(self.expression) if isinstance(n, E.Call)
+                and RULES[n.op].result_note is not None and (t := RULES[n.op].result_note(n, f))]
+        return list(dict.fromkeys(out))
         return out
 
     @property
@@ -410,9 +421,40 @@ def to_numpy(derivatives, compile: bool = False):
     return codegen.numpy_function(ds) if compile else codegen.numpy_source(ds)
 
 
-def hessian(expr: str | Expression, wrt: str, shapes: dict | None = None) -> Derivative:
-    """The Hessian of a scalar expression: ``diff(expr, wrt).diff(wrt)``."""
-    return diff(expr, wrt, shapes).diff(wrt)
+def hessian(expr: str | Expression, wrt, shapes: dict | None = None
+            ) -> Derivative | list[list[Derivative]]:
+    """The Hessian of a scalar expression: ``diff(expr, wrt).diff(wrt)``, entries ∂²f/∂xᵢ∂xⱼ.
+
+    With a list of variables ``[a, b, …]``, the Hessian w.r.t. them stacked, as its blocks:
+    ``H[i][j] = diff(expr, wrt[i]).diff(wrt[j])``, the Derivative with entries
+    ∂²f/∂(wrt[i])ₚ∂(wrt[j])_q, of shape ``wrt[i]``'s + ``wrt[j]``'s (a scalar's adds nothing,
+    as in ``evaluate``), so ``[[∂²f/∂a², ∂²f/∂a∂b], [∂²f/∂b∂a, ∂²f/∂b²]]``; for vectors
+    and scalars, ``np.block`` of the evaluated blocks (each reshaped to 2-D) is the matrix of
+    ∂²f/∂zₚ∂z_q for z = [a; b].
+
+    >>> H = hessian("x^2*y + y^3", wrt=["x", "y"])
+    >>> [[str(h) for h in row] for row in H]
+    [['2y', '2x'], ['2x', '6y']]
+    >>> hessian("W@x", wrt="x")
+    Traceback (most recent call last):
+      ...
+    matcalc.errors.ShapeError: the Hessian is of a scalar expression; W x is a vector (n)
+    for second derivatives of each entry, differentiate twice: diff(expr, "x").diff("x")
+    """
+    f = expr if isinstance(expr, Expression) else parse(expr, shapes)
+    several = isinstance(wrt, (list, tuple))
+    if not f.node.shape.is_scalar:
+        kind = "a vector" if f.node.shape.is_vector else "a matrix"
+        first = wrt[0] if several and wrt else wrt
+        raise ShapeError(f"the Hessian is of a scalar expression; {f} is {kind} "
+                         f"({f.node.shape})",
+                         hint="for second derivatives of each entry, differentiate twice: "
+                              f'diff(expr, "{first}").diff("{first}")')
+    if not several:
+        return diff(f, wrt).diff(wrt)
+    if not wrt:
+        raise ParseError("hessian needs at least one variable", hint='e.g. wrt=["a", "b"]')
+    return [[d.diff(w) for w in wrt] for d in diff(f, list(wrt))]
 
 
 __all__ = ["diff", "hessian", "parse", "to_numpy", "Derivative", "Expression",

@@ -21,14 +21,14 @@ import sympy
 from . import expr as E
 from .errors import ShapeError
 from .expr import Call, Const, Expr, Var
-from .rules import RULES, apply
+from .rules import RULES, axis_of
 from .shapes import ONE, Shape, dim, matmul_shape, parse_shape
 
 _FRESH_NAMES = ["n", "m", "k", "p", "q", "r", "s", "t", "l", "d", "h"]
 
 
 class _Conflict(Exception):
-    pass
+    """Shapes that cannot fit; ``args[0]``, if given, says why instead of the kind's text."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -36,13 +36,14 @@ class _Conflict(Exception):
 
 
 class _Dim:
-    __slots__ = ("parent", "value", "rigid", "order")
+    __slots__ = ("parent", "value", "rigid", "order", "product")
 
-    def __init__(self, value=None, rigid=False):
+    def __init__(self, value=None, rigid=False, product=None):
         self.parent = self
         self.value = value      # None (unknown), a sympy Integer, or a declared Symbol
         self.rigid = rigid
         self.order = None
+        self.product = product  # the dims this one is the product of (kron), if unknown
 
 
 def _find(x):
@@ -64,6 +65,8 @@ def _unify_dims(a: _Dim, b: _Dim):
     if a.value is None:
         a, b = b, a
     b.parent = a  # a has the value (or both unknown)
+    if a.product is None:
+        a.product = b.product
 
 
 class _Slot:
@@ -148,6 +151,7 @@ class _Problem:
     constraints: list = field(default_factory=list)
     order: list = field(default_factory=list)      # variable names in order of appearance
     props: dict = field(default_factory=dict)      # name -> declared properties
+    rigid: dict = field(default_factory=dict)      # declared dimension -> its _Dim
 
     def error(self, node, message, *slots):
         where = self.text[node.span[0]:node.span[1]] if (self.text and node.span) else None
@@ -179,6 +183,11 @@ def infer(tree: Expr, shapes: dict[str, Shape] | None = None, text: str | None =
         prob.declared.add(name)
 
     nodes = E.topological(tree)
+    for node in nodes:          # sizes named in eye(n), ones(m, n) are fixed like declared ones
+        if isinstance(node, Call) and RULES[node.op].infer in ("constant", "identity"):
+            for d in node.params:
+                rigid.setdefault(d, _Dim(d, rigid=True))
+    prob.rigid = rigid
     for node in nodes:
         _constrain(prob, node)
     _solve(prob, nodes)
@@ -203,12 +212,7 @@ def _constrain(prob: _Problem, node: Expr):
         return
     out = _Slot()
     prob.slots[node] = out
-    kind = _SYNTAX_KINDS.get(node.op) or RULES[node.op].infer
-    prob.constraints.append((kind, node))
-
-
-_SYNTAX_KINDS = {"add": "map2", "sub": "map2", "mul": "map2", "div": "map2", "neg": "map",
-                 "pow": "pow"}
+    prob.constraints.append((RULES[node.op].infer, node))
 
 
 class _Constraint:
@@ -229,7 +233,7 @@ class _Constraint:
 
 # Defaults, applied one at a time when propagation is stuck, in this order of kinds: @ operands
 # first (so W@x + W is reported at the +), then element-wise partners, then reductions.
-_DEFAULT_STAGES = ((2, {"matmul", "T"}), (1, {"map2"}), (3, {"reduce", "diag"}))
+_DEFAULT_STAGES = ((2, {"chain", "flip"}), (1, {"map2"}), (3, {"reduce", "diagonal", "kron"}))
 
 
 def _solve(prob: _Problem, nodes):
@@ -253,8 +257,8 @@ def _solve(prob: _Problem, nodes):
     def run(c, stage):
         try:
             result = _step(prob, (c.kind, c.node), stage=stage)
-        except _Conflict:
-            _explain(prob, (c.kind, c.node))
+        except _Conflict as err:
+            _explain(prob, (c.kind, c.node), err.args[0] if err.args else None)
         if result is True:
             c.done = True
             remaining[0] -= 1
@@ -306,9 +310,9 @@ def _solve(prob: _Problem, nodes):
             _set(s, [])
 
 
-def _explain(prob, c):
+def _explain(prob, c, why=None):
     kind, node = c
-    label = _KIND_TEXT.get(kind, kind)
+    label = why or _KIND_TEXT.get(kind, kind)
     shapes = []
     for a in node.args:
         where = prob.text[a.span[0]:a.span[1]] if (prob.text and a.span) else "operand"
@@ -322,17 +326,18 @@ def _explain(prob, c):
 _KIND_TEXT = {
     "map2": "element-wise operands need equal shapes, or one of them scalar",
     "map": "an element-wise function keeps its argument's shape",
-    "pow": "the exponent of ^ must be a scalar",
-    "matmul": "@ needs the columns of the left operand to match the rows of the right",
-    "dot": "· needs two vectors of one length",
-    "T": "transpose",
-    "stack": "a vector literal [f, g, …] holds scalars",
+    "power": "the exponent of ^ must be a scalar",
+    "chain": "@ needs the columns of the left operand to match the rows of the right",
+    "inner": "· needs two vectors of one length",
+    "flip": "transpose",
+    "literal": "a vector literal [f, g, …] holds scalars",
     "reduce": "a reduction takes a vector or matrix",
     "square": "this function takes a square matrix",
-    "inv": "inv takes a square matrix",
+    "invertible": "inv takes a square matrix",
     "vec2vec": "this function takes a vector",
     "vec2scalar": "this function takes a vector",
-    "diag": "diag takes a vector or a square matrix",
+    "diagonal": "diag takes a vector or a square matrix",
+    "kron": "kron takes two matrices (or vectors); for a scalar multiple write *",
 }
 
 
@@ -353,9 +358,9 @@ def _default_rank(prob, node) -> int:
         seen.add(id(n))
         if _is_upper_var(n):
             return 2
-        if isinstance(n, Call) and (_SYNTAX_KINDS.get(n.op) or RULES[n.op].infer) in (
-                "map", "map2", "pow"):
-            stack.extend(n.args[:1] if n.op == "pow" else n.args)
+        kind = RULES[n.op].infer if isinstance(n, Call) else None
+        if kind in ("map", "map2", "power"):
+            stack.extend(n.args[:1] if kind == "power" else n.args)
     return 1
 
 
@@ -375,10 +380,22 @@ def _step(prob: _Problem, c, stage: int):
     slots = [_slot(prob, a) for a in args]
     ranks = [_rank(prob, a) for a in args]
 
+    if kind in ("reduce", "vec2scalar", "vec2vec") and axis_of(node) is not None:
+        return _axis_step(prob, kind, node, out, slots, ranks, stage)
+    if kind == "identity":
+        if node.params:
+            _set(out, [prob.rigid[node.params[0]]] * 2)
+        else:
+            d = _Dim()
+            _set(out, [d, d])
+        return True
+    if kind == "constant":
+        _set(out, [prob.rigid[d] for d in node.params] if node.params else _fresh(1))
+        return True
     if kind == "map":
         _unify(out, slots[0])
         return True
-    if kind == "pow":
+    if kind == "power":
         _set(slots[1], [])
         _unify(out, slots[0])
         return True
@@ -411,7 +428,7 @@ def _step(prob: _Problem, c, stage: int):
             _unify(out, a)
             return True
         return False
-    if kind == "dot":
+    if kind == "inner":
         for s, r in zip(slots, ranks):
             if r is not None and r != 1:
                 raise _Conflict()
@@ -419,7 +436,7 @@ def _step(prob: _Problem, c, stage: int):
         _unify(slots[0], slots[1])
         _set(out, [])
         return True
-    if kind == "T":
+    if kind == "flip":
         (a,), (ra,) = slots, ranks
         if ra is not None:
             _set(out, _transpose_dims(_dims_of(a)))
@@ -432,7 +449,7 @@ def _step(prob: _Problem, c, stage: int):
             _set(a, _fresh(_default_rank(prob, args[0])))
             return PROGRESS  # solved on the next pass
         return False
-    if kind == "stack":
+    if kind == "literal":
         for s in slots:
             _set(s, [])
         _set(out, [_Dim(sympy.Integer(len(args)))])
@@ -453,7 +470,7 @@ def _step(prob: _Problem, c, stage: int):
             _set(slots[0], _fresh(_default_rank(prob, args[0])))
             return True
         return False
-    if kind in ("square", "inv"):
+    if kind in ("square", "invertible"):
         d = _Dim()
         _set(slots[0], [d, d])
         if kind == "square":
@@ -468,7 +485,7 @@ def _step(prob: _Problem, c, stage: int):
             raise _Conflict()
         _unify(out, slots[0])
         return True
-    if kind == "diag":
+    if kind == "diagonal":
         ra = ranks[0]
         if ra == 1:
             d = _dims_of(slots[0])[0]
@@ -485,9 +502,64 @@ def _step(prob: _Problem, c, stage: int):
             _set(slots[0], _fresh(_default_rank(prob, args[0])))
             return PROGRESS
         return False
-    if kind == "matmul":
+    if kind == "chain":
         return _matmul_step(prob, node, out, slots, ranks, stage)
+    if kind == "kron":
+        if any(r == 0 for r in ranks):
+            raise _Conflict()
+        if None in ranks:
+            if stage < 3:
+                return False
+            i = ranks.index(None)
+            _set(slots[i], _fresh(_default_rank(prob, args[i])))
+            return PROGRESS
+        (ra, ca), (rb, cb) = [_rows_cols(_dims_of(s)) for s in slots]
+        rows = _product_dim(ra, rb)
+        if _dim_value(ca) == ONE and _dim_value(cb) == ONE:
+            _set(out, [rows])
+        else:
+            _set(out, [rows, _product_dim(ca, cb)])
+        return True
     raise AssertionError(f"no inference for {kind}")
+
+
+def _axis_step(prob, kind, node, out, slots, ranks, stage):
+    """sum(X, axis=0), softmax(X, axis=1), …: along an axis of a matrix, or of a vector (whose
+    one axis is 0, or −1).  An operand of unknown rank with an axis is a matrix."""
+    axis = axis_of(node)
+    rank = ranks[0]
+    if rank is None:
+        if not isinstance(node.args[0], Var) and stage < 3:
+            return False
+        rank = _default_rank(prob, node.args[0])   # by case: X a matrix, x a vector
+        _set(slots[0], _fresh(rank))
+    if rank == 0:
+        raise _Conflict(f"an axis needs a vector or a matrix, not a scalar")
+    if rank == 1:
+        if axis not in (0, -1):
+            raise _Conflict(f"axis {axis} is out of range for a vector: its one axis is 0 (or "
+                            f"-1); declare a matrix (--shape NAME=m,n) or name it in upper case")
+        _set(out, [] if kind != "vec2vec" else None) if kind != "vec2vec" else \
+            _unify(out, slots[0])
+        return True
+    rows, cols = _dims_of(slots[0])
+    if kind == "vec2vec":
+        _unify(out, slots[0])
+    else:
+        _set(out, [cols if axis == 0 else rows])
+    return True
+
+
+def _rows_cols(dims):
+    return (dims[0], _Dim(ONE)) if len(dims) == 1 else (dims[0], dims[1])
+
+
+def _product_dim(a: _Dim, b: _Dim) -> _Dim:
+    """The dimension a·b (of a Kronecker product): its value if both are known."""
+    va, vb = _dim_value(a), _dim_value(b)
+    if va is not None and vb is not None:
+        return _Dim(va * vb)
+    return _Dim(product=[a, b])
 
 
 def _transpose_dims(dims):
@@ -510,7 +582,7 @@ def _matmul_step(prob, node, out, slots, ranks, stage) -> bool:
         # default the first unknown operand: left -> matrix, right -> vector (upper-case -> matrix)
         for i, (a, r) in enumerate(zip(args, ranks)):
             if r is None:
-                if isinstance(a, Call) and a.op == "T":
+                if isinstance(a, Call) and RULES[a.op].infer == "flip":
                     continue  # decided through its argument
                 if _is_upper_var(a) or (i == 0 and len(args) > 1):
                     _set(slots[i], _fresh(2))
@@ -553,6 +625,8 @@ class _Namer:
         r = _find(d)
         if r.value is not None:
             return r.value
+        if r.product is not None:
+            return sympy.Mul(*(self(x) for x in r.product))
         if id(r) not in self.names:
             self.names[id(r)] = dim(next(self.pool))
         return self.names[id(r)]
@@ -580,11 +654,13 @@ class _Chain(list):
         self.op, self.shape = op, shape
 
 
-_CHAINS = {"add": "add", "sub": "add", "mul": "mul", "matmul": "matmul"}
+def _chain_of(node) -> str | None:
+    """The op of an n-ary chain (a + b + c, a ⊙ b, A B C) that ``node`` extends, if any."""
+    return node.op if isinstance(node, Call) and RULES[node.op].chain else None
 
 
 def _chain_shape(fam, a: Shape, b: Shape):
-    if fam != "matmul" or a.is_scalar or b.is_scalar:
+    if RULES[fam].infer != "chain" or a.is_scalar or b.is_scalar:
         return E.broadcast(a, b)
     return matmul_shape(a, b)
 
@@ -602,16 +678,15 @@ def _build(prob, nodes, tree, names) -> Expr:
         elif isinstance(node, Const):
             new = node
         else:
-            fam = _CHAINS.get(node.op)
+            fam = _chain_of(node)
             ups = parents.get(node, ())
-            if fam and node is not tree and len(ups) == 1 and _CHAINS.get(ups[0].op) == fam:
+            if fam and node is not tree and len(ups) == 1 and _chain_of(ups[0]) == fam:
                 built[node] = _chain(prob, node, fam, [built[a] for a in node.args])
                 continue
             args = [_close(built[a]) for a in node.args] if not fam else \
                 list(_chain(prob, node, fam, [built[a] for a in node.args]))
-            builder = _BUILDERS[fam] if fam else _BUILDERS.get(node.op, _apply(node.op))
             try:
-                new = builder(args, node.params)
+                new = RULES[node.op].make(args, node.params, shape)
             except ShapeError as err:
                 prob.error(node, err.message, *[_slot(prob, a) for a in node.args])
         built[node] = E.with_span(new, node.span)
@@ -619,13 +694,11 @@ def _build(prob, nodes, tree, names) -> Expr:
 
 
 def _close(v) -> Expr:
-    return _BUILDERS[v.op](list(v), ()) if isinstance(v, _Chain) else v
+    return RULES[v.op].make(list(v)) if isinstance(v, _Chain) else v
 
 
 def _chain(prob, node, fam, args) -> _Chain:
     """Extend the chain of the first operand (in place: it has no other consumer)."""
-    if node.op == "sub":
-        args = [args[0], E.neg(_close(args[1]))]
     first = args[0]
     out = first if isinstance(first, _Chain) and first.op == fam else \
         _Chain(fam, [_close(first)], first.shape)
@@ -633,30 +706,12 @@ def _chain(prob, node, fam, args) -> _Chain:
         a = _close(a) if not (isinstance(a, _Chain) and a.op == fam) else a
         shape = _chain_shape(fam, out.shape, a.shape)
         if shape is None:
-            rule = ("@ needs the columns of the left operand to match the rows of the right"
-                    if fam == "matmul" else
-                    "element-wise operands need equal shapes, or one of them scalar")
+            rule = _KIND_TEXT[RULES[fam].infer]
             prob.error(node, f"{rule} ({out.shape} and {a.shape})",
                        *[_slot(prob, x) for x in node.args])
         out.shape = shape
         out.extend(a if isinstance(a, _Chain) else [a])
     return out
-
-
-def _apply(op):
-    return lambda args, params: apply(op, *args, params=params)
-
-
-_BUILDERS = {
-    "add": lambda a, p: E.add(*a),
-    "sub": lambda a, p: E.sub(*a),
-    "mul": lambda a, p: E.mul(*a),
-    "div": lambda a, p: E.div(*a),
-    "neg": lambda a, p: E.neg(*a),
-    "pow": lambda a, p: E.power(*a),
-    "matmul": lambda a, p: E.matmul(*a),
-    "T": lambda a, p: E.transpose(*a),
-}
 
 
 def declared_shapes(spec: dict | None) -> tuple[dict[str, Shape], dict[str, set]]:

@@ -25,7 +25,8 @@ from lark.visitors import Transformer_NonRecursive
 
 from .errors import ParseError, UnknownFunctionError
 from .expr import Call, Const, Expr, Var
-from .rules import CALL_FORMS, NOT_IN_LANGUAGE, function_arity, function_names, resolve_function
+from .rules import (CALL_FORMS, NOT_IN_LANGUAGE, RESERVED, RULES, function_arity, function_names,
+                    operator, resolve_function)
 from .shapes import SCALAR
 
 _HERE = Path(__file__).resolve().parent
@@ -89,6 +90,14 @@ class _BadNumber:
         self.text, self.span = text, span
 
 
+class _BadKeyword:
+    """A keyword argument where none may stand; refused later, with a caret."""
+
+    def __init__(self, keyword, message: str):
+        self.keyword, self.message = keyword, message
+        self.args = ()
+
+
 class _Args(list):
     """The argument list of a call or a vector literal."""
 
@@ -98,6 +107,17 @@ class _Call:
 
     def __init__(self, name: Token, args, span):
         self.name, self.args, self.span = name, args, span
+
+
+class _Keyword:
+    """A keyword argument ``name=value`` of a call (``axis=1``)."""
+
+    def __init__(self, name: str, value, span):
+        self.name, self.value, self.span = name, value, span
+
+    @property
+    def args(self):
+        return (self.value,)
 
 
 @v_args(meta=True)
@@ -114,7 +134,13 @@ class _ToIR(Transformer_NonRecursive):
 
     def var(self, meta, children):
         tok = children[0]
+        reserved = RESERVED.get(str(tok))      # I, π: constants, not variables
+        if reserved is not None:
+            return reserved(_span(tok))
         return Var(None, name=str(tok), span=_span(tok))
+
+    def keyword(self, meta, children):
+        return _Keyword(str(children[0]), children[1], (meta.start_pos, meta.end_pos))
 
     def args(self, meta, children):
         return _Args(children)
@@ -125,24 +151,17 @@ class _ToIR(Transformer_NonRecursive):
         return _Call(name, list(args), (meta.start_pos, meta.end_pos))
 
     def stack(self, meta, children):
-        return Call(None, op="stack", operands=tuple(children[0]),
-                    span=(meta.start_pos, meta.end_pos))
+        items = tuple(children[0])
+        for item in items:
+            if isinstance(item, _Keyword):
+                return _BadKeyword(item, "a vector literal [f, g, …] holds expressions, not "
+                                         "keyword arguments")
+        return operator("stack", items, (meta.start_pos, meta.end_pos))
 
-    def _op(op):
-        def build(self, meta, children):
-            operands = tuple(c for c in children if not isinstance(c, Token))
-            return Call(None, op=op, operands=operands, span=(meta.start_pos, meta.end_pos))
-        return build
-
-    add = _op("add")
-    sub = _op("sub")
-    mul = _op("mul")
-    div = _op("div")
-    matmul = _op("matmul")
-    dot = _op("dot")
-    neg = _op("neg")
-    pow = _op("pow")
-    transpose = _op("T")
+    def __default__(self, data, children, meta):
+        """An operator: the grammar names its tree after the rule (``-> matmul``)."""
+        operands = tuple(c for c in children if not isinstance(c, Token))
+        return operator(str(data), operands, (meta.start_pos, meta.end_pos))
 
 
 def parse_syntax(text: str) -> Expr:
@@ -170,7 +189,8 @@ def _resolve(root, text: str) -> Expr:
         n, ready = stack.pop()
         if id(n) in done:
             continue
-        kids = n.args if isinstance(n, _Call) else (n.operands if isinstance(n, Call) else ())
+        kids = n.args if isinstance(n, (_Call, _Keyword)) else (
+            n.operands if isinstance(n, Call) else ())
         if not ready:
             stack.append((n, True))
             stack.extend((k, False) for k in kids)
@@ -180,7 +200,11 @@ def _resolve(root, text: str) -> Expr:
             raise ParseError(f"the number {n.text} is out of range", text=text, span=n.span,
                              hint=f"numbers may have at most {MAX_DIGITS} digits and "
                                   f"exponents up to ±{MAX_DIGITS}")
-        if isinstance(n, _Call):
+        if isinstance(n, _BadKeyword):
+            raise ParseError(n.message, text=text, span=n.keyword.span)
+        if isinstance(n, _Keyword):
+            done[id(n)] = _Keyword(n.name, new[0], n.span)
+        elif isinstance(n, _Call):
             done[id(n)] = _call(n, new, text)
         elif isinstance(n, Call):
             done[id(n)] = Call(None, op=n.op, operands=tuple(new), params=n.params, span=n.span)
@@ -199,17 +223,36 @@ def _call(c: _Call, args: list[Expr], text: str) -> Expr:
             f"did you mean {close[0]}?" if close else
             "known functions: " + ", ".join(function_names()))
         raise UnknownFunctionError(f"unknown function '{name}'", text=text, span=span, hint=hint)
+    keywords: dict[str, Expr] = {}
+    positional: list[Expr] = []
+    for a in args:
+        if isinstance(a, _Keyword):
+            if a.name not in RULES[op].keywords:
+                takes = ", ".join(f"{k}=" for k in RULES[op].keywords)
+                raise ParseError(f"{name} takes no keyword argument '{a.name}'", text=text,
+                                 span=a.span, hint=f"{name} takes {takes}" if takes else
+                                 f"write {name}(…) with positional arguments only")
+            if a.name in keywords:
+                raise ParseError(f"'{a.name}' is given twice", text=text, span=a.span)
+            keywords[a.name] = a.value
+        elif keywords:
+            raise ParseError("a positional argument after a keyword argument", text=text,
+                             span=a.span, hint="write keyword arguments last, as in Python")
+        else:
+            positional.append(a)
+    args = positional
     written = len(args)
     params: tuple = ()
-    if op == "norm" and len(args) == 2:
-        p = args[1]
-        if not (isinstance(p, Const) and p.value in (1, 2)):
-            raise ParseError("the second argument of norm must be 1 or 2", text=text,
-                             span=p.span or c.span, hint="write norm(x) or norm(x, 1)")
-        args, params = args[:1], (int(p.value),)
-    elif op == "norm":
-        params = (2,)
     lo, hi = function_arity(op)
+    rule = RULES[op]
+    if rule.call is not None and lo <= len(args) <= hi:
+
+        def fail(message, node=None, hint=None):
+            raise ParseError(message, text=text, span=(node.span if node is not None and
+                                                       node.span else c.span), hint=hint)
+
+        args, params = rule.call(list(args), keywords, fail)
+        lo, hi = len(args), len(args)
     if not lo <= len(args) <= hi:
         want = f"{lo}" if lo == hi else f"{lo} or {hi}"
         noun = "argument" if hi == 1 else "arguments"
