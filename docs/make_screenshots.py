@@ -116,10 +116,9 @@ def shoot_site(browser, pyodide: Path) -> list[Path]:
     page.screenshot(path=HERE / "web-site-loading.png")
     settle(page, verified=True, timeout=300)
     clip_sections(page, HERE / "web-site.png", 0, 2)
-    page.screenshot(path=HERE / "web-site-top.png")
     httpd.shutdown()
     ctx.close()
-    return [HERE / "web-site-loading.png", HERE / "web-site.png", HERE / "web-site-top.png"]
+    return [HERE / "web-site-loading.png", HERE / "web-site.png"]
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
