@@ -13,13 +13,16 @@ import argparse
 import os
 import sys
 
-from . import __version__
+from . import __version__, report
 from .api import Derivative, diff, parse, to_numpy
 from .errors import MatcalcError, ShapeError, VerificationError
 from .lazy import lazy_module
-from .shapes import parse_shape, parse_shape_assignment, space
+from .report import shapes_line  # noqa: F401  (re-exported: cli.shapes_line)
+from .shapes import parse_shape, parse_shape_assignment
 
 json = lazy_module("json")  # only --format json needs it (start-up: lazy.py)
+web_server = lazy_module("matcalc.web.server")   # only matcalc serve needs it
+web_site = lazy_module("matcalc.web.site")       # only matcalc site needs it
 
 EPILOG = """examples:
   matcalc diff "sum(w*x)" --wrt w
@@ -68,7 +71,40 @@ def _parser() -> argparse.ArgumentParser:
                         "partial Jacobians, the chain rule, the product, the substitution")
     c = sub.add_parser("check", help="verify the derivative and print the verdict")
     common(c)
+    _web_commands(sub)
     return p
+
+
+def _web_commands(sub) -> None:
+    """``matcalc serve`` and ``matcalc site DIR`` (matcalc/web, docs/web.md)."""
+    s = sub.add_parser("serve", help="the web page on a local server (docs/web.md)")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+    s.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free)")
+    s.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    s.add_argument("--timeout", type=float, default=10.0,
+                   help="seconds one request may take (default 10)")
+    s.add_argument("--workers", type=int, default=None,
+                   help="worker processes (default: the number of CPUs + 2)")
+    s.add_argument("--verbose", action="store_true", help="log every request")
+    t = sub.add_parser("site", help="write a static folder that runs matcalc in the browser "
+                                    "(Pyodide; docs/web.md)")
+    t.add_argument("dir", metavar="DIR", help="the folder to write (made if missing)")
+    t.add_argument("--pyodide", metavar="PATH", default=None,
+                   help="the npm pyodide package's folder (default: $MATCALC_PYODIDE, else "
+                        "./node_modules/pyodide)")
+    t.add_argument("--wheels", metavar="DIR", default=None,
+                   help="take the wheels of SymPy, mpmath and Lark from DIR (default: "
+                        "download them with pip, the versions installed here)")
+
+
+def _web(args) -> int:
+    if args.command == "serve":
+        return web_server.serve(args.host, args.port, not args.no_browser, args.timeout,
+                                args.workers, args.verbose)
+    web_site.build(args.dir, args.pyodide, args.wheels)
+    print(f"matcalc: wrote the static site to {args.dir}")
+    return 0
 
 
 EXIT_BROKEN_PIPE = 128 + 13     # 128 + SIGPIPE: what a shell reports for `… | head -1`
@@ -103,6 +139,8 @@ def _main(argv: list[str] | None) -> int:
         parser.print_help()
         return 2
     try:
+        if args.command in ("serve", "site"):
+            return _web(args)
         return _run(args)
     except VerificationError as e:
         print(f"matcalc: check failed: {e}", file=sys.stderr)
@@ -191,24 +229,14 @@ def _derivatives(args) -> list[Derivative]:
     return results
 
 
-_PROPERTY_TEXT = {"sym": "symmetric", "prob": "entries sum to 1"}
-
-
-def shapes_line(shapes: dict[str, tuple[str, ...]], properties: dict | None = None) -> str:
-    """``w, x ∈ ℝⁿ, b ∈ ℝ``: the shapes used, grouped; declared properties follow in
-    parentheses (``A ∈ ℝⁿˣⁿ (symmetric)``)."""
-    properties = properties or {}
-    from_shape: dict[tuple, list[str]] = {}
-    for name, s in shapes.items():
-        from_shape.setdefault((s, tuple(properties.get(name, ()))), []).append(name)
-    parts = []
-    for (s, props), names in from_shape.items():
-        note = f" ({', '.join(_PROPERTY_TEXT[p] for p in props)})" if props else ""
-        parts.append(f"{', '.join(names)} ∈ {space(s)}{note}")
-    return ", ".join(parts)
-
-
 def _run(args) -> int:
+    if args.command == "diff" and args.format == "json":
+        # the web page's function (report.py), so --format json and the page cannot drift
+        out = report.build({"expression": args.expr, "wrt": list(args.wrt),
+                            "shapes": _shapes(args.shape), "layout": args.layout,
+                            "order": args.order, "steps": args.steps, "check": args.check})
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
     ds = _derivatives(args)
     if args.command == "check":
         print(shapes_line(ds[0].shapes, ds[0].f.properties))
@@ -218,18 +246,6 @@ def _run(args) -> int:
             print("  verified by SymPy component expansion")
         return 0
     checked = [d.check() for d in ds] if args.check else []
-    if args.format == "json":
-        out = {"expression": str(ds[0].f), "shapes": {k: list(v) for k, v in
-                                                       ds[0].shapes.items()},
-               "layout": args.layout,
-               "derivatives": [{"wrt": d.wrt_text, "text": str(d), "latex": d.latex,
-                                "equation_latex": d.equation_latex, "shape": list(d.shape),
-                                "notes": d.notes,
-                                **({"checked": True} if checked else {}),
-                                **({"steps": d.steps.as_dict()} if args.steps else {})}
-                               for d in ds]}
-        print(json.dumps(out, ensure_ascii=False, indent=2))
-        return 0
     if args.format == "numpy":
         print(to_numpy(ds), end="")
         return 0
