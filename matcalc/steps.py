@@ -933,7 +933,8 @@ class _Latex(_Printer):
 _TEXT_MATH = {
     "⊙": r"\odot", "⊘": r"\oslash", "⊗": r"\otimes", "·": r"\cdot", "′": r"'", "𝟙": r"\mathbf{1}",
     "−": "-", "≤": r"\le", "→": r"\to", "∂": r"\partial", "σ": r"\sigma", "√": r"\surd",
-    "Σ": r"\Sigma", "‖": r"\|", "×": r"\times", "ᵀ": r"^{\top}",
+    "Σ": r"\Sigma", "‖": r"\|", "×": r"\times", "ᵀ": r"^{\top}", "Φ": r"\Phi",
+    "φ": r"\varphi", "π": r"\pi",
 }
 _SUPERSCRIPTS = {**dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻ⁿᵖ", "0123456789-np")), "ᵀ": r"\top "}
 _SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉ᵢ", "0123456789i"))
