@@ -614,9 +614,11 @@ def _transpose_dims(dims):
 def _broadcast_step(prob, node, out, slots, ranks, stage):
     """An element-wise operation, with NumPy's broadcasting: a scalar goes with anything; a
     vector beside a matrix is one of its rows (X W + b: b has as many entries as X W has
-    columns).  An operand of unknown shape waits for other constraints; then a name takes its
-    partner's shape by the case convention: upper case a matrix, lower case a vector (beside a
-    matrix: a row of it, NumPy's bias); a compound operand takes its partner's shape."""
+    columns).  An operand of unknown shape waits for other constraints; then, by the case
+    convention: beside a scalar (not a number), a lower-case name is a scalar, and so is an
+    upper-case divisor (sum(x)/N, a count); beside a matrix, a lower-case name is a row of it
+    for + and − (NumPy's bias) and a scalar for ⊙ and ⊘ (X/d, √d included); otherwise a name
+    takes its partner's shape (upper case a matrix), and so does a compound operand."""
     a, b = slots
     ra, rb = ranks
     args = node.args
@@ -624,7 +626,9 @@ def _broadcast_step(prob, node, out, slots, ranks, stage):
         if r == 0:                  # a scalar partner: the result is the other operand's shape,
             other = args[1 - i]     # and a name beside a scalar is a scalar (sum(x)/N)
             _unify(out, slots[1 - i])
+            divisor = i == 0 and RULES[node.op].fixity == "quotient"   # sum(x)/N: a count
             if ranks[1 - i] is None and isinstance(other, Var) and \
+                    (divisor or not _is_upper_var(other)) and \
                     not isinstance(args[i], Const):         # not −x, 2x: those say nothing
                 if stage < 1:
                     return False
@@ -638,9 +642,15 @@ def _broadcast_step(prob, node, out, slots, ranks, stage):
             return False
         i = 1 if ra is not None else 0
         unknown, known_rank = args[i], ra if ra is not None else rb
+        row = known_rank == 2 and _dim_value(_dims_of(slots[1 - i])[0]) == ONE
+        names = _leaf_names(prob, unknown)
+        if known_rank == 2 and not row and RULES[node.op].scaling and names and \
+                not any(_is_upper_var(v) for v in names):
+            # X/d, X*alpha, Q Kᵀ/√d: a lowercase name scaling a matrix is a scalar
+            _set(prob.var_slots[names[0].name], [])
+            return PROGRESS
         if isinstance(unknown, Var):
             rank = 2 if _is_upper_var(unknown) else 1
-            row = known_rank == 2 and _dim_value(_dims_of(slots[1 - i])[0]) == ONE
             if rank == known_rank and not row:
                 _unify(a, b)
             else:
@@ -664,6 +674,26 @@ def _broadcast_step(prob, node, out, slots, ranks, stage):
         _unify(out, a)
         return True
     return False
+
+
+def _leaf_names(prob, node) -> list:
+    """The names of unknown shape an operand is an element-wise function of (d in √d), if it
+    is built of such names and constants only; else []."""
+    out, stack, seen = [], [node], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, Var):
+            if _dims_of(prob.var_slots[n.name]) is not None:
+                return []
+            out.append(n)
+        elif isinstance(n, Call) and RULES[n.op].infer in ("map", "map2", "power"):
+            stack.extend(n.args)
+        elif not isinstance(n, Const):
+            return []
+    return out
 
 
 def _broadcast_known(out, a, b):

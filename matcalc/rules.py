@@ -118,6 +118,8 @@ class Rule:
     sides: Callable | None = None  # (node) -> (z, value if z ≤ 0, value if z > 0) or None: a
     #                                scalar piecewise in the sign of z prints as cases (§8)
     view: bool = False             # the same entries rearranged (ᵀ, vec): never worth naming
+    scaling: bool = False          # ⊙, ⊘: a lowercase name beside a matrix scales it (a scalar),
+    #                                where + and − broadcast it as a row (X W + b)
     note: Callable | None = None   # (node) -> a remark on the user's expression, or None
     result_note: Callable | None = None   # (node, f) -> a remark on a node of the derivative
     #                                       of the user's expression f, or None
@@ -802,7 +804,8 @@ nary("add", lambda *xs: sum(np.asarray(x) for x in xs[1:]) + np.asarray(xs[0]) *
 nary("mul", lambda *xs: _product(xs), code=lambda args, node, ctx: _product_code(args),
      text="⊙", latex=r"\odot", prec=MUL, fixity="factors", section="§3 (w ⊗ x), §4 (x z)",
      doc="∂(w ⊙ x)/∂w = diag(x), ∂(x z)/∂z = x",
-     build=lambda a, p, s: E.mul(*broadcast(a)), matrix=_sympy_mul, note=_broadcast_note)
+     build=lambda a, p, s: E.mul(*broadcast(a)), matrix=_sympy_mul, note=_broadcast_note,
+     scaling=True)
 
 
 def _product_code(args):
@@ -854,7 +857,8 @@ elementwise2("div", lambda y, a, b: E.div(one, b),
              latex=r"\oslash",
              fixity="quotient", prec=MUL, section="§3 (w ⊘ x)",
              doc="∂(w ⊘ x)/∂w = diag(1 ⊘ x), ∂(w ⊘ x)/∂x = diag(−w ⊘ x²)",
-             build=lambda a, p, s: E.div(*broadcast(a)), matrix=_sympy_div, callable=False)
+             build=lambda a, p, s: E.div(*broadcast(a)), matrix=_sympy_div, callable=False,
+             scaling=True)
 elementwise2("pow", lambda y, a, p: E.mul(p, E.power(a, E.sub(p, one))),
              lambda y, a, p: E.mul(y, apply("log", a)), _pow, code="{0} ** {1}", text="^",
              latex="^", fixity="power", prec=POW, section="§1 power rule",
