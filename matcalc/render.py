@@ -20,7 +20,7 @@ from .simplify import rebuild, simplify
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η",
-          "theta": "θ", "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ", "pi": "π", "rho": "ρ",
+          "theta": "θ", "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ", "rho": "ρ",
           "sigma": "σ", "tau": "τ", "phi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω",
           "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Sigma": "Σ", "Phi": "Φ",
           "Psi": "Ψ", "Omega": "Ω"}
@@ -72,6 +72,11 @@ class Style:
         return f"{base}^{exp_text}" if re.fullmatch(r"[\w.]+", exp_text) else \
             f"{base}^({exp_text})"
 
+    def hadamard_power(self, base: str, exp_text: str) -> str:
+        """X^∘2: the element-wise power of a matrix (never X², a matrix power)."""
+        return f"{base}^∘{exp_text}" if re.fullmatch(r"[\w.]+", exp_text) else \
+            f"{base}^∘({exp_text})"
+
     def fraction(self, num: str, den: str) -> str:
         return f"{num}/{den}"
 
@@ -82,6 +87,8 @@ class Style:
                           len(p) == 1 or (out.isdigit() and p[:1] in "(")) else " "
             if re.fullmatch(r"[0-9]+", out) and (p[:1].isalpha() or p[:1] in "(𝟙√"):
                 glue = ""
+            if p[:1] == "‖":
+                glue = " "      # 3 ‖x‖: a bar right after an operand would close a norm
             out += glue + p
         return out
 
@@ -192,6 +199,9 @@ class LatexStyle(Style):
 
     def power(self, base: str, exp_value, exp_text: str) -> str:
         return f"{base}^{{{exp_text}}}"
+
+    def hadamard_power(self, base: str, exp_text: str) -> str:
+        return rf"{base}^{{\circ {exp_text}}}"
 
     def fraction(self, num: str, den: str) -> str:
         return rf"\frac{{{num}}}{{{den}}}"
@@ -403,9 +413,20 @@ class Printer:
         return f"{self.wrap(a, MUL)}{s.hdivide}{self.wrap(b, MUL + 1)}", rule.prec
 
     def form_power(self, e, rule):
+        """xⁿ; of a matrix the Hadamard power X^∘n, which cannot be read as a matrix power."""
         base, ex = e.operands
         ex_val = ex.value if isinstance(ex, Const) else None
-        return self.s.power(self.wrap(base, POW + 1), ex_val, self.p(ex)[0]), rule.prec
+        b = self.base(base, POW + 1)
+        if base.shape.is_matrix:
+            return self.s.hadamard_power(b, self.p(ex)[0]), rule.prec
+        return self.s.power(b, ex_val, self.p(ex)[0]), rule.prec
+
+    def base(self, a: Expr, prec: int = POST) -> str:
+        """``a`` as the base of a superscript: in parentheses if it has a superscript of its
+        own, so that nothing reads as a double superscript: (X⁻¹)⁻ᵀ, (xᵀ)²."""
+        if _fixity(a) in ("transposed", "postfix", "func_T", "power"):
+            return self.s.paren(self.p(a)[0])
+        return self.wrap(a, prec)
 
     def form_juxtapose(self, e, rule):
         """A matrix product: the factors side by side, A B x."""
@@ -423,16 +444,16 @@ class Printer:
         inner = RULES[a.op] if isinstance(a, Call) else None
         if inner is not None and inner.transposed[0]:
             mark = inner.transposed[1 if isinstance(self.s, LatexStyle) else 0]
-            return self.wrap(a.operands[0], POST) + mark, POST
-        return self.wrap(a, POST) + self.s.transpose_mark, POST
+            return self.base(a.operands[0]) + mark, POST
+        return self.base(a) + self.s.transpose_mark, POST
 
     def form_postfix(self, e, rule):
         """a⁻¹; of a transpose, the operation's transposed mark: (Xᵀ)⁻¹ = X⁻ᵀ."""
         a = e.operands[0]
         if _fixity(a) == "transposed" and rule.transposed[0]:
             mark = rule.transposed[1 if isinstance(self.s, LatexStyle) else 0]
-            return self.wrap(a.operands[0], POST) + mark, POST
-        return self.wrap(a, POST) + self.spelling(rule), POST
+            return self.base(a.operands[0]) + mark, POST
+        return self.base(a) + self.spelling(rule), POST
 
     def form_root(self, e, rule):
         """√a (\\sqrt{a})."""
@@ -455,7 +476,10 @@ class Printer:
         return self.s.subscripted(rule.text, rule.latex, rule.subscript(e.params)), ATOM
 
     def form_index(self, e, rule):
-        return self.s.index(self.wrap(e.operands[0], ATOM), e.params[0]), ATOM
+        """gᵢ, the i-th entry of a vector, as the product 𝕖ᵢᵀ g with a unit vector."""
+        unit = self.s.subscripted(rule.text, rule.latex, [e.params[0] + 1])
+        return self.s.matprod([unit + self.s.transpose_mark,
+                               self.wrap(e.operands[0], MUL + 1)]), MUL
 
     def form_transparent(self, e, rule):
         return self.p(e.operands[0])
