@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import keyword
 import os
 import sys
 import unicodedata
@@ -99,10 +100,11 @@ class _BadKeyword:
 
 
 class _BadName:
-    """A function's name used as a variable (sin * x); refused later, with a caret."""
+    """A name that cannot be a variable (sin * x, import) or a bracket that would index;
+    refused later, with a caret."""
 
-    def __init__(self, name: str, span):
-        self.name, self.span = name, span
+    def __init__(self, name: str, span, message: str, hint: str):
+        self.name, self.span, self.message, self.hint = name, span, message, hint
         self.args = ()
 
 
@@ -199,8 +201,22 @@ class _ToIR(Transformer_NonRecursive):
             return reserved(_span(tok))
         name = canonical_name(str(tok))
         if name in reserved_names():
-            return _BadName(name, _span(tok))
+            return _BadName(name, _span(tok), f"{name} is a function, not a variable",
+                            f"write {name}(x) to apply it; name your variable otherwise")
+        if keyword.iskeyword(name) and name != "lambda":
+            return _BadName(name, _span(tok), f"'{name}' is a Python keyword",
+                            "matcalc reads expressions, not code")
         return Var(None, name=name, span=_span(tok))
+
+    def juxtapose(self, meta, children):
+        """a b side by side; a bracket right after an operand is an attempt to index."""
+        left, right = children
+        if isinstance(right, Call) and right.op in ("stack", "vstack") and left.span and \
+                right.span and right.span[0] == left.span[1]:
+            return _BadName("[", right.span, "unexpected '[': matcalc has no indexing",
+                            "[f, g] builds a vector of scalars; entries are not selected from "
+                            "a vector or matrix")
+        return operator("juxtapose", (left, right), (meta.start_pos, meta.end_pos))
 
     def superscript(self, meta, children):
         """x², A³: a power written with superscript digits."""
@@ -283,7 +299,12 @@ class _ToIR(Transformer_NonRecursive):
             if isinstance(item, _Keyword):
                 return _BadKeyword(item, "a vector literal [f, g, …] holds expressions, not "
                                          "keyword arguments")
-        return operator("stack", items, (meta.start_pos, meta.end_pos))
+        span = (meta.start_pos, meta.end_pos)
+        if all(isinstance(i, Call) and i.op == "stack" for i in items) and len(items) > 1:
+            # [[a, b], [c, d]]: a matrix, row by row
+            return Call(None, op="vstack", span=span, operands=tuple(
+                operator("transpose", (row,), row.span) for row in items))
+        return operator("stack", items, span)
 
     def __default__(self, data, children, meta):
         """An operator: the grammar names its tree after the rule (``-> matmul``)."""
@@ -330,8 +351,7 @@ def _resolve(root, text: str) -> Expr:
         if isinstance(n, _BadKeyword):
             raise ParseError(n.message, text=text, span=n.keyword.span)
         if isinstance(n, _BadName):
-            raise ParseError(f"{n.name} is a function, not a variable", text=text, span=n.span,
-                             hint=f"write {n.name}(x) to apply it; name your variable otherwise")
+            raise ParseError(n.message, text=text, span=n.span, hint=n.hint)
         if isinstance(n, _Where):
             done[id(n)] = _substitute_definitions(new[0], [
                 (name, expr, span) for (name, _, span), expr in zip(n.defs, new[1:])], text)

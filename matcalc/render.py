@@ -104,14 +104,11 @@ class Style:
     def cases(self, branches: list[tuple[str, str]]) -> str:
         return "; ".join(f"{v} if {c}" for v, c in branches)
 
-    def index(self, base: str, i: int) -> str:
-        return f"{base}[{i + 1}]"
-
     def vec(self, inner: str) -> str:
         return f"vec({inner})"
 
     def subscripted(self, text: str, latex: str, items) -> str:
-        """A symbol with subscripts: Kₘₙ, Δₙ, e₁; K_(n1,q) where a letter has no subscript."""
+        """A symbol with subscripts: 𝕂ₘₙ, 𝔻ₙ, 𝕖₁; 𝕂_(n1,q) where a letter has no subscript."""
         subs = [str(i) if isinstance(i, int) else dim_str(i) for i in items]
         sub = "".join(subs) if all(len(x) == 1 for x in subs) else ",".join(subs)
         if set(sub) <= _SUB_OK:
@@ -222,9 +219,6 @@ class LatexStyle(Style):
         body = r" \\ ".join(f"{v} & \\text{{if }} {c}" for v, c in branches)
         return r"\begin{cases}" + body + r"\end{cases}"
 
-    def index(self, base: str, i: int) -> str:
-        return f"{{{base}}}_{{{i + 1}}}"
-
     def vec(self, inner: str) -> str:
         return rf"\operatorname{{vec}}\left({inner}\right)"
 
@@ -316,7 +310,8 @@ class Printer:
         neg = v.could_extract_minus_sign() if isinstance(v, sympy.Expr) else v < 0
         if e.shape.is_scalar:
             text = s.number(v)
-            return (s.minus + text, NEG) if neg else (text, ATOM if v.is_Integer else MUL)
+            atom = v.is_Integer or v.is_Symbol or isinstance(v, sympy.NumberSymbol)
+            return (s.minus + text, NEG) if neg else (text, ATOM if atom else MUL)
         if v == 0:
             return s.zero + (s.transpose_mark if e.shape.is_row else ""), ATOM
         base = s.ones + (s.transpose_mark if e.shape.is_row else "")
@@ -472,7 +467,7 @@ class Printer:
         return f"‖{self.p(a)[0]}‖" + ("₁" if p == 1 else ""), ATOM
 
     def form_symbol(self, e, rule):
-        """A named constant matrix with subscripts from its params: Kₘₙ, Δₙ, e₁."""
+        """A named constant matrix with subscripts from its params: 𝕂ₘₙ, 𝔻ₙ, 𝕖₁."""
         return self.s.subscripted(rule.text, rule.latex, rule.subscript(e.params)), ATOM
 
     def form_index(self, e, rule):
@@ -508,6 +503,8 @@ class Printer:
     def _row_items(self, r: Expr) -> list[str]:
         if _fixity(r) == "columns":
             return [self.p(c)[0] for c in r.operands]
+        if _fixity(r) == "transposed" and _fixity(r.operands[0]) == "column":
+            return [self.p(c)[0] for c in r.operands[0].operands]     # a literal row [a, b]ᵀ
         return [self.p(r)[0]]
 
 

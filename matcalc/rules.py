@@ -107,7 +107,7 @@ class Rule:
     chain: bool = False            # n-ary and associative: a chain a ∘ b ∘ c is one node
     callable: bool = True          # users may call it by name
     transposed: tuple[str, str] = ("", "")   # postfix marks of its transpose (X⁻ᵀ for inv)
-    subscript: Callable | None = None        # params -> the subscripts of a ``symbol`` (Kₘₙ)
+    subscript: Callable | None = None        # params -> the subscripts of a ``symbol`` (𝕂ₘₙ)
     vec_args: bool = False         # a matrix argument prints as vec(·): diag(vec(D))
     defaults: tuple = ()           # per operand: the value a call may leave out (None: required)
     keywords: tuple[str, ...] = ()  # keyword arguments a call takes (axis=)
@@ -1510,7 +1510,7 @@ def _diag_shape(shapes, params):
 
 
 def _diag_partial(y, args, params):
-    """vec(diag(v)) = Δₙ v and diag(X) = Δₙᵀ vec(X), with Δₙ the n²×n matrix of the
+    """vec(diag(v)) = 𝔻ₙ v and diag(X) = 𝔻ₙᵀ vec(X), with 𝔻ₙ the n²×n matrix of the
     diagonal's positions in vec."""
     x = args[0]
     n = x.shape.dims[0]
@@ -1532,7 +1532,7 @@ _register(Rule("diag", "linear", (1, 1), "diagonal", _diag_shape, _diag_partial,
                code="np.diag({0})", text="diag", latex=r"\operatorname{diag}",
                section="linear algebra",
                doc="diag(v) builds a diagonal matrix; diag(X) takes the diagonal; both linear: "
-                   "∂vec(diag(v))/∂v = Δₙ, ∂diag(X)/∂vec(X) = Δₙᵀ",
+                   "∂vec(diag(v))/∂v = 𝔻ₙ, ∂diag(X)/∂vec(X) = 𝔻ₙᵀ",
                matrix=lambda args, node: sympy.matrices.expressions.DiagMatrix(args[0])
                if node.shape.is_matrix else sympy.matrices.expressions.DiagonalOf(args[0]),
                jacobian_doc={0: "diag is linear: it moves entries to or from the diagonal"}))
@@ -1671,9 +1671,24 @@ def _vec_partials(y, args, params):
     return (E.identity(args[0].shape.size),)
 
 
+internal("unvec", lambda s, p: Shape(tuple(p)),
+         lambda x, m, n: np.reshape(np.asarray(x), (int(m), int(n)), order="F"),
+         code=lambda args, node, ctx: f"np.reshape({args[0]}, {ctx.dims(node.shape)}, "
+         "order='F')", text="vec⁻¹", latex=r"\operatorname{vec}^{-1}", view=True)
+
+
+def _vec_vjp(g, y, args, params):
+    """The adjoint of X in vec(X) is g folded back into X's shape, column by column."""
+    x = args[0]
+    if not x.shape.is_matrix:
+        return (as_shape(g, x.shape),)
+    return (E.call("unvec", [g], x.shape, params=x.shape.dims),)
+
+
 internal("vec", lambda s, p: Shape((s[0].size,)), _vec, code="np.ravel({0}, order='F')",
          text="vec", latex=r"\operatorname{vec}", left=_left_column, view=True, infer="vec",
          callable=True, arity=(1, 1), partials=_vec_partials, build=lambda a, p, old: vec(a[0]),
+         vjp=_vec_vjp,
          doc="vec(X) stacks the columns of X into one vector (column-major, as every Jacobian "
              "of a matrix here)", section="linear algebra (Magnus & Neudecker)")
 internal("vecT", lambda s, p: Shape((ONE, s[0].size)), _vecT, code="np.ravel({0}, order='F')",
