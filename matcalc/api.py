@@ -79,6 +79,26 @@ class Expression:
     def _repr_latex_(self) -> str:
         return f"${self.latex}$"
 
+    def evaluate(self, values: dict) -> np.ndarray:
+        """The expression at concrete values (``{name: array}``; sizes bind the dimensions):
+        a NumPy array of its shape, a vector 1-D, a row 1×n.  A derivative's text parses back
+        to an Expression that evaluates as the Derivative does (its vec arrangement, for a
+        tensor result)."""
+        shapes = {**self.declared, **{n: v.shape for n, v in self.variables.items()}}
+        missing = [n for n in E.free_vars(self.node) if n not in values]
+        if missing:
+            raise ShapeError(f"evaluate needs values for {', '.join(missing)}")
+        given = {n: s for n, s in shapes.items() if n in values}
+        dims = verify.bind_dims(given, {n: values[n] for n in given})
+        unbound = {d for x in self.node.shape.dims for d in as_sympy(x).free_symbols} | {
+            d for v in E.free_vars(self.node).values() for x in v.shape.dims
+            for d in as_sympy(x).free_symbols}
+        if unbound - set(dims):
+            raise ShapeError("evaluate needs values that fix the size "
+                             f"{', '.join(sorted(map(str, unbound - set(dims))))}")
+        value = verify.evaluate(self.node, {n: values[n] for n in E.free_vars(self.node)}, dims)
+        return np.asarray(value, dtype=float)
+
 
 def parse(text: str, shapes: dict | None = None) -> Expression:
     """Parse ``text`` and infer every shape (declared ``shapes`` win).
@@ -151,14 +171,14 @@ class Derivative:
         return names[0] if not self._literal else "[" + ", ".join(names) + "]"
 
     def __str__(self) -> str:
-        return render.text(self.expression, frozen=self._frozen)
+        return render.text(self.expression, frozen=self._frozen, scope=self.f.variables)
 
     def __repr__(self) -> str:
         return f"<Derivative ∂/∂{self.wrt_text} {self.f} = {self}>"
 
     @property
     def latex(self) -> str:
-        return render.latex(self.expression, frozen=self._frozen)
+        return render.latex(self.expression, frozen=self._frozen, scope=self.f.variables)
 
     @property
     def equation_latex(self) -> str:
