@@ -1,14 +1,23 @@
 """Notebooks: a derivative, several derivatives (one block), a Hessian's blocks, an expression and
-the steps display as display math with the shapes.
+the steps display as display math with the shapes; the example notebook runs.
+
+``examples/matrix_calculus.ipynb`` is executed here in a real Jupyter kernel (nbclient and
+ipykernel, from the ``test`` extra): every cell must run, each output must be what the notebook
+has recorded (so what a reader sees on opening it is what matcalc prints today), and every
+``text/latex`` output must render with KaTeX.  After a change to what matcalc prints, refresh the
+recorded outputs with ``python tests/test_notebook.py``.
 
 KaTeX comes from ``npm ci --prefix tests/katex`` (``.ci/run`` does it); without it the KaTeX
 checks are skipped, except in CI (``CI`` set), where they fail."""
 
 import os
+import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 from IPython.core.formatters import DisplayFormatter
+from nbclient import NotebookClient
 from test_latex import KATEX_DIR, NODE, katex_errors
 from test_paper import PAPER
 
@@ -16,6 +25,7 @@ import matcalc
 from matcalc import cli, report
 
 ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = ROOT / "examples" / "matrix_calculus.ipynb"
 
 
 # -- Derivatives: a list that displays as one block ----------------------------------------------
@@ -177,3 +187,78 @@ def test_every_display_renders_with_katex(katex):
                    ._repr_latex_()[2:-2])
     strings.append(matcalc.diff("sum(w*x)", wrt="w").diff("w")._repr_latex_()[2:-2])
     _assert_renders(katex, strings)
+
+
+# -- the example notebook ------------------------------------------------------------------------
+
+def run(path: Path = NOTEBOOK):
+    """The notebook executed in a fresh kernel (importing this checkout's matcalc), with one
+    cell appended that prints where matcalc was imported from; that cell's output last."""
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "import matcalc, pathlib; print(pathlib.Path(matcalc.__file__).resolve().parent)"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", record_timing=False,
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.execute(env=env)
+    where = nb.cells.pop()
+    return nb, where.outputs[0]["text"].strip()
+
+
+def _seen(outputs) -> list[dict]:
+    """What a reader sees of a cell's outputs: streams' text and the text/plain and text/latex
+    of results and displays (no metadata, no execution counts)."""
+    out = []
+    for o in outputs:
+        if o["output_type"] == "stream":
+            out.append({"stream": o["name"], "text": o["text"]})
+        elif o["output_type"] in ("execute_result", "display_data"):
+            out.append({k: o["data"][k] for k in ("text/plain", "text/latex") if k in o["data"]})
+        else:
+            out.append(dict(o))
+    return out
+
+
+@pytest.fixture(scope="module")
+def executed():
+    recorded = nbformat.read(NOTEBOOK, as_version=4)
+    fresh, where = run()
+    return recorded, fresh, where
+
+
+def test_the_example_notebook_runs_as_recorded(executed):
+    recorded, fresh, where = executed
+    assert Path(where) == ROOT / "matcalc", f"the kernel imported matcalc from {where}"
+    code = [c for c in fresh.cells if c.cell_type == "code"]
+    assert len(code) >= 10 and all(c.outputs for c in code[1:])
+    stale = [i for i, (a, b) in enumerate(zip(recorded.cells, fresh.cells))
+             if a.cell_type == "code" and _seen(a.outputs) != _seen(b.outputs)]
+    assert not stale, (f"{NOTEBOOK.name}: the recorded outputs of cells {stale} differ from "
+                       "what matcalc prints now; refresh them: python tests/test_notebook.py")
+
+
+def test_the_example_notebook_shows_display_math_that_katex_renders(executed, katex):
+    _recorded, fresh, _ = executed
+    latex = [o["data"]["text/latex"] for c in fresh.cells if c.cell_type == "code"
+             for o in c.outputs if "text/latex" in o.get("data", {})]
+    # the neuron, the layer, the expression, the cross-entropy, two Hessians, the steps
+    assert len(latex) >= 7
+    assert all(s.startswith("$$\\begin{aligned}") and s.endswith("\\end{aligned}$$")
+               for s in latex)
+    assert any(r"\in \mathbb{R}^{1 \times n}" in s and "&\\text{for }" in s for s in latex)
+    _assert_renders(katex, [s[2:-2] for s in latex])
+
+
+def write(path: Path = NOTEBOOK) -> None:
+    """Runs the notebook and writes it back with the new outputs."""
+    fresh, _ = run(path)
+    for cell in fresh.cells:
+        if cell.cell_type == "code":
+            cell.metadata.pop("execution", None)
+    nbformat.write(fresh, path)
+
+
+if __name__ == "__main__":        # python tests/test_notebook.py: refresh the recorded outputs
+    write(Path(sys.argv[1]) if len(sys.argv) > 1 else NOTEBOOK)
+    print(f"wrote {NOTEBOOK.relative_to(ROOT)} with fresh outputs")
