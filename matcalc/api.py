@@ -177,7 +177,7 @@ class Derivative:
 
     @property
     def wrt_text(self) -> str:
-        names = [v.name for v in self.wrt]
+        names = [render.name_text(v.name) for v in self.wrt]
         return names[0] if not self._literal else "[" + ", ".join(names) + "]"
 
     def __str__(self) -> str:
@@ -494,10 +494,21 @@ def _grouped(variables: dict[str, Var]) -> list[tuple[list[Var], Shape, tuple[st
 
 def _shapes_text(variables: dict[str, Var]) -> str:
     """The CLI's shapes line: ``w, x ∈ ℝⁿ, b ∈ ℝ``, ``A ∈ ℝⁿˣⁿ (symmetric)``."""
+    return shapes_line({n: v.shape.as_strings() for n, v in variables.items()},
+                       {n: tuple(sorted(v.props)) for n, v in variables.items()})
+
+
+def shapes_line(shapes: dict[str, tuple[str, ...]], properties: dict | None = None) -> str:
+    """``w, x ∈ ℝⁿ, b ∈ ℝ``: the shapes used, grouped, names as results print them (λ);
+    declared properties follow in parentheses (``A ∈ ℝⁿˣⁿ (symmetric)``)."""
+    properties = properties or {}
+    groups: dict[tuple, list[str]] = {}
+    for name, s in shapes.items():
+        groups.setdefault((tuple(s), tuple(sorted(properties.get(name, ())))), []).append(name)
     parts = []
-    for vs, shape, props in _grouped(variables):
+    for (s, props), names in groups.items():
         note = f" ({', '.join(_PROPERTY_TEXT[p] for p in props)})" if props else ""
-        parts.append(f"{', '.join(v.name for v in vs)} ∈ {space(shape.as_strings())}{note}")
+        parts.append(f"{', '.join(render.name_text(n) for n in names)} ∈ {space(s)}{note}")
     return ", ".join(parts)
 
 

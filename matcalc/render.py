@@ -630,12 +630,18 @@ def needs_sizes(e: Expr, named: bool, frozen, scope) -> bool:
 
 
 def operand_text(e: Expr) -> str:
-    """``e`` as the operand of ∂/∂x: parenthesised when it is a sum, ∂/∂x (x + x²)."""
-    return Printer(TEXT).wrap(e, MUL)
+    """``e`` as the operand of ∂/∂x: parenthesised when it is a sum or a product, ∂/∂x (x + x²),
+    ∂/∂x (x y) (not the derivative of the first factor)."""
+    return Printer(TEXT).wrap(e, MUL + 1)
 
 
 def operand_latex(e: Expr) -> str:
-    return Printer(LATEX).wrap(e, MUL)
+    return Printer(LATEX).wrap(e, MUL + 1)
+
+
+def name_text(name: str) -> str:
+    """A variable's name as results print it: lambda as λ, w_1 as w_1."""
+    return TEXT.name(E.var(name, Shape(())))
 
 
 def _print(e: Expr, style: Style, named: bool, frozen=frozenset(), sized=False) -> str:

@@ -10,6 +10,7 @@ subexpressions print as they were written.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 
 import sympy
@@ -474,12 +475,14 @@ def _negative_term(t: Expr) -> bool:
 def negate_into_sum(e: Expr) -> Expr | None:
     """−c (y − z) = c (z − y): a negative coefficient is absorbed by a difference, found in a
     factor, through a transpose, a matrix product or a diag: −(y − z)ᵀ = (z − y)ᵀ,
-    −Xᵀ diag(u ⊙ (u − 1)) X = Xᵀ diag(u ⊙ (1 − u)) X."""
+    −Xᵀ diag(u ⊙ (u − 1)) X = Xᵀ diag(u ⊙ (1 − u)) X.  While the rewrites run, a difference
+    the user wrote keeps its order (its sign may yet cancel another: (x − μ)ᵀ S⁻¹); once they
+    are done, ``sign_into_difference`` lets it take a sign that is left."""
     if not (_is(e, "mul") and isinstance(e.operands[0], Const) and
             e.operands[0].value.could_extract_minus_sign()):
         return None
     for i, f in enumerate(e.operands[1:], 1):
-        r = _absorb_negation(f)
+        r = _absorb_negation(f, keep=_KEEP.get())
         if r is not None:
             rest = list(e.operands)
             rest[i] = r
@@ -488,12 +491,14 @@ def negate_into_sum(e: Expr) -> Expr | None:
     return None
 
 
-def _absorb_negation(x: Expr, tie: bool = True) -> Expr | None:
+def _absorb_negation(x: Expr, tie: bool = True, keep=frozenset()) -> Expr | None:
     """−x written with the sign absorbed by a difference inside it, or None.  A difference with
     as many negative as positive terms absorbs it directly (−(y − z) = z − y) but, deeper inside
     products, only when that puts a constant first (u − 1 → 1 − u), so x − a in (x − a)(x − a)ᵀ
     stays as written."""
     if _is(x, "add"):
+        if x in keep:
+            return None
         neg = sum(1 for t in x.operands if _negative_term(t))
         constant = any(isinstance(t, Const) and _negative_term(t) for t in x.operands)
         if neg and (neg > len(x.operands) - neg or
@@ -503,11 +508,11 @@ def _absorb_negation(x: Expr, tie: bool = True) -> Expr | None:
             return E.add(*terms)
         return None
     if _is(x, "T") or _is(x, "jdiag") or _is(x, "sum"):
-        r = _absorb_negation(x.operands[0], tie and not _is(x, "jdiag"))
+        r = _absorb_negation(x.operands[0], tie and not _is(x, "jdiag"), keep)
         return None if r is None else rebuild(x, (r,))
     if _is(x, "mul") or _is(x, "matmul"):
         for i, f in enumerate(x.operands):
-            r = _absorb_negation(f, False)
+            r = _absorb_negation(f, False, keep)
             if r is not None:
                 return rebuild(x, x.operands[:i] + (r,) + x.operands[i + 1:])
     return None
@@ -578,15 +583,37 @@ def frozen(f: Expr) -> dict[Expr, int]:
 
 
 def simplify(e: Expr, frozen: dict | frozenset = frozenset()) -> Expr:
-    """Rewrites to a fixpoint, then scalar algebra; repeated until nothing changes.
-    Subexpressions in ``frozen`` (the user's own) are kept exactly as written."""
-    for _ in range(20):
-        new = scalar_algebra(_rewrite_pass(e), frozen)
-        if new == e:
-            return new
-        e = new
-    STATS["unconverged"] += 1   # rewrites that undo each other: a bug (the tests watch this)
-    return e
+    """Rewrites to a fixpoint, then scalar algebra; repeated until nothing changes; then a sign
+    left in front is absorbed by a difference (``sign_into_difference``).  Subexpressions in
+    ``frozen`` (the user's own) are kept exactly as written."""
+    token = _KEEP.set(frozenset(frozen))
+    try:
+        for _ in range(20):
+            new = scalar_algebra(_rewrite_pass(e), frozen)
+            if new == e:
+                break
+            e = new
+        else:
+            STATS["unconverged"] += 1   # rewrites that undo each other: a bug (tests watch)
+    finally:
+        _KEEP.reset(token)
+    return sign_into_difference(e, frozen)
+
+
+# the user's own subexpressions, while ``simplify`` runs (its rewrites take one argument)
+_KEEP: contextvars.ContextVar = contextvars.ContextVar("keep", default=frozenset())
+
+
+def sign_into_difference(e: Expr, frozen=frozenset()) -> Expr:
+    """−c (y − z) = c (z − y), once the signs of a result have all come to the front (so two
+    of them cancel first: (x − μ)ᵀ S⁻¹, not −(μ − x)ᵀ S⁻¹): in the result, or in each term of
+    a sum that is the result."""
+    if _is(e, "add"):
+        terms = [negate_into_sum(t) or t for t in e.operands]
+        out = E.add(*terms)
+    else:
+        out = negate_into_sum(e) or e
+    return out if out == e else scalar_algebra(out, frozen)
 
 
 STATS = {"unconverged": 0}
