@@ -386,10 +386,15 @@ def _matrix_elementwise(fn):
 
 
 def _matrix_function(op):
-    """An undefined SymPy function for forms SymPy's matrix expressions do not have (a
-    commuting scalar where the node is a scalar)."""
+    """For forms SymPy's matrix expressions do not have: an undefined function where the node
+    is a scalar, an opaque matrix symbol named by its operation and arguments otherwise
+    (𝕂ₘₙ, vec(X))."""
     def form(args, node):
-        return sympy.Function(op, commutative=node.shape.is_scalar)(*args)
+        if node.shape.is_scalar:
+            return sympy.Function(op)(*args)
+        name = f"{op}({', '.join(map(str, args))}{', ' if args and node.params else ''}" \
+               f"{', '.join(map(str, node.params))})"
+        return sympy.MatrixSymbol(name, *_msize(node.shape))
     return form
 
 
@@ -1666,8 +1671,11 @@ def _jdiag_build(args, params, old):
 
 
 def _sympy_vec(x):
-    M = sympy.matrices.expressions
-    return M.vec(x) if hasattr(M, "vec") else sympy.Function("vec")(x)
+    """vec(X) for SymPy: the column of X's entries (explicit), or an opaque column."""
+    if isinstance(x, sympy.MatrixBase):
+        return sympy.Matrix(x.T.reshape(x.rows * x.cols, 1))
+    rows, cols = x.shape
+    return sympy.MatrixSymbol(f"vec({x})", rows * cols, 1)
 
 
 internal("jdiag", lambda s, p: Shape((s[0].size, s[0].size)), _jdiag, code=_jdiag_code,

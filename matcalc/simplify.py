@@ -18,6 +18,7 @@ import sympy
 from . import expr as E
 from .expr import Call, Const, Expr, Identity, Var
 from .rules import RULES, apply, grad_row, jdiag, kron
+from .shapes import ONE, Shape
 
 # ---------------------------------------------------------------------------------------------
 # Rebuilding a node from new arguments through the smart constructors
@@ -87,6 +88,47 @@ def _pair(a: Expr, b: Expr) -> Expr | None:
             return apply("sum", h)
     if _is(a, "T") and a.operands[0].shape.is_vector and _ones_vector(b):
         return apply("sum", a.operands[0])           # vᵀ 𝟙 = sum(v)
+    return None
+
+
+def sum_of_deviations(e: Expr) -> Expr | None:
+    """sum(v − mean(v)) = 0: the entries of a sum with a scalar term add up as
+    sum(a) + n s, and mean(v) = sum(v)/n; used when that makes the whole a number (the
+    deviations from a mean add up to 0)."""
+    if not (_is(e, "sum") and _is(e.operands[0], "add") and e.operands[0].shape.is_vector):
+        return None
+    terms = e.operands[0].operands
+    if not any(t.shape.is_scalar for t in terms):
+        return None
+    n = E.const(e.operands[0].shape.size)
+    parts = [E.mul(n, t) if t.shape.is_scalar else apply("sum", t) for t in terms]
+    means = {m: E.div(apply("sum", m.operands[0]), n)
+             for m in E.topological(e) if _is(m, "mean") and m.operands[0].shape.is_vector}
+    total = scalar_algebra(E.substitute(E.add(*parts), means, rebuild))
+    return total if isinstance(total, Const) else None
+
+
+def softmax_sums_to_one(e: Expr) -> Expr | None:
+    """𝟙ᵀ softmax(x) = 1; softmax(X, axis=1) 𝟙 = 𝟙 (each row sums to 1), 𝟙ᵀ softmax(X,
+    axis=0) = 𝟙ᵀ; so sum(softmax(X, axis=1)) is the number of rows."""
+    if _is(e, "sum") and _is(e.operands[0], "softmax"):
+        s = e.operands[0]
+        return E.const(1) if not s.params else E.const(s.shape.dims[1 - s.params[0]])
+    if not _is(e, "matmul"):
+        return None
+    fs = list(e.operands)
+    for i in range(len(fs) - 1):
+        a, b = fs[i], fs[i + 1]
+        if _is(a, "softmax") and a.params == (1,) and isinstance(b, Const) and b.value == 1 \
+                and b.shape.rows == a.shape.cols:
+            ones = E.ones(Shape((a.shape.rows,)) if b.shape.is_vector else
+                          Shape((a.shape.rows, b.shape.cols)))
+            return E.matmul(*fs[:i], ones, *fs[i + 2:])
+        if _is(b, "softmax") and b.params == (0,) and isinstance(a, Const) and a.value == 1 \
+                and a.shape.cols == b.shape.rows:
+            ones = E.ones(Shape((ONE, b.shape.cols)) if a.shape.is_row else
+                          Shape((a.shape.rows, b.shape.cols)))
+            return E.matmul(*fs[:i], ones, *fs[i + 2:])
     return None
 
 
@@ -549,7 +591,8 @@ def diag_of_structured(e: Expr) -> Expr | None:
 REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after, inverse_of_inverse,
             inverse_of_product_cancels,
             transposed_products_in_chain, transpose_of_sum, index_of_known, sum_of_units,
-            negate_into_sum, sum_is_linear, matmul_pairs, sum_by_ones, scalars_out_of_products,
+            negate_into_sum, sum_is_linear, matmul_pairs, sum_by_ones, sum_of_deviations,
+            softmax_sums_to_one, scalars_out_of_products,
             transpose_of_product, transpose_of_kron, sum_of_constant, merge_terms, diag_is_linear,
             jdiag_of_scalar)
 
