@@ -9,6 +9,8 @@ family constructors named after the paper's rule families, which supply the gene
 Conventions.  Every Jacobian has one row per entry of the output and one column per entry of the
 argument; matrices enter through ``vec`` (column-major), so the Jacobian of ``W@x`` w.r.t. ``W``
 is ``xᵀ ⊗ I``.  A scalar-by-matrix gradient is carried as ``vec(G)ᵀ`` (op ``vecT``).
+In docstrings here ``⊗`` is the Kronecker product, as in the Matrix Cookbook; users type it
+``kron(A, B)`` (a typed ``⊗`` is the paper's element-wise product) and matcalc prints it so.
 Kinks follow the paper: ``relu′(0) = 0``, ``step(0) = 0``, ``sign(0) = 0``, and ``max(a, b)``
 sends a tie to ``a`` only, so ``max(x, x)`` still has derivative ``I``.
 """
@@ -1048,7 +1050,7 @@ _register(Rule("juxtapose", "bilinear", (2, 10**9), "juxtapose", _matmul_shape, 
 _register(Rule("matmul", "bilinear", (2, 10**9), "chain", _matmul_shape, _matmul_partials,
                numpy=_matmul, code=_matmul_code, text="", latex="", fixity="juxtapose",
                prec=MUL, section="§6 (affine layer Wx + b); Matrix Cookbook (520)",
-               doc="∂(Wx)/∂x = W; ∂vec(Wx)/∂vec(W) = xᵀ ⊗ I", chain=True, callable=False,
+               doc="∂(Wx)/∂x = W; ∂vec(Wx)/∂vec(W) = kron(xᵀ, I)", chain=True, callable=False,
                build=_matmul_build, matrix=_sympy_matmul,
                jacobian_doc={"*": "matrix product: linear in each factor"}))
 
@@ -1082,7 +1084,7 @@ def _transpose_code(args, node, ctx):
 linear("T", _transpose_partial, lambda g, y, args, params: (E.transpose(g),), _transpose,
        code=_transpose_code, shape=lambda shapes, params: shapes[0].T, infer="flip", text="ᵀ",
        latex=r"^{\top}", fixity="transposed", prec=POST, view=True, section="§2 (layouts)",
-       doc="∂xᵀ/∂x = I for vectors; the commutation matrix K for matrices",
+       doc="∂xᵀ/∂x = I for vectors; the commutation matrix 𝕂 for matrices",
        build=lambda a, p, s: E.transpose(*a),
        matrix=lambda args, node: sympy.Transpose(args[0]) if _is_matrix(args[0]) else args[0])
 
@@ -1728,8 +1730,8 @@ _register(Rule("kron", "bilinear", (2, 2), "kron", _kron_shape, _kron_partials, 
                numpy=_kron, code=_kron_code, text="kron", latex=r"\operatorname{kron}",
                left=_left_kron, build=lambda a, p, s: kron(*a),
                section="Kronecker product (Magnus & Neudecker, Thm 3.10)",
-               doc="kron(A, B) = A ⊗ B, the Kronecker product; ⊗ typed between two operands is "
-                   "the paper's element-wise product",
+               doc="kron(A, B), the Kronecker product (⊗ typed between two operands is the "
+                   "paper's element-wise product)",
                matrix=lambda args, node: sympy.matrices.expressions.KroneckerProduct(*args),
                jacobian_doc={0: "Kronecker product: linear in each factor",
                              1: "Kronecker product: linear in each factor"}))
