@@ -1645,19 +1645,20 @@ _register(Rule("eye", "constant", (1, 1), "identity", _eye_shape, text="eye",
                call=_dims_call("eye"), section="linear algebra", macro=True,
                doc="eye(n) = I, the n×n identity (written I where its size is inferred); "
                    "a constant"))
-_register(Rule("ones", "constant", (1, 2), "constant", lambda s, p: Shape(tuple(p)),
-               text="ones", build=lambda a, p, old: E.ones(old if old is not None else
-                                                           Shape(tuple(p))),
-               call=_dims_call("ones"), section="linear algebra", macro=True,
-               doc="ones(n) = 𝟙, ones(m, n) = 𝟙𝟙ᵀ (written 𝟙 where its size is inferred); "
-                   "a constant"))
+def constant(name, value, doc):
+    """A constant of a named size, every entry ``value``: ones(m, n), zeros(n)."""
+    maker = E.ones if value == 1 else E.zero
+    return _register(Rule(name, "constant", (1, 2), "constant", lambda s, p: Shape(tuple(p)),
+                          text=name, call=_dims_call(name), section="linear algebra",
+                          macro=True, doc=doc,
+                          build=lambda a, p, old: maker(old if old is not None else
+                                                        Shape(tuple(p)))))
 
-_register(Rule("zeros", "constant", (1, 2), "constant", lambda s, p: Shape(tuple(p)),
-               text="zeros", build=lambda a, p, old: E.zero(old if old is not None else
-                                                            Shape(tuple(p))),
-               call=_dims_call("zeros"), section="linear algebra", macro=True,
-               doc="zeros(n), zeros(m, n): the zero vector and matrix (written 0ₙ where a size "
-                   "must be shown); a constant"))
+
+constant("ones", 1, "ones(n) = 𝟙, ones(m, n) = 𝟙𝟙ᵀ (written 𝟙 where its size is inferred); "
+         "a constant")
+constant("zeros", 0, "zeros(n), zeros(m, n): the zero vector and matrix (written 0ₙ where a "
+         "size must be shown); a constant")
 
 # Names that are constants, not variables: I (the identity, its size inferred) and π.
 RESERVED = {
