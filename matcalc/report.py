@@ -39,6 +39,7 @@ json = lazy_module("json")  # only respond_json needs it (start-up: lazy.py)
 KEYS = {"expression", "wrt", "shapes", "layout", "order", "steps", "numpy", "check"}
 _KIND = {0: "scalar", 1: "vector", 2: "matrix"}
 _PROPERTY_TEXT = {"sym": "symmetric", "prob": "entries sum to 1"}
+_MATRIX_PROPERTY_TEXT = {**_PROPERTY_TEXT, "prob": "each row sums to 1"}
 
 
 class RequestError(MatcalcError):
@@ -135,7 +136,8 @@ def shapes_line(shapes: dict[str, tuple[str, ...]], properties: dict | None = No
         from_shape.setdefault((s, tuple(properties.get(name, ()))), []).append(name)
     parts = []
     for (s, props), names in from_shape.items():
-        note = f" ({', '.join(_PROPERTY_TEXT[p] for p in props)})" if props else ""
+        text = _MATRIX_PROPERTY_TEXT if len(s) == 2 else _PROPERTY_TEXT
+        note = f" ({', '.join(text[p] for p in props)})" if props else ""
         parts.append(f"{', '.join(names)} ∈ {space(s)}{note}")
     return ", ".join(parts)
 

@@ -17,6 +17,7 @@ import sympy
 from . import expr as E
 from .expr import Call, Const, Expr, Identity, Var
 from .rules import RULES, apply, grad_row, jdiag, kron
+from .shapes import matmul_shape
 
 # ---------------------------------------------------------------------------------------------
 # Rebuilding a node from new arguments through the smart constructors
@@ -285,15 +286,70 @@ def _spelled(e: Expr) -> Expr:
 
 
 def sum_of_constant(e: Expr) -> Expr | None:
-    """sum(c 𝟙) = c n;  sum(s) = s for a scalar s;  sum(y) = 1 for y declared ``prob``."""
+    """sum(c 𝟙) = c n;  sum(s) = s for a scalar s;  sum(y) = 1 for y declared ``prob``, and
+    sum(Y) = N for an N×k matrix Y declared ``prob`` (N rows, each summing to 1)."""
     if _is(e, "sum"):
         a = e.operands[0]
         if isinstance(a, Var) and "prob" in a.props:
-            return E.const(1)
+            return E.const(a.shape.rows if a.shape.is_matrix else 1)
         if isinstance(a, Const):
             return E.const(a.value * a.shape.size)
         if a.shape.is_scalar:
             return a
+    return None
+
+
+def _probability_rows(a: Expr) -> bool:
+    """A matrix declared ``prob``: each row sums to 1 (a batch of one-hot labels)."""
+    return isinstance(a, Var) and "prob" in a.props and a.shape.is_matrix
+
+
+def rows_sum_to_one(e: Expr) -> Expr | None:
+    """Y C = c 𝟙𝟙ᵀ and C Yᵀ = c 𝟙𝟙ᵀ for a matrix Y declared ``prob`` (each row sums to 1:
+    Y 𝟙 = 𝟙) and a constant C with every entry c.  So the row sums Y 𝟙 of one-hot labels are
+    𝟙, and the cross-entropy's (Y 𝟙𝟙ᵀ) ⊙ S − Y is S − Y."""
+    if not _is(e, "matmul"):
+        return None
+    fs = e.operands
+    for i in range(len(fs) - 1):
+        a, b = fs[i], fs[i + 1]
+        if _probability_rows(a) and isinstance(b, Const):
+            value = b.value
+        elif isinstance(a, Const) and _is(b, "T") and _probability_rows(b.operands[0]):
+            value = a.value
+        else:
+            continue
+        constant = E.const(value, matmul_shape(a.shape, b.shape))   # c 𝟙𝟙ᵀ, or c 𝟙, or c
+        return E.matmul(*fs[:i], constant, *fs[i + 2:])
+    return None
+
+
+def _denominators(t: Expr) -> list[Expr]:
+    """The divisors of a term: d in n ⊘ d and in c (n ⊘ d)."""
+    if _is(t, "div"):
+        return [t.operands[1]]
+    if _is(t, "mul"):
+        return [f.operands[1] for f in t.operands if _is(f, "div")]
+    return []
+
+
+def product_cancels_quotient(e: Expr) -> Expr | None:
+    """a ⊙ (b + c ⊘ a) = a ⊙ b + c: a factor that divides a term of a sum it multiplies is
+    distributed over the sum, so the quotient cancels (element-wise): s ⊙ (1 − Y ⊘ s) = s − Y,
+    the cross-entropy of a softmax over a batch.  Only where the scalar algebra of the result
+    is shorter than that of the product (σ (1 − σ) ⊙ (y ⊘ σ − …) is shorter as SymPy
+    combines it)."""
+    if not _is(e, "mul"):
+        return None
+    for i, f in enumerate(e.operands):
+        if not _is(f, "add"):
+            continue
+        others = e.operands[:i] + e.operands[i + 1:]
+        if any(d in others and d.shape == e.shape for t in f.operands
+               for d in _denominators(t)):
+            out = _simplify_algebra(E.add(*(E.mul(*others, t) for t in f.operands)),
+                                    frozenset())
+            return out if _size(out) < _size(_simplify_algebra(e, frozenset())) else None
     return None
 
 
@@ -546,7 +602,7 @@ REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after, i
             transposed_products_in_chain, transpose_of_sum, index_of_known, sum_of_units,
             negate_into_sum, sum_is_linear, matmul_pairs, sum_by_ones, scalars_out_of_products,
             transpose_of_product, transpose_of_kron, sum_of_constant, merge_terms, diag_is_linear,
-            jdiag_of_scalar)
+            jdiag_of_scalar, rows_sum_to_one, product_cancels_quotient)
 
 
 def _rewrite_pass(e: Expr) -> Expr:
