@@ -22,7 +22,7 @@ from . import expr as E
 from .errors import ShapeError
 from .expr import Call, Const, Expr, Var
 from .rules import RULES, axis_of
-from .shapes import ONE, Shape, dim, numpy_broadcast, numpy_matmul, parse_shape
+from .shapes import ONE, SCALAR, Shape, dim, numpy_broadcast, numpy_matmul, parse_shape
 
 _FRESH_NAMES = ["n", "m", "k", "p", "q", "r", "s", "t", "l", "d", "h"]
 
@@ -184,6 +184,7 @@ def infer(tree: Expr, shapes: dict[str, Shape] | None = None, text: str | None =
         prob.var_slots[name] = slot
         prob.declared.add(name)
 
+    tree = _dimension_names(tree, shapes)
     nodes = E.topological(tree)
     for node in nodes:          # sizes named in eye(n), ones(m, n) are fixed like declared ones
         if isinstance(node, Call) and RULES[node.op].infer in ("constant", "identity"):
@@ -197,6 +198,18 @@ def infer(tree: Expr, shapes: dict[str, Shape] | None = None, text: str | None =
     _solve(prob, nodes)
     names = _name_dims(prob, rigid)
     return _build(prob, nodes, tree, names)
+
+
+def _dimension_names(tree: Expr, shapes: dict) -> Expr:
+    """A name that is a dimension of the declared shapes, and not itself declared, stands for
+    that size (1/n, 2/N as matcalc prints them): a scalar constant."""
+    sizes = {str(d): d for s in shapes.values() for d in s.dims if isinstance(d, sympy.Symbol)}
+    mapping = {n: Const(SCALAR, value=sizes[n.name], span=n.span) for n in E.topological(tree)
+               if isinstance(n, Var) and n.name in sizes and n.name not in shapes}
+    if not mapping:
+        return tree
+    return E.substitute(tree, mapping, lambda n, args: Call(None, op=n.op, operands=tuple(args),
+                                                              params=n.params, span=n.span))
 
 
 def _slot(prob: _Problem, node: Expr) -> _Slot:
@@ -380,6 +393,10 @@ _KIND_TEXT = {
     "vec2scalar": "this function takes a vector",
     "diagonal": "diag takes a vector or a square matrix",
     "kron": "kron takes two matrices (or vectors); for a scalar multiple write *",
+    "juxtapose": "side by side, the columns of the left operand must match the rows of the "
+                 "right (a matrix product)",
+    "rows": "the rows of a matrix [[a, b], [c, d]] hold scalars, each row as many",
+    "vec": "vec takes a vector or a matrix",
 }
 
 
@@ -525,8 +542,30 @@ def _step(prob: _Problem, c, stage: int):
             _set(slots[0], _fresh(_default_rank(prob, args[0])))
             return PROGRESS
         return False
-    if kind == "chain":
-        return _matmul_step(prob, node, out, slots, ranks, stage)
+    if kind in ("chain", "juxtapose"):
+        return _matmul_step(prob, node, out, slots, ranks, stage, kind == "juxtapose")
+    if kind == "symbol":                    # 𝕂ₘₙ, 𝔻ₙ: a shape from the subscripts
+        dims = RULES[node.op].shape([], node.params).dims
+        _set(out, [prob.rigid.setdefault(d, _Dim(d, rigid=True)) for d in dims])
+        return True
+    if kind == "unit":                      # 𝕖ᵢ: a vector of the length its use says
+        _set(out, _fresh(1))
+        return True
+    if kind == "vec":
+        if ranks[0] is None:
+            if stage < 3:
+                return False
+            _set(slots[0], _fresh(_default_rank(prob, node.args[0])))
+            return PROGRESS
+        dims = _dims_of(slots[0])
+        _set(out, dims if len(dims) < 2 else [_product_dim(*dims)])
+        return True
+    if kind == "rows":                      # [[a, b], [c, d]]: rows of one length
+        cols = _Dim()
+        for s in slots:
+            _set(s, [_Dim(ONE), cols])
+        _set(out, [_Dim(sympy.Integer(len(slots))), cols])
+        return True
     if kind == "kron":
         if any(r == 0 for r in ranks):
             raise _Conflict()
@@ -723,7 +762,7 @@ def _broadcast_known(out, a, b):
     _unify(out, mat)
 
 
-def _matmul_step(prob, node, out, slots, ranks, stage) -> bool:
+def _matmul_step(prob, node, out, slots, ranks, stage, juxtaposed=False) -> bool:
     """A @ B @ … as NumPy reads it, on the column-vector model: shapes chain as matrices (a
     vector is a column); where a vector on the left does not chain, it is read as a row, as
     NumPy's 1-D operand is (w@x is wᵀx, x@W is Wᵀx), and a product that NumPy would return
@@ -749,6 +788,11 @@ def _matmul_step(prob, node, out, slots, ranks, stage) -> bool:
         return False
     acc = None                  # ("scalar",) | ("col", n) | ("row", n) | ("mat", m, n)
     implicit = False            # a vector was read as a row (NumPy's 1-D left operand)
+    if juxtaposed:              # 2x, 2/N aᵀ X: side by side, a scalar factor scales
+        slots = [s for s, r in zip(slots, ranks) if r != 0]
+        if not slots:
+            _set(out, [])
+            return True
     for s in slots:
         f = _operand_form(_dims_of(s))
         if acc is None:
@@ -862,7 +906,10 @@ def _chain_of(node) -> str | None:
 
 
 def _chain_shape(fam, a: Shape, b: Shape):
-    if RULES[fam].infer != "chain":
+    kind = RULES[fam].infer
+    if kind == "juxtapose" and (a.is_scalar or b.is_scalar):
+        return b if a.is_scalar else a
+    if kind not in ("chain", "juxtapose"):
         return numpy_broadcast(a, b)
     return numpy_matmul(a, b)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import keyword
 import os
 import sys
 import unicodedata
@@ -24,9 +25,9 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.visitors import Transformer_NonRecursive
 
 from .errors import ParseError, UnknownFunctionError
-from .expr import Call, Const, Expr, Var
-from .rules import (CALL_FORMS, NOT_IN_LANGUAGE, RESERVED, RULES, function_arity, function_names,
-                    operator, resolve_function)
+from .expr import Call, Const, Expr, Var, substitute
+from .rules import (CALL_FORMS, NOT_IN_LANGUAGE, RESERVED, RULES, SYMBOLS, function_arity,
+                    function_names, operator, reserved_names, resolve_function)
 from .shapes import SCALAR
 
 _HERE = Path(__file__).resolve().parent
@@ -98,6 +99,67 @@ class _BadKeyword:
         self.args = ()
 
 
+class _BadName:
+    """A name that cannot be a variable (sin * x, import) or a bracket that would index;
+    refused later, with a caret."""
+
+    def __init__(self, name: str, span, message: str, hint: str):
+        self.name, self.span, self.message, self.hint = name, span, message, hint
+        self.args = ()
+
+
+class _Where:
+    """An expression with named definitions, substituted after names are resolved."""
+
+    def __init__(self, body, defs):
+        self.body, self.defs = body, defs
+
+    @property
+    def args(self):
+        return (self.body,) + tuple(expr for _, expr, _ in self.defs)
+
+
+def _indicator(lhs, relation: str, rhs, span):
+    """The untyped indicator of ``lhs relation rhs``: step(d) for d > 0, 1 − step(d) for d ≤ 0
+    (d = lhs − rhs), step(−d) for d < 0, 1 − step(−d) for d ≥ 0."""
+    d = operator("sub", (lhs, rhs), span) if not (isinstance(rhs, Const) and rhs.value == 0) \
+        else lhs
+    if relation in ("<", "≥", ">="):
+        d = operator("neg", (d,), span)
+    step = Call(None, op="step", operands=(d,), span=span)
+    if relation in (">", "<"):
+        return step
+    return operator("sub", (Const(SCALAR, value=sympy.Integer(1)), step), span)
+
+
+_FROM_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+_SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼᵤᵥ"
+_FROM_SUBSCRIPT = str.maketrans(_SUBSCRIPTS, "0123456789aeoxhklmnpstijuv")
+
+# Greek letters name the same variables as their spellings (λ is lambda, printed λ)
+_GREEK_SPELLED = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "η": "eta",
+    "θ": "theta", "λ": "lambda", "μ": "mu", "ν": "nu", "ξ": "xi", "ρ": "rho", "σ": "sigma",
+    "τ": "tau", "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega", "Γ": "Gamma", "Δ": "Delta",
+    "Θ": "Theta", "Λ": "Lambda", "Σ": "Sigma", "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega"}
+
+
+def canonical_name(text: str) -> str:
+    """A variable's name as matcalc keeps it: subscripts as _ (w₁ is w_1), a Greek letter as
+    its spelling (λ is lambda), so text matcalc printed names the variables it came from."""
+    base = text.rstrip(_SUBSCRIPTS)
+    sub = text[len(base):].translate(_FROM_SUBSCRIPT)
+    stem, sep, tail = base.partition("_")
+    stem = _GREEK_SPELLED.get(stem, stem)
+    name = stem + sep + tail
+    return name + ("_" + sub if sub else "")
+
+
+def canonical_call(text: str) -> str:
+    """A function's name as written: σ(x) is sigmoid, Φ(x) normcdf (the table's aliases)."""
+    return text
+
+
 class _Args(list):
     """The argument list of a call or a vector literal."""
 
@@ -137,7 +199,87 @@ class _ToIR(Transformer_NonRecursive):
         reserved = RESERVED.get(str(tok))      # I, π: constants, not variables
         if reserved is not None:
             return reserved(_span(tok))
-        return Var(None, name=str(tok), span=_span(tok))
+        name = canonical_name(str(tok))
+        if name in reserved_names():
+            return _BadName(name, _span(tok), f"{name} is a function, not a variable",
+                            f"write {name}(x) to apply it; name your variable otherwise")
+        if keyword.iskeyword(name) and name != "lambda":
+            return _BadName(name, _span(tok), f"'{name}' is a Python keyword",
+                            "matcalc reads expressions, not code")
+        return Var(None, name=name, span=_span(tok))
+
+    def juxtapose(self, meta, children):
+        """a b side by side; a bracket right after an operand is an attempt to index."""
+        left, right = children
+        if isinstance(right, Call) and right.op in ("stack", "vstack") and left.span and \
+                right.span and right.span[0] == left.span[1]:
+            return _BadName("[", right.span, "unexpected '[': matcalc has no indexing",
+                            "[f, g] builds a vector of scalars; entries are not selected from "
+                            "a vector or matrix")
+        return operator("juxtapose", (left, right), (meta.start_pos, meta.end_pos))
+
+    def superscript(self, meta, children):
+        """x², A³: a power written with superscript digits."""
+        base, tok = children
+        exponent = Const(SCALAR, value=sympy.Integer(str(tok).translate(_FROM_SUPERSCRIPT)),
+                         span=_span(tok))
+        return operator("pow", (base, exponent), (meta.start_pos, meta.end_pos))
+
+    def inv_transpose(self, meta, children):
+        """X⁻ᵀ = (Xᵀ)⁻¹."""
+        span = (meta.start_pos, meta.end_pos)
+        return operator("inv", (operator("transpose", (children[0],), span),), span)
+
+    def norm(self, meta, children):
+        """‖x‖ (‖x‖₁): the 2-norm (the 1-norm), of the entries of a vector or matrix."""
+        inner = [c for c in children if not isinstance(c, Token)][0]
+        one = any(isinstance(c, Token) and c.type == "NORM_ONE" for c in children)
+        return Call(None, op="norm", operands=(inner,), params=(1 if one else 2,),
+                    span=(meta.start_pos, meta.end_pos))
+
+    def ones(self, meta, children):
+        return Call(None, op="ones", operands=(), span=(meta.start_pos, meta.end_pos))
+
+    def symbol(self, meta, children):
+        """𝕂ₘₙ, 𝔻ₙ, 𝕖₂: matcalc's structured constants, with their subscripts."""
+        text = str(children[0])
+        head, rest = text[0], text[1:]
+        if rest.startswith("_("):
+            items = rest[2:-1].split(",")
+        elif rest.startswith("_"):
+            items = [rest[1:]]
+        else:
+            items = list(rest.translate(_FROM_SUBSCRIPT))
+            if all(c.isdigit() for c in items):
+                items = ["".join(items)]
+        return SYMBOLS[head](items, (meta.start_pos, meta.end_pos))
+
+    def branch(self, meta, children):
+        value, _, lhs, relation, rhs = children
+        return (value, lhs, str(relation), rhs)
+
+    def cases(self, meta, children):
+        """v₁ if z ≤ 0; v₂ if z > 0: the sum of each value times the indicator of its
+        condition (step(z) for z > 0, 1 − step(z) for z ≤ 0: matcalc's convention at 0)."""
+        span = (meta.start_pos, meta.end_pos)
+        return operator("add", tuple(operator("mul", (value, _indicator(lhs, rel, rhs, span)),
+                                              span) for value, lhs, rel, rhs in children), span) \
+            if len(children) > 1 else children[0][0]
+
+    def definition(self, meta, children):
+        return (canonical_name(str(children[0])), children[1], _span(children[0]))
+
+    def defs(self, meta, children):
+        return list(children)
+
+    def where(self, meta, children):
+        """body where u = …, v = …: each name stands for its definition (earlier definitions
+        may be used by later ones, as matcalc prints them, innermost first)."""
+        body, _, defs = children
+        return _Where(body, defs)
+
+    def start(self, meta, children):
+        return children[0]
 
     def keyword(self, meta, children):
         return _Keyword(str(children[0]), children[1], (meta.start_pos, meta.end_pos))
@@ -146,7 +288,8 @@ class _ToIR(Transformer_NonRecursive):
         return _Args(children)
 
     def call(self, meta, children):
-        name = children[0]
+        name = Token("FUNCTION", canonical_call(str(children[0])), start_pos=children[0].start_pos,
+                     end_pos=children[0].end_pos)
         args = children[1] if len(children) > 1 else _Args()
         return _Call(name, list(args), (meta.start_pos, meta.end_pos))
 
@@ -156,7 +299,12 @@ class _ToIR(Transformer_NonRecursive):
             if isinstance(item, _Keyword):
                 return _BadKeyword(item, "a vector literal [f, g, …] holds expressions, not "
                                          "keyword arguments")
-        return operator("stack", items, (meta.start_pos, meta.end_pos))
+        span = (meta.start_pos, meta.end_pos)
+        if all(isinstance(i, Call) and i.op == "stack" for i in items) and len(items) > 1:
+            # [[a, b], [c, d]]: a matrix, row by row
+            return Call(None, op="vstack", span=span, operands=tuple(
+                operator("transpose", (row,), row.span) for row in items))
+        return operator("stack", items, span)
 
     def __default__(self, data, children, meta):
         """An operator: the grammar names its tree after the rule (``-> matmul``)."""
@@ -189,7 +337,7 @@ def _resolve(root, text: str) -> Expr:
         n, ready = stack.pop()
         if id(n) in done:
             continue
-        kids = n.args if isinstance(n, (_Call, _Keyword)) else (
+        kids = n.args if isinstance(n, (_Call, _Keyword, _Where)) else (
             n.operands if isinstance(n, Call) else ())
         if not ready:
             stack.append((n, True))
@@ -202,6 +350,12 @@ def _resolve(root, text: str) -> Expr:
                                   f"exponents up to ±{MAX_DIGITS}")
         if isinstance(n, _BadKeyword):
             raise ParseError(n.message, text=text, span=n.keyword.span)
+        if isinstance(n, _BadName):
+            raise ParseError(n.message, text=text, span=n.span, hint=n.hint)
+        if isinstance(n, _Where):
+            done[id(n)] = _substitute_definitions(new[0], [
+                (name, expr, span) for (name, _, span), expr in zip(n.defs, new[1:])], text)
+            continue
         if isinstance(n, _Keyword):
             done[id(n)] = _Keyword(n.name, new[0], n.span)
         elif isinstance(n, _Call):
@@ -211,6 +365,24 @@ def _resolve(root, text: str) -> Expr:
         else:
             done[id(n)] = n
     return done[id(root)]
+
+
+def _substitute_definitions(body, defs, text: str):
+    """The body with each defined name replaced by its definition (in order: a definition may
+    use the names defined before it)."""
+    env: dict = {}
+    for name, expr, span in defs:
+        if name in env:
+            raise ParseError(f"{name} is defined twice", text=text, span=span)
+        env[Var(None, name=name)] = _rebind(expr, env)
+    return _rebind(body, env)
+
+
+def _rebind(e, env: dict):
+    if not env:
+        return e
+    return substitute(e, env, lambda n, args: Call(None, op=n.op, operands=tuple(args),
+                                                     params=n.params, span=n.span))
 
 
 def _call(c: _Call, args: list[Expr], text: str) -> Expr:

@@ -20,7 +20,7 @@ from .simplify import rebuild, simplify
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η",
-          "theta": "θ", "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ", "pi": "π", "rho": "ρ",
+          "theta": "θ", "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ", "rho": "ρ",
           "sigma": "σ", "tau": "τ", "phi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω",
           "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Sigma": "Σ", "Phi": "Φ",
           "Psi": "Ψ", "Omega": "Ω"}
@@ -72,6 +72,11 @@ class Style:
         return f"{base}^{exp_text}" if re.fullmatch(r"[\w.]+", exp_text) else \
             f"{base}^({exp_text})"
 
+    def hadamard_power(self, base: str, exp_text: str) -> str:
+        """X^∘2: the element-wise power of a matrix (never X², a matrix power)."""
+        return f"{base}^∘{exp_text}" if re.fullmatch(r"[\w.]+", exp_text) else \
+            f"{base}^∘({exp_text})"
+
     def fraction(self, num: str, den: str) -> str:
         return f"{num}/{den}"
 
@@ -82,6 +87,8 @@ class Style:
                           len(p) == 1 or (out.isdigit() and p[:1] in "(")) else " "
             if re.fullmatch(r"[0-9]+", out) and (p[:1].isalpha() or p[:1] in "(𝟙√"):
                 glue = ""
+            if p[:1] == "‖":
+                glue = " "      # 3 ‖x‖: a bar right after an operand would close a norm
             out += glue + p
         return out
 
@@ -97,14 +104,11 @@ class Style:
     def cases(self, branches: list[tuple[str, str]]) -> str:
         return "; ".join(f"{v} if {c}" for v, c in branches)
 
-    def index(self, base: str, i: int) -> str:
-        return f"{base}[{i + 1}]"
-
     def vec(self, inner: str) -> str:
         return f"vec({inner})"
 
     def subscripted(self, text: str, latex: str, items) -> str:
-        """A symbol with subscripts: Kₘₙ, Δₙ, e₁; K_(n1,q) where a letter has no subscript."""
+        """A symbol with subscripts: 𝕂ₘₙ, 𝔻ₙ, 𝕖₁; 𝕂_(n1,q) where a letter has no subscript."""
         subs = [str(i) if isinstance(i, int) else dim_str(i) for i in items]
         sub = "".join(subs) if all(len(x) == 1 for x in subs) else ",".join(subs)
         if set(sub) <= _SUB_OK:
@@ -193,6 +197,9 @@ class LatexStyle(Style):
     def power(self, base: str, exp_value, exp_text: str) -> str:
         return f"{base}^{{{exp_text}}}"
 
+    def hadamard_power(self, base: str, exp_text: str) -> str:
+        return rf"{base}^{{\circ {exp_text}}}"
+
     def fraction(self, num: str, den: str) -> str:
         return rf"\frac{{{num}}}{{{den}}}"
 
@@ -211,9 +218,6 @@ class LatexStyle(Style):
     def cases(self, branches: list[tuple[str, str]]) -> str:
         body = r" \\ ".join(f"{v} & \\text{{if }} {c}" for v, c in branches)
         return r"\begin{cases}" + body + r"\end{cases}"
-
-    def index(self, base: str, i: int) -> str:
-        return f"{{{base}}}_{{{i + 1}}}"
 
     def vec(self, inner: str) -> str:
         return rf"\operatorname{{vec}}\left({inner}\right)"
@@ -306,7 +310,8 @@ class Printer:
         neg = v.could_extract_minus_sign() if isinstance(v, sympy.Expr) else v < 0
         if e.shape.is_scalar:
             text = s.number(v)
-            return (s.minus + text, NEG) if neg else (text, ATOM if v.is_Integer else MUL)
+            atom = v.is_Integer or v.is_Symbol or isinstance(v, sympy.NumberSymbol)
+            return (s.minus + text, NEG) if neg else (text, ATOM if atom else MUL)
         if v == 0:
             return s.zero + (s.transpose_mark if e.shape.is_row else ""), ATOM
         base = s.ones + (s.transpose_mark if e.shape.is_row else "")
@@ -403,9 +408,20 @@ class Printer:
         return f"{self.wrap(a, MUL)}{s.hdivide}{self.wrap(b, MUL + 1)}", rule.prec
 
     def form_power(self, e, rule):
+        """xⁿ; of a matrix the Hadamard power X^∘n, which cannot be read as a matrix power."""
         base, ex = e.operands
         ex_val = ex.value if isinstance(ex, Const) else None
-        return self.s.power(self.wrap(base, POW + 1), ex_val, self.p(ex)[0]), rule.prec
+        b = self.base(base, POW + 1)
+        if base.shape.is_matrix:
+            return self.s.hadamard_power(b, self.p(ex)[0]), rule.prec
+        return self.s.power(b, ex_val, self.p(ex)[0]), rule.prec
+
+    def base(self, a: Expr, prec: int = POST) -> str:
+        """``a`` as the base of a superscript: in parentheses if it has a superscript of its
+        own, so that nothing reads as a double superscript: (X⁻¹)⁻ᵀ, (xᵀ)²."""
+        if _fixity(a) in ("transposed", "postfix", "func_T", "power"):
+            return self.s.paren(self.p(a)[0])
+        return self.wrap(a, prec)
 
     def form_juxtapose(self, e, rule):
         """A matrix product: the factors side by side, A B x."""
@@ -423,16 +439,16 @@ class Printer:
         inner = RULES[a.op] if isinstance(a, Call) else None
         if inner is not None and inner.transposed[0]:
             mark = inner.transposed[1 if isinstance(self.s, LatexStyle) else 0]
-            return self.wrap(a.operands[0], POST) + mark, POST
-        return self.wrap(a, POST) + self.s.transpose_mark, POST
+            return self.base(a.operands[0]) + mark, POST
+        return self.base(a) + self.s.transpose_mark, POST
 
     def form_postfix(self, e, rule):
         """a⁻¹; of a transpose, the operation's transposed mark: (Xᵀ)⁻¹ = X⁻ᵀ."""
         a = e.operands[0]
         if _fixity(a) == "transposed" and rule.transposed[0]:
             mark = rule.transposed[1 if isinstance(self.s, LatexStyle) else 0]
-            return self.wrap(a.operands[0], POST) + mark, POST
-        return self.wrap(a, POST) + self.spelling(rule), POST
+            return self.base(a.operands[0]) + mark, POST
+        return self.base(a) + self.spelling(rule), POST
 
     def form_root(self, e, rule):
         """√a (\\sqrt{a})."""
@@ -451,11 +467,14 @@ class Printer:
         return f"‖{self.p(a)[0]}‖" + ("₁" if p == 1 else ""), ATOM
 
     def form_symbol(self, e, rule):
-        """A named constant matrix with subscripts from its params: Kₘₙ, Δₙ, e₁."""
+        """A named constant matrix with subscripts from its params: 𝕂ₘₙ, 𝔻ₙ, 𝕖₁."""
         return self.s.subscripted(rule.text, rule.latex, rule.subscript(e.params)), ATOM
 
     def form_index(self, e, rule):
-        return self.s.index(self.wrap(e.operands[0], ATOM), e.params[0]), ATOM
+        """gᵢ, the i-th entry of a vector, as the product 𝕖ᵢᵀ g with a unit vector."""
+        unit = self.s.subscripted(rule.text, rule.latex, [e.params[0] + 1])
+        return self.s.matprod([unit + self.s.transpose_mark,
+                               self.wrap(e.operands[0], MUL + 1)]), MUL
 
     def form_transparent(self, e, rule):
         return self.p(e.operands[0])
@@ -484,6 +503,8 @@ class Printer:
     def _row_items(self, r: Expr) -> list[str]:
         if _fixity(r) == "columns":
             return [self.p(c)[0] for c in r.operands]
+        if _fixity(r) == "transposed" and _fixity(r.operands[0]) == "column":
+            return [self.p(c)[0] for c in r.operands[0].operands]     # a literal row [a, b]ᵀ
         return [self.p(r)[0]]
 
 

@@ -107,7 +107,7 @@ class Rule:
     chain: bool = False            # n-ary and associative: a chain a ∘ b ∘ c is one node
     callable: bool = True          # users may call it by name
     transposed: tuple[str, str] = ("", "")   # postfix marks of its transpose (X⁻ᵀ for inv)
-    subscript: Callable | None = None        # params -> the subscripts of a ``symbol`` (Kₘₙ)
+    subscript: Callable | None = None        # params -> the subscripts of a ``symbol`` (𝕂ₘₙ)
     vec_args: bool = False         # a matrix argument prints as vec(·): diag(vec(D))
     defaults: tuple = ()           # per operand: the value a call may leave out (None: required)
     keywords: tuple[str, ...] = ()  # keyword arguments a call takes (axis=)
@@ -133,7 +133,8 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {}
-ALIASES = {"ln": "log", "tr": "trace", "transpose": "T", "Φ": "normcdf", "φ": "normpdf"}
+ALIASES = {"ln": "log", "tr": "trace", "transpose": "T", "Φ": "normcdf", "φ": "normpdf",
+           "σ": "sigmoid"}
 
 
 def _register(rule: Rule) -> Rule:
@@ -507,15 +508,16 @@ def bilinear(name, pa, pb, numpy, *, code=None, shape, infer, text, latex, fixit
 
 
 def internal(name, shape, numpy, *, code=None, text, latex="", fixity="func", partials=None,
-             left=None, prec=ATOM, build=None, matrix=None, **extra):
+             left=None, prec=ATOM, build=None, matrix=None, infer="internal", callable=False,
+             arity=(0, 10**9), **extra):
     """Structured matrices that appear in derivatives (``diag``, ``⊗``, ``vec``, ``step``);
     ``left`` multiplies an adjoint by one without forming it.  By default a node is rebuilt
     with its shape recomputed by ``shape`` (the smart constructors of the others fold)."""
     def default_build(args, params, old):
         return E.call(name, args, shape([a.shape for a in args], params), params)
-    return _register(Rule(name, "internal", (0, 10**9), "internal", shape, partials,
+    return _register(Rule(name, "internal", arity, infer, shape, partials,
                           numpy=numpy, code=code, text=text, latex=latex, fixity=fixity,
-                          left=left, prec=prec, build=build or default_build, callable=False,
+                          left=left, prec=prec, build=build or default_build, callable=callable,
                           matrix=matrix or _matrix_function(name), **extra))
 
 
@@ -1004,6 +1006,20 @@ def _matmul_build(args, params, old):
     if implicit and acc.shape.is_row:
         acc = transposed_product(acc)
     return acc
+
+
+def _juxtapose_build(args, params, old):
+    """a b c written side by side: scalars scale, the rest is a matrix product (2x, 2/N aᵀ X)."""
+    scalars = [a for a in args if a.shape.is_scalar]
+    rest = [a for a in args if not a.shape.is_scalar]
+    return E.mul(*scalars, _matmul_build(rest, (), None)) if rest else E.mul(*scalars)
+
+
+_register(Rule("juxtapose", "bilinear", (2, 10**9), "juxtapose", _matmul_shape, None,
+               build=_juxtapose_build, chain=True, callable=False, macro=True,
+               section="notation: juxtaposition",
+               doc="a b side by side: a scalar factor scales, otherwise the matrix product (as "
+                   "matcalc prints products: 2x, W x, xᵀ A x)"))
 
 
 def _weighs_a_log(y: Expr, f: Expr) -> bool:
@@ -1519,7 +1535,7 @@ def _diag_shape(shapes, params):
 
 
 def _diag_partial(y, args, params):
-    """vec(diag(v)) = Δₙ v and diag(X) = Δₙᵀ vec(X), with Δₙ the n²×n matrix of the
+    """vec(diag(v)) = 𝔻ₙ v and diag(X) = 𝔻ₙᵀ vec(X), with 𝔻ₙ the n²×n matrix of the
     diagonal's positions in vec."""
     x = args[0]
     n = x.shape.dims[0]
@@ -1541,7 +1557,7 @@ _register(Rule("diag", "linear", (1, 1), "diagonal", _diag_shape, _diag_partial,
                code="np.diag({0})", text="diag", latex=r"\operatorname{diag}",
                section="linear algebra",
                doc="diag(v) builds a diagonal matrix; diag(X) takes the diagonal; both linear: "
-                   "∂vec(diag(v))/∂v = Δₙ, ∂diag(X)/∂vec(X) = Δₙᵀ",
+                   "∂vec(diag(v))/∂v = 𝔻ₙ, ∂diag(X)/∂vec(X) = 𝔻ₙᵀ",
                matrix=lambda args, node: sympy.matrices.expressions.DiagMatrix(args[0])
                if node.shape.is_matrix else sympy.matrices.expressions.DiagonalOf(args[0]),
                jacobian_doc={0: "diag is linear: it moves entries to or from the diagonal"}))
@@ -1675,8 +1691,31 @@ _register(Rule("kron", "bilinear", (2, 2), "kron", _kron_shape, _kron_partials, 
                matrix=lambda args, node: sympy.matrices.expressions.KroneckerProduct(*args),
                jacobian_doc={0: "Kronecker product: linear in each factor",
                              1: "Kronecker product: linear in each factor"}))
+def _vec_partials(y, args, params):
+    """vec is linear and keeps the entries in order: its Jacobian is I."""
+    return (E.identity(args[0].shape.size),)
+
+
+internal("unvec", lambda s, p: Shape(tuple(p)),
+         lambda x, m, n: np.reshape(np.asarray(x), (int(m), int(n)), order="F"),
+         code=lambda args, node, ctx: f"np.reshape({args[0]}, {ctx.dims(node.shape)}, "
+         "order='F')", text="vec⁻¹", latex=r"\operatorname{vec}^{-1}", view=True)
+
+
+def _vec_vjp(g, y, args, params):
+    """The adjoint of X in vec(X) is g folded back into X's shape, column by column."""
+    x = args[0]
+    if not x.shape.is_matrix:
+        return (as_shape(g, x.shape),)
+    return (E.call("unvec", [g], x.shape, params=x.shape.dims),)
+
+
 internal("vec", lambda s, p: Shape((s[0].size,)), _vec, code="np.ravel({0}, order='F')",
-         text="vec", latex=r"\operatorname{vec}", left=_left_column, view=True)
+         text="vec", latex=r"\operatorname{vec}", left=_left_column, view=True, infer="vec",
+         callable=True, arity=(1, 1), partials=_vec_partials, build=lambda a, p, old: vec(a[0]),
+         vjp=_vec_vjp,
+         doc="vec(X) stacks the columns of X into one vector (column-major, as every Jacobian "
+             "of a matrix here)", section="linear algebra (Magnus & Neudecker)")
 internal("vecT", lambda s, p: Shape((ONE, s[0].size)), _vecT, code="np.ravel({0}, order='F')",
          text="vec", latex=r"\operatorname{vec}", left=_left_gradient_row, fixity="func_T",
          prec=POST, view=True)
@@ -1684,17 +1723,20 @@ internal("K", lambda s, p: Shape((p[0] * p[1], p[0] * p[1])),
          lambda m, n: _commutation(int(m), int(n)),
          code=lambda args, node, ctx: "np.eye({mn})[np.arange({mn}).reshape({n}, {m}).T.ravel()]"
          .format(mn=ctx.dim(node.params[0] * node.params[1]), m=ctx.dim(node.params[0]),
-                 n=ctx.dim(node.params[1])), text="K", latex="K", left=_left_commutation,
-         fixity="symbol", subscript=lambda p: list(p))
+                 n=ctx.dim(node.params[1])), text="𝕂", latex=r"\mathbb{K}",
+         left=_left_commutation, fixity="symbol", subscript=lambda p: list(p), infer="symbol")
 internal("Delta", lambda s, p: Shape((p[0] * p[0], p[0])), _diagonal_embedding,
          code=lambda args, node, ctx: "np.eye({nn})[:, ::{step}]".format(
              nn=ctx.dim(node.params[0] * node.params[0]), step=ctx.dim(node.params[0] + 1)),
-         text="Δ", latex=r"\Delta", fixity="symbol", subscript=lambda p: [p[0]])
+         text="𝔻", latex=r"\mathbb{D}", fixity="symbol", subscript=lambda p: [p[0]],
+         infer="symbol")
 internal("unit", lambda s, p: Shape((dim(p[1]),)),
          lambda i, n: np.eye(int(n))[int(i)],
          code=lambda args, node, ctx: f"np.eye({node.params[1]})[{node.params[0]}]",
-         text="e", latex=r"\mathbf{e}", left=_left_unit, fixity="symbol",
-         subscript=lambda p: [p[0] + 1])
+         text="𝕖", latex=r"\mathbf{e}", left=_left_unit, fixity="symbol",
+         subscript=lambda p: [p[0] + 1], infer="unit",
+         build=lambda a, p, old: E.call("unit", [], old, p if len(p) == 2 else
+                                        (p[0], old.dims[0])))
 internal("hcat", lambda s, p: Shape((s[0].rows, dim(len(s)))) if s[0].rows != ONE
          else Shape((ONE, dim(len(s)))), _hcat,
          code=lambda args, node, ctx: _array(args) if node.operands[0].shape.is_scalar else
@@ -1704,7 +1746,7 @@ internal("hcat", lambda s, p: Shape((s[0].rows, dim(len(s)))) if s[0].rows != ON
 internal("vstack", lambda s, p: Shape((dim(len(s)), s[0].cols)),
          lambda *rows: np.vstack([np.asarray(r).reshape(1, -1) for r in rows]),
          code=lambda args, node, ctx: "np.vstack([" + ", ".join(args) + "])", text="[]",
-         fixity="rows",
+         fixity="rows", infer="rows",
          matrix=lambda args, node: sympy.Matrix.vstack(*[
              sympy.Matrix(a) if _is_matrix(a) else sympy.Matrix([[a]]) for a in args]))
 def _index_partials(y, args, params):
@@ -1715,7 +1757,7 @@ def _index_partials(y, args, params):
 
 internal("index", lambda s, p: SCALAR, lambda x, i: np.asarray(x).ravel(order="F")[int(i)],
          code=lambda args, node, ctx: f"np.ravel({args[0]}, order='F')[{node.params[0]}]",
-         text="[]", partials=_index_partials, fixity="index")
+         text="𝕖", latex=r"\mathbf{e}", partials=_index_partials, fixity="index")
 internal("reshape", lambda s, p: s[0], lambda x: x,
          code=lambda args, node, ctx: f"np.reshape({args[0]}, {ctx.dims(node.shape)})", text="",
          fixity="transparent", build=lambda a, p, old: E.call("reshape", a, old, p), view=True)
@@ -1757,6 +1799,26 @@ def function_names() -> list[str]:
     """Every spelling a user may call (for "did you mean")."""
     names = {n for n in RULES if resolve_function(n)} | set(ALIASES)
     return sorted(names - {"T"})
+
+
+def reserved_names() -> set[str]:
+    """Names that are functions and so not variables: sin * x is an error (write sin(x)).
+    Greek letters stay names: σ(x) is the sigmoid, σ alone the variable sigma."""
+    return {n for n in function_names() if n.isascii()}
+
+
+def _symbol_dim(text: str):
+    return sympy.Integer(int(text)) if text.isdigit() else dim(text)
+
+
+# matcalc's structured constants as printed, double-struck with subscripts (𝕂ₘₙ, 𝔻ₙ, 𝕖₂):
+# the untyped node each one reads back as
+SYMBOLS = {
+    "𝕂": lambda items, span: Call(None, op="K", params=tuple(_symbol_dim(i) for i in items),
+                                  span=span),
+    "𝔻": lambda items, span: Call(None, op="Delta", params=(_symbol_dim(items[0]),), span=span),
+    "𝕖": lambda items, span: Call(None, op="unit", params=(int(items[0]) - 1,), span=span),
+}
 
 
 # How to call a function, where "write f(x)" or "write f(a, b)" says too little: the hint of a

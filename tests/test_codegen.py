@@ -185,7 +185,7 @@ def test_hostile_names_stay_identifiers():
     """Keywords, names the generated code uses, and names equal after NFKC become safe locals."""
     d = matcalc.diff("sum(lambda*np + f*_x + ϐ*β)", wrt=["lambda", "np", "ϐ"])
     g = assert_generated(d)
-    assert "def f_and_grad(lambda_, np_, f_, x_, v1, β):" in g.source
+    assert "def f_and_grad(lambda_, np_, f_, x_, v1, beta):" in g.source
     renamed = "lambda as lambda_, np as np_, f as f_, _x as x_, ϐ as v1"
     assert f"variables renamed for Python: {renamed}" in g.source
 

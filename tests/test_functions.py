@@ -46,6 +46,8 @@ OTHERS = {
     "dot": ("dot(w, x)", "w", {}, "xᵀ"),
     "T": ("sum(transpose(x) @ A)", "x", {}, "𝟙ᵀ Aᵀ"),
     "add": ("x + y", "y", {"x": "n"}, "I"),
+    "juxtapose": ("2x A x", "x", {"x": "n"}, "2xᵀ (A + Aᵀ)"),
+    "vec": ("sum(vec(X) * v)", "X", {"X": "m,n"}, "vec⁻¹(v)"),
     "kron": ("sum(kron(A, B))", "A", {}, "sum(B) 𝟙𝟙ᵀ"),
     "log_softmax": ("log_softmax(x)", "x", {}, "I − 𝟙 softmax(x)ᵀ"),
     "eye": ("sum((X + 2*eye(n)) * A)", "X", {}, "A"),
@@ -113,12 +115,12 @@ def test_other_functions(name):
     assert_verified(d, values=values)
 
 
-# diag in the forward direction (a tensor result, or a Jacobian through diag): Δₙ
+# diag in the forward direction (a tensor result, or a Jacobian through diag): 𝔻ₙ
 DIAG = [
-    ("diag(x)", "x", {}, "Δₙ"),
-    ("diag(X)", "X", {}, "Δₙᵀ"),
+    ("diag(x)", "x", {}, "𝔻ₙ"),
+    ("diag(X)", "X", {}, "𝔻ₙᵀ"),
     ("diag(x) @ y", "x", {}, "diag(y)"),
-    ("diag(W@x)", "x", {}, "Δₙ W"),
+    ("diag(W@x)", "x", {}, "𝔻ₙ W"),
     ("sum(diag(X))", "X", {}, "I"),
 ]
 

@@ -145,11 +145,11 @@ def test_deep_learning_layers_and_losses(expr, wrt, shapes, text):
 TENSORS = [
     ("inv(X)", "X", {}, "−kron(X⁻ᵀ, X⁻¹)", ("n", "n", "n", "n")),
     ("X@X", "X", {}, "kron(Xᵀ, I) + kron(I, X)", ("n", "n", "n", "n")),
-    ("X^T", "X", {}, "Kₙₘ", ("m", "n", "n", "m")),
+    ("X^T", "X", {}, "𝕂ₙₘ", ("m", "n", "n", "m")),
     ("A@X@B", "X", {}, "kron(Bᵀ, A)", ("n", "p", "m", "k")),
     ("W@x", "W", {}, "kron(xᵀ, I)", ("n", "n", "m")),
     ("x@x^T", "x", {}, "kron(x, I) + kron(I, x)", ("n", "n", "n")),
-    ("X^T@X", "X", {}, "kron(Xᵀ, I) Kₙₘ + kron(I, Xᵀ)", ("m", "m", "n", "m")),
+    ("X^T@X", "X", {}, "kron(Xᵀ, I) 𝕂ₙₘ + kron(I, Xᵀ)", ("m", "m", "n", "m")),
     ("softmax(W@x + b)", "W", {}, "kron(xᵀ, diag(s) − s sᵀ) where s = softmax(W x + b)",
      ("n", "n", "m")),
     ("tanh(W@x)", "W", {}, "kron(xᵀ, diag(1 − tanh(W x)²))", ("n", "n", "m")),

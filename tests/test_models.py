@@ -127,7 +127,7 @@ def test_kron_absorbs_commutation():
     Kt = E.call("K", [], Shape((N * k, N * k)), params=(k, N))
     rows = E.matmul(matcalc.rules.kron(E.transpose(one_N), eye_k), K)
     cols = E.matmul(Kt, matcalc.rules.kron(one_N, eye_k))
-    assert render.text(rows) == "kron(𝟙ᵀ, I) K_(N,k)"
+    assert render.text(rows) == "kron(𝟙ᵀ, I) 𝕂_(N,k)"
     assert render.text(kron_absorbs_commutation(rows)) == "kron(I, 𝟙ᵀ)"
     assert render.text(kron_absorbs_commutation(cols)) == "kron(I, 𝟙)"
     dims = {N: 3, k: 4}
@@ -152,11 +152,11 @@ def test_a_negated_factor_goes_in_front_of_a_quotient():
 def test_note_suggests_declaring_the_rows_of_labels():
     f = "-sum(Y*log_softmax(X@W + b, axis=1))/N"
     d = matcalc.diff(f, wrt="W", shapes={"X": "N,n", "Y": "N,k"})
-    assert str(d) == "Xᵀ ((Y 𝟙𝟙ᵀ) ⊙ softmax(X W + 𝟙 bᵀ, axis=1) − Y)/N"
+    assert str(d) == "1/N Xᵀ ((Y 𝟙𝟙ᵀ) ⊙ softmax(X W + 𝟙 bᵀ, axis=1) − Y)"
     assert d.notes == ["Y 𝟙 = 𝟙 when each row of Y holds probabilities or one-hot labels: "
                        "declare it (--shape Y=N,k,prob or shapes={'Y': 'N,k,prob'}) to simplify"]
     d = matcalc.diff(f, wrt="W", shapes={"X": "N,n", "Y": "N,k,prob"})
-    assert str(d) == "Xᵀ (softmax(X W + 𝟙 bᵀ, axis=1) − Y)/N" and d.notes == []
+    assert str(d) == "1/N Xᵀ (softmax(X W + 𝟙 bᵀ, axis=1) − Y)" and d.notes == []
     # a vector's log_softmax leaves sum(y): the note for vectors says so too
     d = matcalc.diff("-sum(y*log_softmax(W@x))", wrt="W")
     assert d.notes == ["sum(y) = 1 when y holds probabilities or one-hot labels: declare it "
@@ -168,8 +168,8 @@ def test_cli_declares_probability_rows(capsys):
             "--shape", "Y=N,k,prob", "--shape", "X=N,n", "--check"]
     assert main(argv) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "Y ∈ ℝᴺˣᵏ (each row sums to 1), X ∈ ℝᴺˣⁿ, W ∈ ℝⁿˣᵏ, b ∈ ℝᵏ, N ∈ ℝ"
-    assert out[1].endswith("= 𝟙ᵀ (softmax(X W + 𝟙 bᵀ, axis=1) − Y)/N    [1×k]")
+    assert out[0] == "Y ∈ ℝᴺˣᵏ (each row sums to 1), X ∈ ℝᴺˣⁿ, W ∈ ℝⁿˣᵏ, b ∈ ℝᵏ"
+    assert out[1].endswith("= 1/N 𝟙ᵀ (softmax(X W + 𝟙 bᵀ, axis=1) − Y)    [1×k]")
     assert out[2] == "  ✓ verified by SymPy component expansion"
     with pytest.raises(SystemExit):
         main(["diff", "--help"])
@@ -194,29 +194,31 @@ MODELS = [
     # a batched layer: the bias's gradient is the column sum 𝟙ᵀ G of the upstream gradient
     ("sum((X@W + b - Y)^2)", "W", {"X": "N,n", "W": "n,k"}, "2Xᵀ (X W + 𝟙 bᵀ − Y)"),
     ("sum((X@W + b - Y)^2)", "b", {"X": "N,n", "W": "n,k"}, "2𝟙ᵀ (X W + 𝟙 bᵀ − Y)"),
-    ("sum(tanh(X@W + b))", "b", {"X": "N,n", "W": "n,k"}, "𝟙ᵀ (1 − tanh(X W + 𝟙 bᵀ)²)"),
+    ("sum(tanh(X@W + b))", "b", {"X": "N,n", "W": "n,k"}, "𝟙ᵀ (1 − tanh(X W + 𝟙 bᵀ)^∘2)"),
     # softmax regression: cross-entropy over a batch of one-hot rows
-    (XENT, "W", BATCH, f"Xᵀ ({S} − Y)/N"),
-    (XENT, "b", BATCH, f"𝟙ᵀ ({S} − Y)/N"),
-    (XENT, "X", BATCH, f"({S} − Y) Wᵀ/N"),
-    ("-sum(Y*log(softmax(X@W + b, axis=1)))/N", "W", BATCH, f"Xᵀ ({S} − Y)/N"),
+    (XENT, "W", BATCH, f"1/N Xᵀ ({S} − Y)"),
+    (XENT, "b", BATCH, f"1/N 𝟙ᵀ ({S} − Y)"),
+    (XENT, "X", BATCH, f"1/N ({S} − Y) Wᵀ"),
+    ("-sum(Y*log(softmax(X@W + b, axis=1)))/N", "W", BATCH, f"1/N Xᵀ ({S} − Y)"),
     ("-mean(sum(Y*log_softmax(X@W + b, axis=1), axis=1))", "b", BATCH, f"1/N 𝟙ᵀ ({S} − Y)"),
     # the two-layer perceptron: δ₂ = (S − Y)/N, δ₁ = step(z) ⊙ (δ₂ W2ᵀ)
     (MLP, "W2", {**BATCH, "W1": "n,h"},
-     "uᵀ (softmax(u W2 + 𝟙 b2ᵀ, axis=1) − Y)/N where u = relu(X W1 + 𝟙 b1ᵀ)"),
+     "1/N uᵀ (softmax(u W2 + 𝟙 b2ᵀ, axis=1) − Y) where u = relu(X W1 + 𝟙 b1ᵀ)"),
     (MLP, "b2", {**BATCH, "W1": "n,h"},
-     "𝟙ᵀ (softmax(relu(X W1 + 𝟙 b1ᵀ) W2 + 𝟙 b2ᵀ, axis=1) − Y)/N"),
+     "1/N 𝟙ᵀ (softmax(relu(X W1 + 𝟙 b1ᵀ) W2 + 𝟙 b2ᵀ, axis=1) − Y)"),
     (MLP, "W1", {**BATCH, "W1": "n,h"},
-     "Xᵀ (step(z) ⊙ ((softmax(relu(z) W2 + 𝟙 b2ᵀ, axis=1) − Y) W2ᵀ))/N "
+     "1/N Xᵀ (step(z) ⊙ ((softmax(relu(z) W2 + 𝟙 b2ᵀ, axis=1) − Y) W2ᵀ)) "
      "where z = X W1 + 𝟙 b1ᵀ"),
     (MLP, "b1", {**BATCH, "W1": "n,h"},
-     "𝟙ᵀ (step(z) ⊙ ((softmax(relu(z) W2 + 𝟙 b2ᵀ, axis=1) − Y) W2ᵀ))/N "
+     "1/N 𝟙ᵀ (step(z) ⊙ ((softmax(relu(z) W2 + 𝟙 b2ᵀ, axis=1) − Y) W2ᵀ)) "
      "where z = X W1 + 𝟙 b1ᵀ"),
     # logistic regression on a batch
     (LOGISTIC, "w", {"X": "N,n", "b": "scalar"}, "1/N (σ(X w + b) − y)ᵀ X"),
     (LOGISTIC, "b", {"X": "N,n", "b": "scalar"}, "1/N sum(σ(X w + b) − y)"),
     ("-sum(y*log(sigmoid(X@w + b)) + (1 - y)*log(1 - sigmoid(X@w + b)))/N", "b",
-     {"X": "N,n", "b": "scalar"}, "sum(σ(X w + b) − y)/N"),
+     {"X": "N,n", "b": "scalar"}, "1/N sum(σ(X w + b) − y)"),
+    ("-sum(y*log(sigmoid(X@w + b)) + (1 - y)*log(1 - sigmoid(X@w + b)))/t", "b",
+     {"X": "N,n", "b": "scalar", "t": "scalar"}, "sum(σ(X w + b) − y)/t"),
     # attention: the softmax named once, its row-wise adjoint s ⊙ (u − (s ⊙ u) 𝟙𝟙ᵀ)
     (ATTENTION, "Q", QKV, "(s ⊙ (G Vᵀ − (s ⊙ (G Vᵀ)) 𝟙𝟙ᵀ)) K/√d "
      "where s = softmax(Q Kᵀ/√d, axis=1)"),
@@ -257,11 +259,11 @@ SECOND = [
      "1/N sum(u ⊙ (1 − u)) where u = σ(X w + b)", ()),
     # softmax regression: the row-wise softmax Jacobian D − D (𝟙𝟙ᵀ ⊗ I) D, D = diag(vec(S)),
     # seen through ∂vec(Z)/∂b = I ⊗ 𝟙 and ∂vec(Z)/∂vec(W) = I ⊗ X
-    (XENT, "b", "b", BATCH, "kron(I, 𝟙ᵀ) (u − u kron(𝟙𝟙ᵀ, I) u) kron(I, 𝟙)/N "
+    (XENT, "b", "b", BATCH, "1/N kron(I, 𝟙ᵀ) (u − u kron(𝟙𝟙ᵀ, I) u) kron(I, 𝟙) "
      f"where u = diag(vec({S}))", ("k", "k")),
-    (XENT, "W", "b", BATCH, "kron(I, Xᵀ) (u − u kron(𝟙𝟙ᵀ, I) u) kron(I, 𝟙)/N "
+    (XENT, "W", "b", BATCH, "1/N kron(I, Xᵀ) (u − u kron(𝟙𝟙ᵀ, I) u) kron(I, 𝟙) "
      f"where u = diag(vec({S}))", ("n", "k", "k")),
-    (XENT, "W", "W", BATCH, "kron(I, Xᵀ) (u − u kron(𝟙𝟙ᵀ, I) u) kron(I, X)/N "
+    (XENT, "W", "W", BATCH, "1/N kron(I, Xᵀ) (u − u kron(𝟙𝟙ᵀ, I) u) kron(I, X) "
      f"where u = diag(vec({S}))", ("n", "k", "n", "k")),
     ("sum((X@W + b - Y)^2)", "b", "b", {"X": "N,n", "W": "n,k"}, "2N I", ("k", "k")),
     ("sum((X@W + b - Y)^2)", "W", "W", {"X": "N,n", "W": "n,k"}, "2kron(I, Xᵀ X)",
@@ -288,7 +290,7 @@ def test_softmax_regression_hessian_is_the_textbook_one():
     Z = X @ W + b
     Sm = np.exp(Z - Z.max(axis=1, keepdims=True))
     Sm /= Sm.sum(axis=1, keepdims=True)
-    H = d2.evaluate({"X": X, "W": W, "b": b, "Y": Y, "N": 5.0})
+    H = d2.evaluate({"X": X, "W": W, "b": b, "Y": Y})
     np.testing.assert_allclose(H, (np.diag(Sm.sum(axis=0)) - Sm.T @ Sm) / 5, atol=1e-12)
 
 
@@ -307,7 +309,7 @@ def test_generated_code_of_the_batched_models_agrees_with_finite_differences():
              {"Q": rng.normal(size=(5, 2)), "K": rng.normal(size=(7, 2)),
               "V": rng.normal(size=(7, 3)), "T": rng.normal(size=(5, 3)), "d": 2.0})]:
         ds = matcalc.diff(expr, wrt=wrt, shapes=shapes)
-        values = {**values, "X": X, "Y": Y, "N": 5.0}
+        values = {**values, "X": X, "Y": Y}
         f = matcalc.to_numpy(ds, compile=True)
         inputs = {n: values[n] for n in inspect.signature(f).parameters}
         assert f.check(**inputs) < 1e-6

@@ -23,7 +23,7 @@ READINGS = [
     ("W@x + W", {}, "a shape error", "𝟙 xᵀ Wᵀ + W", {"W": ("n", "n"), "x": ("n",)}),
     ("x·A@x", {}, "a shape error (x·A first)", "x·(A x)", {"x": ("n",), "A": ("n", "n")}),
     ("0.5*lam*w·w", {}, "lam a vector", "(1/2 lam w)·w", {"lam": (), "w": ("n",)}),
-    ("A^2", {}, "A a scalar", "A²", {"A": ("n", "m")}),
+    ("A^2", {}, "A a scalar", "A^∘2", {"A": ("n", "m")}),
     ("lam*I + A", {}, "I a variable matrix", "lam I + A", {"lam": (), "A": ("n", "n")}),
     ("sum(x)/N", {}, "N a scalar", "sum(x)/N", {"x": ("n",), "N": ()}),
     ("trace(x^T@x)", {}, "a shape error", "xᵀ x", {"x": ("n",)}),
