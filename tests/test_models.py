@@ -157,6 +157,14 @@ def test_note_suggests_declaring_the_rows_of_labels():
                        "declare it (--shape Y=N,k,prob or shapes={'Y': 'N,k,prob'}) to simplify"]
     d = matcalc.diff(f, wrt="W", shapes={"X": "N,n", "Y": "N,k,prob"})
     assert str(d) == "1/N Xᵀ (softmax(X W + 𝟙 bᵀ, axis=1) − Y)" and d.notes == []
+    # sum(Y) left over: N for probability rows
+    d = matcalc.diff("-sum(Y*log(p))", wrt="p", shapes={"Y": "N,k", "p": "scalar"})
+    assert (str(d), d.notes) == ("−sum(Y)/p", [
+        "sum(Y) = N when each row of Y holds probabilities or one-hot labels: declare it "
+        "(--shape Y=N,k,prob or shapes={'Y': 'N,k,prob'}) to simplify"])
+    d = matcalc.diff("-sum(Y*log(p))", wrt="p", shapes={"Y": "N,k,prob", "p": "scalar"})
+    assert (str(d), d.notes) == ("−N/p", [])
+    assert_verified(d)
     # a vector's log_softmax leaves sum(y): the note for vectors says so too
     d = matcalc.diff("-sum(y*log_softmax(W@x))", wrt="W")
     assert d.notes == ["sum(y) = 1 when y holds probabilities or one-hot labels: declare it "
