@@ -68,10 +68,9 @@ def test_rows_sum_to_one():
 
 def test_rows_sum_to_one_in_the_cross_entropy():
     """(Y 𝟙𝟙ᵀ) ⊙ S − Y = S − Y, the residue of −sum(Y ⊙ log_softmax(Z, axis=1))."""
-    Z = E.var("Z", Shape((N, k)))
+    S = matcalc.parse("softmax(Z, axis=1)", shapes={"Z": "N,k"}).node
     for Y, text in ((LABELS, "softmax(Z, axis=1) − Y"),
                     (PLAIN, "(Y 𝟙𝟙ᵀ) ⊙ softmax(Z, axis=1) − Y")):
-        S = matcalc.parse("softmax(Z, axis=1)", shapes={"Z": "N,k"}).node
         before = E.sub(E.mul(E.matmul(Y, E.ones(Shape((k, k)))), S), Y)
         assert render.text(simplify(before)) == text
 
