@@ -367,6 +367,7 @@ def matmul(*factors: Expr) -> Expr:
     flat: list[Expr] = []
     for f in factors:
         flat.extend(f.operands if isinstance(f, Call) and f.op == "matmul" else (f,))
+    flat = _scalar_runs(flat)
     shape = flat[0].shape
     for f in flat[1:]:
         if shape.is_scalar or f.shape.is_scalar:
@@ -388,6 +389,25 @@ def matmul(*factors: Expr) -> Expr:
     if core.shape != shape:
         core = normalize_shape(core, shape)
     return mul(*scalars, core) if scalars else core
+
+
+def _scalar_runs(flat: list) -> list:
+    """The factors with each run that multiplies out to 1×1 before more factors follow
+    (xᵀ A x in xᵀ A x B) made one scalar factor: it scales, it does not chain."""
+    out: list = []
+    run: list = []
+    shape = None
+    for f in flat:
+        if f.shape.is_scalar:
+            out.append(f)
+            continue
+        if run and shape.is_scalar:
+            out.append(call("matmul", run, SCALAR))
+            run, shape = [], None
+        run.append(f)
+        s = f.shape if shape is None else matmul_shape(shape, f.shape)
+        shape = s if s is not None else f.shape      # a mismatch is reported by the caller
+    return out + run
 
 
 def _fold_constants(mats: list) -> list:

@@ -196,8 +196,26 @@ def infer(tree: Expr, shapes: dict[str, Shape] | None = None, text: str | None =
         if isinstance(node, Call) and RULES[node.op].infer not in ("map", "map2", "power"):
             prob.structural.update(a.name for a in node.args if isinstance(a, Var))
     _solve(prob, nodes)
+    _size_constants(prob, nodes, rigid)
     names = _name_dims(prob, rigid)
     return _build(prob, nodes, tree, names)
+
+
+def _size_constants(prob, nodes, rigid):
+    """An I, 𝟙 or 0 whose size nothing determines takes the one declared dimension, when the
+    declared shapes have exactly one (the paper's ∂(w + x)/∂w = I, with w, x ∈ ℝⁿ); with
+    several, matcalc prints the size (Iₙ)."""
+    symbols = [d for d in rigid if isinstance(d, sympy.Symbol)]
+    if len(symbols) != 1:
+        return
+    only = rigid[symbols[0]]
+    for node in nodes:
+        if isinstance(node, Call) and RULES[node.op].infer in ("identity", "constant") and \
+                not node.params:
+            for d in _dims_of(_slot(prob, node)) or []:
+                r = _find(d)
+                if r.value is None and r.product is None:
+                    _unify_dims(r, only)
 
 
 def _dimension_names(tree: Expr, shapes: dict) -> Expr:
@@ -253,7 +271,7 @@ class _Constraint:
 # operations, Greek-named coefficients (λ in λ w·w), then element-wise partners (x in sum(w*x)
 # takes w's shape, N in sum(x)/N is a scalar).
 GREEK = 0
-_DEFAULT_STAGES = ((2, {"chain", "flip"}),
+_DEFAULT_STAGES = ((2, {"chain", "flip"}), (1, {"literal"}),
                    (3, {"reduce", "diagonal", "kron", "square", "invertible", "chain",
                         "vec2vec", "vec2scalar"}), (GREEK, set()), (1, {"map2"}))
 
@@ -295,9 +313,9 @@ def _solve(prob: _Problem, nodes):
                   [_find(_slot(prob, a)) for a in node.args]}.values():
             s.watchers.append(c)
         queue.append(c)
-    cursors = {stage: 0 for stage, _ in _DEFAULT_STAGES}
-    by_stage = {stage: [c for c in constraints if c.kind in kinds]
-                for stage, kinds in _DEFAULT_STAGES}
+    cursors = {i: 0 for i in range(len(_DEFAULT_STAGES))}
+    by_stage = {i: [c for c in constraints if c.kind in kinds]
+                for i, (_, kinds) in enumerate(_DEFAULT_STAGES)}
 
     remaining = [len(constraints)]
 
@@ -319,16 +337,16 @@ def _solve(prob: _Problem, nodes):
                 run(c, 0)
         if not remaining[0]:
             break
-        for stage, _ in _DEFAULT_STAGES:
+        for group, (stage, _) in enumerate(_DEFAULT_STAGES):
             if stage == GREEK:
                 if _greek_default(prob):
                     break
                 continue
-            items = by_stage[stage]
-            i = cursors[stage]
+            items = by_stage[group]
+            i = cursors[group]
             while i < len(items) and items[i].done:
                 i += 1
-            cursors[stage] = i
+            cursors[group] = i
             applied = False
             for j in range(i, len(items)):
                 c = items[j]
@@ -448,7 +466,8 @@ def _step(prob: _Problem, c, stage: int):
         return _axis_step(prob, kind, node, out, slots, ranks, stage)
     if kind == "identity":
         if node.params:
-            _set(out, [prob.rigid[node.params[0]]] * 2)
+            n = sympy.Mul(*node.params)
+            _set(out, [prob.rigid.setdefault(n, _Dim(n, rigid=True))] * 2)
         else:
             d = _Dim()
             _set(out, [d, d])
@@ -491,6 +510,22 @@ def _step(prob: _Problem, c, stage: int):
             return PROGRESS  # solved on the next pass
         return False
     if kind == "literal":
+        rows = [s for s, r in zip(slots, ranks) if r == 2]
+        if rows:                # [gᵀ, 0ᵀ]: rows, a matrix (a Jacobian as matcalc prints it)
+            cols = _dims_of(rows[0])[1]
+            for s, r in zip(slots, ranks):
+                if r == 2:
+                    _set(s, [_Dim(ONE), cols])
+                elif r is None and stage >= 1:
+                    _set(s, [])
+                elif r not in (0, None):
+                    raise _Conflict("a literal holds scalars, or rows of one length")
+            if any(r is None for r in ranks):
+                return False
+            _set(out, [_Dim(sympy.Integer(len(args))), cols])
+            return True
+        if any(r is None for r in ranks) and stage < 1:
+            return False
         for s in slots:
             _set(s, [])
         _set(out, [_Dim(sympy.Integer(len(args)))])
@@ -867,12 +902,15 @@ class _Namer:
         self.pool = (n for n in itertools.chain(_FRESH_NAMES, numbered) if n not in taken)
         self.names: dict[int, sympy.Symbol] = {}
 
-    def __call__(self, d: _Dim):
+    def __call__(self, d: _Dim, visiting: frozenset = frozenset()):
         r = _find(d)
         if r.value is not None:
             return r.value
-        if r.product is not None:
-            return sympy.Mul(*(self(x) for x in r.product))
+        if r.product is not None and id(r) not in visiting:
+            # a product of dimensions (kron, vec); one that contains itself has its own name
+            inner = visiting | {id(r)}
+            if not any(id(_find(x)) in inner for x in r.product):
+                return sympy.Mul(*(self(x, inner) for x in r.product))
         if id(r) not in self.names:
             self.names[id(r)] = dim(next(self.pool))
         return self.names[id(r)]

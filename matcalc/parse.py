@@ -28,7 +28,7 @@ from .errors import ParseError, UnknownFunctionError
 from .expr import Call, Const, Expr, Var, substitute
 from .rules import (CALL_FORMS, NOT_IN_LANGUAGE, RESERVED, RULES, SYMBOLS, function_arity,
                     function_names, operator, reserved_names, resolve_function)
-from .shapes import SCALAR
+from .shapes import SCALAR, dim
 
 _HERE = Path(__file__).resolve().parent
 
@@ -144,6 +144,15 @@ _GREEK_SPELLED = {
     "Θ": "Theta", "Λ": "Lambda", "Σ": "Sigma", "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega"}
 
 
+def _sized(text: str, head: str) -> tuple:
+    """The sizes subscripted on a constant (Iₙ, 𝟙ₘ): one dimension per subscript letter."""
+    if not text.startswith(head) or len(text) == len(head) or \
+            any(c not in _SUBSCRIPTS for c in text[len(head):]):
+        return ()
+    sub = text[len(head):].translate(_FROM_SUBSCRIPT)
+    return (sympy.Integer(int(sub)),) if sub.isdigit() else tuple(dim(c) for c in sub)
+
+
 def canonical_name(text: str) -> str:
     """A variable's name as matcalc keeps it: subscripts as _ (w₁ is w_1), a Greek letter as
     its spelling (λ is lambda), so text matcalc printed names the variables it came from."""
@@ -199,6 +208,9 @@ class _ToIR(Transformer_NonRecursive):
         reserved = RESERVED.get(str(tok))      # I, π: constants, not variables
         if reserved is not None:
             return reserved(_span(tok))
+        sized = _sized(str(tok), "I")           # Iₙ: the identity of a named size
+        if sized:
+            return Call(None, op="eye", operands=(), params=sized, span=_span(tok))
         name = canonical_name(str(tok))
         if name in reserved_names():
             return _BadName(name, _span(tok), f"{name} is a function, not a variable",
@@ -238,7 +250,16 @@ class _ToIR(Transformer_NonRecursive):
                     span=(meta.start_pos, meta.end_pos))
 
     def ones(self, meta, children):
-        return Call(None, op="ones", operands=(), span=(meta.start_pos, meta.end_pos))
+        """𝟙, or 𝟙ₙ of a named size."""
+        sized = _sized(str(children[0]), "𝟙")   # 𝟙ₖₘ: a vector of length k m
+        return Call(None, op="ones", operands=(), params=(sympy.Mul(*sized),) if sized else (),
+                    span=(meta.start_pos, meta.end_pos))
+
+    def zeros(self, meta, children):
+        """0ₙ: the zero vector of a named size (0ₘ0ₙᵀ a zero matrix)."""
+        sized = _sized(str(children[0]), "0")
+        return Call(None, op="zeros", operands=(), params=(sympy.Mul(*sized),),
+                    span=(meta.start_pos, meta.end_pos))
 
     def symbol(self, meta, children):
         """𝕂ₘₙ, 𝔻ₙ, 𝕖₂: matcalc's structured constants, with their subscripts."""

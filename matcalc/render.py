@@ -14,8 +14,11 @@ import sympy
 
 from . import expr as E
 from .expr import Call, Const, Expr, Identity, Var
+from .errors import MatcalcError
+from .infer import infer
+from .parse import parse_syntax
 from .rules import ADD, ATOM, MUL, NEG, POST, POW, RULES
-from .shapes import Shape, dim_str
+from .shapes import Shape, as_sympy, dim_str
 from .simplify import rebuild, simplify
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -25,6 +28,9 @@ _GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": 
           "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Sigma": "Σ", "Phi": "Φ",
           "Psi": "Ψ", "Omega": "Ω"}
 
+
+
+_BARE = re.compile(r"[0-9]+(\.[0-9]+)?|[^\W\d]\w*")    # an exponent needing no parentheses
 
 
 class Style:
@@ -51,8 +57,8 @@ class Style:
             return str(abs(int(value)))
         if value.is_Rational:
             return f"{abs(value.p)}/{value.q}"
-        if value.free_symbols:          # made of dimensions: 1/N, mn
-            return dim_str(value)
+        if value.free_symbols:          # made of dimensions: 1/N, 1/(m n), k²
+            return _dims_text(value)
         if value.is_Float:
             return str(abs(value))
         return _irrational(abs(value))
@@ -69,13 +75,11 @@ class Style:
     def power(self, base: str, exp_value, exp_text: str) -> str:
         if isinstance(exp_value, sympy.Expr) and exp_value.is_Integer and exp_value > 0:
             return base + str(int(exp_value)).translate(_SUPERSCRIPT)
-        return f"{base}^{exp_text}" if re.fullmatch(r"[\w.]+", exp_text) else \
-            f"{base}^({exp_text})"
+        return f"{base}^{exp_text}" if _BARE.fullmatch(exp_text) else f"{base}^({exp_text})"
 
     def hadamard_power(self, base: str, exp_text: str) -> str:
         """X^∘2: the element-wise power of a matrix (never X², a matrix power)."""
-        return f"{base}^∘{exp_text}" if re.fullmatch(r"[\w.]+", exp_text) else \
-            f"{base}^∘({exp_text})"
+        return f"{base}^∘{exp_text}" if _BARE.fullmatch(exp_text) else f"{base}^∘({exp_text})"
 
     def fraction(self, num: str, den: str) -> str:
         return f"{num}/{den}"
@@ -107,6 +111,16 @@ class Style:
     def vec(self, inner: str) -> str:
         return f"vec({inner})"
 
+    def sized(self, text: str, latex: str, items) -> str:
+        """A constant with its size: Iₙ, 𝟙ₘ, Iₖₘ (of size k m, one letter a dimension);
+        eye(q), ones(q) where a letter has no subscript form."""
+        factors = [f for i in items for f in _dim_factors(i)]
+        sub = "".join(factors)
+        if set(sub) <= _SUB_OK and all(len(f) == 1 for f in factors):
+            return text + sub.translate(_SUB_LETTERS)
+        name = {"I": "eye", "0": "zeros"}.get(text, "ones")
+        return f"{name}({' '.join(factors)})"
+
     def subscripted(self, text: str, latex: str, items) -> str:
         """A symbol with subscripts: 𝕂ₘₙ, 𝔻ₙ, 𝕖₁; 𝕂_(n1,q) where a letter has no subscript."""
         subs = [str(i) if isinstance(i, int) else dim_str(i) for i in items]
@@ -121,6 +135,38 @@ class Style:
 
     def where(self, body: str, defs: list[tuple[str, str]]) -> str:
         return body + " where " + ", ".join(f"{n} = {d}" for n, d in defs)
+
+
+def _dim_factors(d) -> list[str]:
+    """A size as its factors, each dimension as often as its power: k²m → [k, k, m]."""
+    d = as_sympy(d)
+    if d.is_Integer:
+        return [str(int(d))]
+    out = []
+    for base, power in sorted(d.as_powers_dict().items(), key=lambda kv: str(kv[0])):
+        if base.is_Integer:
+            out += [str(int(base ** power))]
+        else:
+            out += [str(base)] * int(power)
+    return out
+
+
+def _dims_text(v: sympy.Expr) -> str:
+    """A number made of dimensions, as the language reads it: 1/N, 2/(m n), k²."""
+    def part(x) -> str:
+        factors = []
+        for base, power in x.as_powers_dict().items():
+            if base == 1:
+                continue
+            text = str(base) if base.is_Symbol else str(int(base))
+            factors.append(text + (str(int(power)).translate(_SUPERSCRIPT) if power != 1
+                                   else ""))
+        return " ".join(factors) or "1"
+    num, den = sympy.fraction(sympy.factor_terms(v))
+    if den == 1:
+        return part(num)
+    bottom = part(den)
+    return f"{part(num)}/" + (bottom if " " not in bottom else f"({bottom})")
 
 
 def _irrational(v: sympy.Expr) -> str:
@@ -225,6 +271,9 @@ class LatexStyle(Style):
     def subscripted(self, text: str, latex: str, items) -> str:
         return rf"{latex}_{{{', '.join(sympy.latex(i) for i in items)}}}"
 
+    def sized(self, text: str, latex: str, items) -> str:
+        return self.subscripted(text, latex, items)
+
     def placeholder(self, v: Var) -> str:
         return self.name(v)
 
@@ -269,9 +318,10 @@ class Printer:
     not limited by Python's stack).  ``names`` maps placeholder variables of named
     subexpressions to their printed names (``u₁``, ``s``)."""
 
-    def __init__(self, style: Style, names: dict | None = None):
+    def __init__(self, style: Style, names: dict | None = None, sized: bool = False):
         self.s = style
         self.names = names or {}
+        self.sized = sized          # I and 𝟙 with their sizes: Iₙ, 𝟙ₙ (see ``needs_sizes``)
         self.memo: dict[Expr, tuple[str, int]] = {}
 
     def __call__(self, e: Expr) -> str:
@@ -295,7 +345,7 @@ class Printer:
         if isinstance(e, Var):
             return self.names.get(e) or s.name(e), ATOM
         if isinstance(e, Identity):
-            return s.identity, ATOM
+            return (s.sized("I", "I", [e.shape.rows]) if self.sized else s.identity), ATOM
         if isinstance(e, Const):
             return self.const(e)
         rule = RULES[e.op]
@@ -313,14 +363,25 @@ class Printer:
             atom = v.is_Integer or v.is_Symbol or isinstance(v, sympy.NumberSymbol)
             return (s.minus + text, NEG) if neg else (text, ATOM if atom else MUL)
         if v == 0:
+            if self.sized:          # 0ₙ, 0ₙᵀ, 0ₘ0ₙᵀ
+                z = lambda n: s.sized(s.zero, s.zero, [n])      # noqa: E731
+                if e.shape.is_row:
+                    return z(e.shape.cols) + s.transpose_mark, ATOM
+                if e.shape.is_matrix:
+                    return z(e.shape.rows) + z(e.shape.cols) + s.transpose_mark, ATOM
+                return z(e.shape.rows), ATOM
             return s.zero + (s.transpose_mark if e.shape.is_row else ""), ATOM
-        base = s.ones + (s.transpose_mark if e.shape.is_row else "")
+        base = self.ones(e.shape.cols if e.shape.is_row else e.shape.rows) + (
+            s.transpose_mark if e.shape.is_row else "")
         if e.shape.is_matrix and not e.shape.is_row:     # a matrix of ones: 𝟙𝟙ᵀ
-            base = s.ones + s.ones + s.transpose_mark
+            base = self.ones(e.shape.rows) + self.ones(e.shape.cols) + s.transpose_mark
         if v == 1:
             return base, ATOM
-        text = s.juxtapose([s.number(v), base])
+        text = s.juxtapose([s.number(-v if neg else v), base])
         return (s.minus + text, NEG) if neg else (text, MUL)
+
+    def ones(self, n) -> str:
+        return self.s.sized(self.s.ones, self.s.ones, [n]) if self.sized else self.s.ones
 
     # -- the forms an operation prints in (``Rule.fixity``) ---------------------------------
 
@@ -484,8 +545,15 @@ class Printer:
         return self.s.vector([self.p(a)[0] for a in e.operands]), ATOM
 
     def form_rows(self, e, rule):
-        """A matrix of stacked rows."""
-        return self.s.matrix([self._row_items(r) for r in e.operands]), ATOM
+        """A matrix of stacked rows: [[a, b], [c, d]] when each row is a literal, else the
+        rows themselves, [gᵀ, 0ᵀ] (a Jacobian's rows, each a gradient)."""
+        if all(_fixity(r) == "columns" or (_fixity(r) == "transposed" and
+                                           _fixity(r.operands[0]) == "column")
+               for r in e.operands):
+            return self.s.matrix([self._row_items(r) for r in e.operands]), ATOM
+        if isinstance(self.s, LatexStyle):
+            return self.s.matrix([[self.p(r)[0]] for r in e.operands]), ATOM
+        return self.s.vector([self.p(r)[0] for r in e.operands]), ATOM
 
     def form_columns(self, e, rule):
         """Columns side by side: a row of scalars, or a matrix."""
@@ -513,15 +581,52 @@ def _fixity(e: Expr) -> str | None:
     return RULES[e.op].fixity if isinstance(e, Call) else None
 
 
-def text(e: Expr, named: bool = True, frozen=frozenset()) -> str:
+def text(e: Expr, named: bool = True, frozen=frozenset(), scope=None) -> str:
     """``e`` as Unicode text; with ``named``, a large subexpression that would print several
-    times prints once, as a named intermediate: ``diag(s) − s sᵀ where s = softmax(x)``."""
-    return _print(e, TEXT, named, frozen)
+    times prints once, as a named intermediate: ``diag(s) − s sᵀ where s = softmax(x)``.
+    The text is an expression of the language that reads back as ``e`` given the shapes of
+    its variables and of ``scope`` (the other variables in play): where the size of an I or 𝟙
+    cannot be read from the rest, it is written, Iₙ, 𝟙ₙ."""
+    return _print(e, TEXT, named, frozen, needs_sizes(e, named, frozen, scope))
 
 
-def latex(e: Expr, named: bool = True, frozen=frozenset()) -> str:
+def latex(e: Expr, named: bool = True, frozen=frozenset(), scope=None) -> str:
     """``e`` in LaTeX; ``frozen``: the user's subexpressions (as for ``simplify``)."""
-    return _print(e, LATEX, named, frozen)
+    return _print(e, LATEX, named, frozen, needs_sizes(e, named, frozen, scope))
+
+
+_SIZES: dict = {}
+
+
+def needs_sizes(e: Expr, named: bool, frozen, scope) -> bool:
+    """Whether ``e``'s text must write the sizes of its I and 𝟙: when reading the text back
+    (with the shapes of the variables) would not give every one of them its size, as in
+    kron(xᵀ, I) or a lone 𝟙ᵀ."""
+    if not any(isinstance(n, Identity) or (isinstance(n, Const) and not n.shape.is_scalar)
+               for n in E.topological(e)):
+        return False
+    variables = {**(scope or {}), **E.free_vars(e)}
+    key = (e, named, tuple(sorted((n, v.shape) for n, v in variables.items())))
+    if key in _SIZES:
+        return _SIZES[key]
+    plain = _print(e, TEXT, named, frozen, False)
+    shapes = {n: v.shape for n, v in variables.items()}
+    known = {s for sh in list(shapes.values()) + [e.shape] for d in sh.dims
+             for s in as_sympy(d).free_symbols}
+    try:
+        back = infer(parse_syntax(plain), shapes, plain)
+        read = {s for n in E.topological(back) for d in n.shape.dims
+                for s in as_sympy(d).free_symbols}
+        # a zero alone reads as the number 0, which broadcasts: its shape shows in the
+        # result's shape, and its size need not be written
+        same = back.shape == e.shape or (isinstance(e, Const) and e.value == 0)
+        out = not same or not read <= known
+    except MatcalcError:
+        out = True
+    if len(_SIZES) > 4096:
+        _SIZES.clear()
+    _SIZES[key] = out
+    return out
 
 
 def operand_text(e: Expr) -> str:
@@ -533,7 +638,7 @@ def operand_latex(e: Expr) -> str:
     return Printer(LATEX).wrap(e, MUL)
 
 
-def _print(e: Expr, style: Style, named: bool, frozen=frozenset()) -> str:
+def _print(e: Expr, style: Style, named: bool, frozen=frozenset(), sized=False) -> str:
     branches = split_cases(e, frozen)
     values = [v for v, _, _ in branches] if branches else [e]
     defs: list = []
@@ -541,7 +646,7 @@ def _print(e: Expr, style: Style, named: bool, frozen=frozenset()) -> str:
     if named:
         values, defs = name_shared(values, {v.name for v in E.free_vars(e).values()})
         names = {var: style.placeholder(var) for var, _ in defs}
-    printer = Printer(style, names)
+    printer = Printer(style, names, sized)
     if branches:
         body = cases_text([(v, z, rel) for v, (_, z, rel) in zip(values, branches)],
                           printer, style)

@@ -1096,6 +1096,17 @@ def _stack_shape(shapes, params):
     return Shape((dim(len(shapes)),))
 
 
+def _stack_build(args, params, old):
+    """[f, g, h]: a column of scalars; [gᵀ, 0ᵀ]: rows, the matrix they stack (a scalar item
+    a row of that scalar)."""
+    rows = [a.shape for a in args if a.shape.is_row]
+    if not rows:
+        return apply("stack", *args)
+    width = rows[0]
+    return E.call("vstack", [E.expand_to(a, width) for a in args],
+                  Shape((dim(len(args)), width.cols)))
+
+
 def _stack_partials(y, args, params):
     n = len(args)
     return tuple(E.call("unit", [], Shape((dim(n),)), params=(i, n)) for i in range(n))
@@ -1115,7 +1126,7 @@ def _stack_jvp(y, args, jacobians):
 _register(Rule("stack", "stack", (1, 10**9), "literal", _stack_shape, _stack_partials,
                jvp=_stack_jvp, numpy=_stack, code=lambda args, node, ctx: _array(args),
                text="[]", latex="", fixity="column", section="§2 (Jacobians)",
-               doc="∂[f, g]/∂x stacks ∂f/∂x and ∂g/∂x", callable=False,
+               doc="∂[f, g]/∂x stacks ∂f/∂x and ∂g/∂x", callable=False, build=_stack_build,
                matrix=lambda args, node: sympy.Matrix(args),
                jacobian_doc={"*": "vector of functions: one row per entry"}))
 
@@ -1570,32 +1581,51 @@ def _dims_call(name):
     def call(args, keywords, fail):
         dims = []
         for a in args:
-            if isinstance(a, E.Var):
-                dims.append(dim(a.name))
-            elif isinstance(a, E.Const) and a.value.is_Integer and a.value > 0:
-                dims.append(a.value)
-            else:
+            size = _size_of(a)
+            if size is None:
                 fail(f"the arguments of {name} are sizes: names or positive integers", a,
                      hint=f"write {name}(n) or {name}(3)" + (", or ones(m, n) for a matrix"
                                                           if name == "ones" else ""))
+            dims.append(size)
         return [], tuple(dims)
     return call
 
 
+def _size_of(node):
+    """A size as written: a name, a positive integer, or a product of them (k m, k*m)."""
+    if isinstance(node, E.Var):
+        return dim(node.name)
+    if isinstance(node, E.Const) and node.value.is_Integer and node.value > 0:
+        return node.value
+    if isinstance(node, Call) and node.op in ("mul", "juxtapose"):
+        parts = [_size_of(a) for a in node.operands]
+        return None if None in parts else sympy.Mul(*parts)
+    return None
+
+
 def _eye_shape(shapes, params):
-    return Shape((params[0], params[0]))
+    n = sympy.Mul(*params)          # Iₖₘ: the identity of size k m
+    return Shape((n, n))
 
 
 _register(Rule("eye", "constant", (1, 1), "identity", _eye_shape, text="eye",
-               build=lambda a, p, old: E.identity(p[0] if p else old.rows),
+               build=lambda a, p, old: E.identity(sympy.Mul(*p) if p else old.rows),
                call=_dims_call("eye"), section="linear algebra", macro=True,
                doc="eye(n) = I, the n×n identity (written I where its size is inferred); "
                    "a constant"))
 _register(Rule("ones", "constant", (1, 2), "constant", lambda s, p: Shape(tuple(p)),
-               text="ones", build=lambda a, p, old: E.ones(Shape(tuple(p)) if p else old),
+               text="ones", build=lambda a, p, old: E.ones(old if old is not None else
+                                                           Shape(tuple(p))),
                call=_dims_call("ones"), section="linear algebra", macro=True,
                doc="ones(n) = 𝟙, ones(m, n) = 𝟙𝟙ᵀ (written 𝟙 where its size is inferred); "
                    "a constant"))
+
+_register(Rule("zeros", "constant", (1, 2), "constant", lambda s, p: Shape(tuple(p)),
+               text="zeros", build=lambda a, p, old: E.zero(old if old is not None else
+                                                            Shape(tuple(p))),
+               call=_dims_call("zeros"), section="linear algebra", macro=True,
+               doc="zeros(n), zeros(m, n): the zero vector and matrix (written 0ₙ where a size "
+                   "must be shown); a constant"))
 
 # Names that are constants, not variables: I (the identity, its size inferred) and π.
 RESERVED = {

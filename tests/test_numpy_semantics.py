@@ -27,7 +27,7 @@ READINGS = [
     ("lam*I + A", {}, "I a variable matrix", "lam I + A", {"lam": (), "A": ("n", "n")}),
     ("sum(x)/N", {}, "N a scalar", "sum(x)/N", {"x": ("n",), "N": ()}),
     ("trace(x^T@x)", {}, "a shape error", "xᵀ x", {"x": ("n",)}),
-    ("(c^T@a)@x^T", {}, "a shape error", "cᵀ a xᵀ", {"c": ("n",), "a": ("n",), "x": ("m",)}),
+    ("(c^T@a)@x^T", {}, "a shape error", "(cᵀ a) xᵀ", {"c": ("n",), "a": ("n",), "x": ("m",)}),
     ("sum(X, axis=0)", {}, "a parse error", "Xᵀ 𝟙", {"X": ("n", "m")}),
     ("X - mean(X, axis=0)", {}, "a parse error", "X − 1/n 𝟙𝟙ᵀ X", {"X": ("n", "m")}),
     ("softmax(X, axis=1)", {}, "a parse error", "softmax(X, axis=1)", {"X": ("n", "m")}),
