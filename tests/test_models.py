@@ -126,9 +126,9 @@ def test_kron_absorbs_commutation():
     Kt = E.call("K", [], Shape((N * k, N * k)), params=(k, N))
     rows = E.matmul(matcalc.rules.kron(E.transpose(one_N), eye_k), K)
     cols = E.matmul(Kt, matcalc.rules.kron(one_N, eye_k))
-    assert render.text(rows) == "kron(𝟙ᵀ, I) 𝕂_(N,k)"
-    assert render.text(kron_absorbs_commutation(rows)) == "kron(I, 𝟙ᵀ)"
-    assert render.text(kron_absorbs_commutation(cols)) == "kron(I, 𝟙)"
+    assert render.text(rows) == "kron(ones(N)ᵀ, Iₖ) 𝕂_(N,k)"
+    assert render.text(kron_absorbs_commutation(rows)) == "kron(Iₖ, ones(N)ᵀ)"
+    assert render.text(kron_absorbs_commutation(cols)) == "kron(Iₖ, ones(N))"
     dims = {N: 3, k: 4}
     for before in (rows, cols):
         after = kron_absorbs_commutation(before)
@@ -151,7 +151,7 @@ def test_a_negated_factor_goes_in_front_of_a_quotient():
 def test_note_suggests_declaring_the_rows_of_labels():
     f = "-sum(Y*log_softmax(X@W + b, axis=1))/N"
     d = matcalc.diff(f, wrt="W", shapes={"X": "N,n", "Y": "N,k"})
-    assert str(d) == "1/N Xᵀ ((Y 𝟙𝟙ᵀ) ⊙ softmax(X W + 𝟙 bᵀ, axis=1) − Y)"
+    assert str(d) == "1/N Xᵀ ((Y 𝟙ₖ𝟙ₖᵀ) ⊙ softmax(X W + ones(N) bᵀ, axis=1) − Y)"
     assert d.notes == ["Y 𝟙 = 𝟙 when each row of Y holds probabilities or one-hot labels: "
                        "declare it (--shape Y=N,k,prob or shapes={'Y': 'N,k,prob'}) to simplify"]
     d = matcalc.diff(f, wrt="W", shapes={"X": "N,n", "Y": "N,k,prob"})
@@ -194,6 +194,7 @@ ATTENTION_LOSS = "sum((softmax(Q@K.T/sqrt(d), axis=1)@V - T)^2)/2"
 QKV = {"Q": "N,p", "K": "M,p", "V": "M,q"}
 LAYER_NORM = "sum(G*(gamma*(x - mean(x))/sqrt(mean((x - mean(x))^2) + eps) + beta))"
 S = "softmax(X W + 𝟙 bᵀ, axis=1)"
+S_SIZED = "softmax(X W + ones(N) bᵀ, axis=1)"     # where nothing else fixes the size of 𝟙
 ADJOINT = "s ⊙ (u − (s ⊙ u) 𝟙𝟙ᵀ)"    # the row-wise softmax's adjoint: (diag(sᵢ) − sᵢ sᵢᵀ) uᵢ
 
 # (expression, wrt, declared shapes, expected text)
@@ -266,14 +267,14 @@ SECOND = [
      "1/N sum(u ⊙ (1 − u)) where u = σ(X w + b)", ()),
     # softmax regression: the row-wise softmax Jacobian D − D (𝟙𝟙ᵀ ⊗ I) D, D = diag(vec(S)),
     # seen through ∂vec(Z)/∂b = I ⊗ 𝟙 and ∂vec(Z)/∂vec(W) = I ⊗ X
-    (XENT, "b", "b", BATCH, "1/N kron(I, 𝟙ᵀ) (u − u kron(𝟙𝟙ᵀ, I) u) kron(I, 𝟙) "
-     f"where u = diag(vec({S}))", ("k", "k")),
-    (XENT, "W", "b", BATCH, "1/N kron(I, Xᵀ) (u − u kron(𝟙𝟙ᵀ, I) u) kron(I, 𝟙) "
-     f"where u = diag(vec({S}))", ("n", "k", "k")),
-    (XENT, "W", "W", BATCH, "1/N kron(I, Xᵀ) (u − u kron(𝟙𝟙ᵀ, I) u) kron(I, X) "
-     f"where u = diag(vec({S}))", ("n", "k", "n", "k")),
-    ("sum((X@W + b - Y)^2)", "b", "b", {"X": "N,n", "W": "n,k"}, "2N I", ("k", "k")),
-    ("sum((X@W + b - Y)^2)", "W", "W", {"X": "N,n", "W": "n,k"}, "2kron(I, Xᵀ X)",
+    (XENT, "b", "b", BATCH, "1/N kron(Iₖ, ones(N)ᵀ) (u − u kron(𝟙ₖ𝟙ₖᵀ, eye(N)) u) "
+     f"kron(Iₖ, ones(N)) where u = diag(vec({S_SIZED}))", ("k", "k")),
+    (XENT, "W", "b", BATCH, "1/N kron(Iₖ, Xᵀ) (u − u kron(𝟙ₖ𝟙ₖᵀ, eye(N)) u) kron(Iₖ, ones(N)) "
+     f"where u = diag(vec({S_SIZED}))", ("n", "k", "k")),
+    (XENT, "W", "W", BATCH, "1/N kron(Iₖ, Xᵀ) (u − u kron(𝟙ₖ𝟙ₖᵀ, eye(N)) u) kron(Iₖ, X) "
+     f"where u = diag(vec({S_SIZED}))", ("n", "k", "n", "k")),
+    ("sum((X@W + b - Y)^2)", "b", "b", {"X": "N,n", "W": "n,k"}, "2 N Iₖ", ("k", "k")),
+    ("sum((X@W + b - Y)^2)", "W", "W", {"X": "N,n", "W": "n,k"}, "2kron(Iₖ, Xᵀ X)",
      ("n", "k", "n", "k")),
 ]
 
