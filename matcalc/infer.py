@@ -195,6 +195,10 @@ def infer(tree: Expr, shapes: dict[str, Shape] | None = None, text: str | None =
         _constrain(prob, node)
         if isinstance(node, Call) and RULES[node.op].infer not in ("map", "map2", "power"):
             prob.structural.update(a.name for a in node.args if isinstance(a, Var))
+        elif isinstance(node, Call) and RULES[node.op].infer == "map2" and \
+                not RULES[node.op].scaling:
+            # a term of a sum or difference (x − μ) takes its partner's shape, Greek or not
+            prob.structural.update(v.name for a in node.args if (v := _term_name(a)))
     _solve(prob, nodes)
     _size_constants(prob, nodes, rigid)
     names = _name_dims(prob, rigid)
@@ -288,6 +292,17 @@ def is_greek(name: str) -> bool:
     """``lam``, ``alpha_1``, ``λ``, ``η2``: a name whose stem is a Greek letter."""
     stem = name.split("_")[0].rstrip("0123456789")
     return stem in GREEK_NAMES
+
+
+def _term_name(node):
+    """The name a term of a sum is, up to a number: μ in x − μ (x + (−1) μ), else None."""
+    if isinstance(node, Var):
+        return node
+    if isinstance(node, Call) and RULES[node.op].scaling:
+        names = [a for a in node.args if isinstance(a, Var)]
+        if len(names) == 1 and all(isinstance(a, (Var, Const)) for a in node.args):
+            return names[0]
+    return None
 
 
 def _greek_default(prob) -> bool:
@@ -647,7 +662,7 @@ def _axis_step(prob, kind, node, out, slots, ranks, stage):
         rank = _default_rank(prob, node.args[0])   # by case: X a matrix, x a vector
         _set(slots[0], _fresh(rank))
     if rank == 0:
-        raise _Conflict(f"an axis needs a vector or a matrix, not a scalar")
+        raise _Conflict("an axis needs a vector or a matrix, not a scalar")
     if rank == 1:
         if axis not in (0, -1):
             raise _Conflict(f"axis {axis} is out of range for a vector: its one axis is 0 (or "

@@ -412,20 +412,23 @@ class Printer:
             if first is not None:
                 terms.remove(first)
                 terms.insert(0, first)
+        identity = any(isinstance(t, Identity) or any(isinstance(f, Identity) for f in t.args)
+                       for t in terms)
         for i, t in enumerate(terms):
             c, rest = _coeff(t)
             negative = c.could_extract_minus_sign() if isinstance(c, sympy.Expr) else c < 0
             if negative and i > 0:
                 pos = E.mul(E.const(-c), rest) if rest is not None else Const(t.shape, value=-c)
-                parts.append(f" {s.minus} " + (self._term(pos) if isinstance(pos, Const)
+                parts.append(f" {s.minus} " + (self._term(pos, identity) if isinstance(pos, Const)
                                                else self.wrap(pos, ADD + 1)))
             else:
-                parts.append((" + " if i else "") + self._term(t))
+                parts.append((" + " if i else "") + self._term(t, identity))
         return "".join(parts), rule.prec
 
-    def _term(self, t: Expr) -> str:
-        """A constant in a sum is scalar expansion: x + 1, not x + 𝟙."""
-        if isinstance(t, Const) and not t.shape.is_scalar:
+    def _term(self, t: Expr, beside_identity: bool = False) -> str:
+        """A constant in a sum is scalar expansion: x + 1, not x + 𝟙; beside I a matrix of
+        constants is written out, I − 1/n 𝟙𝟙ᵀ (I − 1/n would read as a scaled I)."""
+        if isinstance(t, Const) and not t.shape.is_scalar and not beside_identity:
             return self.s.number(t.value)
         return self.wrap(t, ADD)
 
@@ -630,12 +633,18 @@ def needs_sizes(e: Expr, named: bool, frozen, scope) -> bool:
 
 
 def operand_text(e: Expr) -> str:
-    """``e`` as the operand of ∂/∂x: parenthesised when it is a sum, ∂/∂x (x + x²)."""
-    return Printer(TEXT).wrap(e, MUL)
+    """``e`` as the operand of ∂/∂x: parenthesised when it is a sum or a product, ∂/∂x (x + x²),
+    ∂/∂x (x y) (not the derivative of the first factor)."""
+    return Printer(TEXT).wrap(e, MUL + 1)
 
 
 def operand_latex(e: Expr) -> str:
-    return Printer(LATEX).wrap(e, MUL)
+    return Printer(LATEX).wrap(e, MUL + 1)
+
+
+def name_text(name: str) -> str:
+    """A variable's name as results print it: lambda as λ, w_1 as w_1."""
+    return TEXT.name(E.var(name, Shape(())))
 
 
 def _print(e: Expr, style: Style, named: bool, frozen=frozenset(), sized=False) -> str:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from . import __version__, render
 from . import expr as E
-from .api import Derivative, diff, parse, to_numpy
+from .api import Derivative, diff, parse, shapes_line, to_numpy
 from .errors import MatcalcError, VerificationError, caret
 from .infer import declared_shapes
 from .lazy import lazy_module
@@ -38,8 +38,6 @@ json = lazy_module("json")  # only respond_json needs it (start-up: lazy.py)
 
 KEYS = {"expression", "wrt", "shapes", "layout", "order", "steps", "numpy", "check"}
 _KIND = {0: "scalar", 1: "vector", 2: "matrix"}
-_PROPERTY_TEXT = {"sym": "symmetric", "prob": "entries sum to 1"}
-_MATRIX_PROPERTY_TEXT = {**_PROPERTY_TEXT, "prob": "each row sums to 1"}
 
 
 class RequestError(MatcalcError):
@@ -125,21 +123,6 @@ def error_dict(e: MatcalcError) -> dict:
             "caret": caret(e.text, *e.span) if e.span is not None and e.text is not None
             else None,
             "text": str(e)}
-
-
-def shapes_line(shapes: dict[str, tuple[str, ...]], properties: dict | None = None) -> str:
-    """``w, x ∈ ℝⁿ, b ∈ ℝ``: the shapes used, grouped; declared properties follow in
-    parentheses (``A ∈ ℝⁿˣⁿ (symmetric)``)."""
-    properties = properties or {}
-    from_shape: dict[tuple, list[str]] = {}
-    for name, s in shapes.items():
-        from_shape.setdefault((s, tuple(properties.get(name, ()))), []).append(name)
-    parts = []
-    for (s, props), names in from_shape.items():
-        text = _MATRIX_PROPERTY_TEXT if len(s) == 2 else _PROPERTY_TEXT
-        note = f" ({', '.join(text[p] for p in props)})" if props else ""
-        parts.append(f"{', '.join(names)} ∈ {space(s)}{note}")
-    return ", ".join(parts)
 
 
 def graph(derivation: dict) -> dict:

@@ -361,17 +361,40 @@ def _msize(shape: Shape):
     return shape.rows, shape.cols
 
 
+def _applyfunc(fn, x):
+    """``fn`` entry by entry: on an explicit Matrix, or on a matrix expression (a
+    MatrixSymbol's function, ``ElementwiseApplyFunction``)."""
+    if isinstance(x, sympy.MatrixBase):
+        return x.applyfunc(fn)
+    if _is_matrix(x):
+        d = sympy.Dummy("t", real=True)
+        return x.applyfunc(sympy.Lambda(d, fn(d)))
+    return fn(x)
+
+
+def _entry_sum(x):
+    """The sum of the entries of a SymPy matrix (expression): 𝟙ᵀ X 𝟙."""
+    rows, cols = x.shape
+    return (sympy.OneMatrix(1, rows) * x * sympy.OneMatrix(cols, 1))[0, 0]
+
+
 def _matrix_elementwise(fn):
     """The SymPy form of an element-wise function: ``applyfunc`` on a matrix argument."""
     def form(args, node):
-        return args[0].applyfunc(fn) if _is_matrix(args[0]) else fn(args[0])
+        return _applyfunc(fn, args[0])
     return form
 
 
 def _matrix_function(op):
-    """An undefined SymPy function for forms SymPy's matrix expressions do not have."""
+    """For forms SymPy's matrix expressions do not have: an undefined function where the node
+    is a scalar, an opaque matrix symbol named by its operation and arguments otherwise
+    (𝕂ₘₙ, vec(X))."""
     def form(args, node):
-        return sympy.Function(op)(*args)
+        if node.shape.is_scalar:
+            return sympy.Function(op)(*args)
+        name = f"{op}({', '.join(map(str, args))}{', ' if args and node.params else ''}" \
+               f"{', '.join(map(str, node.params))})"
+        return sympy.MatrixSymbol(name, *_msize(node.shape))
     return form
 
 
@@ -1341,20 +1364,24 @@ def _norm_build(args, params, old):
 
 
 def _sympy_norm(args, node):
+    """‖x‖ = √(sum of squares) (Frobenius for a matrix); ‖x‖₁ = sum of |entries|."""
     x = args[0]
-    entries = list(x) if _is_matrix(x) else [x]
     if node.params[0] == 1:
-        return sympy.Add(*(sympy.Abs(v) for v in entries))
-    return sympy.sqrt(sympy.Add(*(v**2 for v in entries))) if _is_matrix(x) and \
-        not isinstance(x, sympy.MatrixExpr) else sympy.Function("norm")(x)
+        return _entry_sum(_applyfunc(sympy.Abs, x))
+    if isinstance(x, sympy.MatrixBase) or not _is_matrix(x):
+        return sympy.sqrt(_entry_sum(_applyfunc(lambda t: t**2, x))) if _is_matrix(x) else \
+            sympy.Abs(x)
+    return sympy.sqrt(_entry_sum(sympy.matrices.expressions.HadamardProduct(x, x)))
 
 
 reduction("norm", _norm_grad, _norm, arity=(1, 2), call=_norm_call, fixity="norm",
           keywords=("axis",), axis_param=1, build=_norm_build,
           text="‖", latex=r"\lVert",
           code=lambda args, node, ctx: f"np.sum(np.abs({args[0]}))" if node.params == (1,)
-          else f"np.linalg.norm({args[0]})",
+          else f"np.linalg.norm({args[0]})", matrix=_sympy_norm,
           doc="∂‖x‖/∂x = xᵀ/‖x‖; ∂‖x‖₁/∂x = sign(x)ᵀ")
+
+
 def _of_scalar(op, scalar):
     """``op`` of a matrix; of a scalar (a 1×1 product), ``scalar(x)``: tr(s) = det(s) = s."""
     def build(args, params, old):
@@ -1431,8 +1458,9 @@ reduction("logsumexp", lambda y, x, p: apply("softmax", x), _logsumexp,
           code=_lse_code, infer="vec2scalar", shape=_lse_shape, partials=_lse_partials,
           vjp=_lse_vjp, call=_axis_call, keywords=("axis",), axis_param=0, build=_lse_build,
           section="deep learning", doc="∂logsumexp(x)/∂x = softmax(x)ᵀ",
-          matrix=lambda args, node: sympy.log(sympy.Add(*(sympy.exp(v) for v in args[0])))
-          if isinstance(args[0], sympy.MatrixBase) else sympy.Function("logsumexp")(args[0]))
+          matrix=lambda args, node: sympy.log(_entry_sum(_applyfunc(sympy.exp, args[0])))
+          if not node.params else _applyfunc(sympy.log, _applyfunc(sympy.exp, args[0]) * (
+              sympy.OneMatrix(args[0].shape[1], 1) if node.params[0] == 1 else 1)))
 
 
 def _square(shapes, params):
@@ -1457,11 +1485,17 @@ _register(Rule("inv", "matrix", (1, 1), "invertible", _square,
 
 
 def _sympy_softmax(args, node):
+    """exp(x)/(𝟙ᵀ exp(x)) (row by row or column by column with an axis)."""
     x = args[0]
-    if isinstance(x, sympy.MatrixBase):
-        e = x.applyfunc(sympy.exp)
-        return e / sympy.Add(*e)
-    return sympy.Function("softmax")(x)
+    e = _applyfunc(sympy.exp, x)
+    if not node.params:
+        return e / _entry_sum(e) if not isinstance(x, sympy.MatrixBase) else e / sympy.Add(*e)
+    rows, cols = x.shape
+    if node.params[0] == 1:         # each row over its sum: diag(E 𝟙)⁻¹ E
+        sums = e * sympy.OneMatrix(cols, 1)
+        return sympy.matrices.expressions.DiagMatrix(sums).inverse() * e
+    sums = sympy.OneMatrix(1, rows) * e
+    return e * sympy.matrices.expressions.DiagMatrix(sums.T).inverse()
 
 
 def _vec2vec(shapes, params):
@@ -1662,8 +1696,11 @@ def _jdiag_build(args, params, old):
 
 
 def _sympy_vec(x):
-    M = sympy.matrices.expressions
-    return M.vec(x) if hasattr(M, "vec") else sympy.Function("vec")(x)
+    """vec(X) for SymPy: the column of X's entries (explicit), or an opaque column."""
+    if isinstance(x, sympy.MatrixBase):
+        return sympy.Matrix(x.T.reshape(x.rows * x.cols, 1))
+    rows, cols = x.shape
+    return sympy.MatrixSymbol(f"vec({x})", rows * cols, 1)
 
 
 internal("jdiag", lambda s, p: Shape((s[0].size, s[0].size)), _jdiag, code=_jdiag_code,

@@ -10,6 +10,7 @@ subexpressions print as they were written.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 
 import sympy
@@ -17,7 +18,7 @@ import sympy
 from . import expr as E
 from .expr import Call, Const, Expr, Identity, Var
 from .rules import RULES, apply, grad_row, jdiag, kron
-from .shapes import ONE, matmul_shape
+from .shapes import ONE, Shape, matmul_shape
 
 # ---------------------------------------------------------------------------------------------
 # Rebuilding a node from new arguments through the smart constructors
@@ -87,6 +88,47 @@ def _pair(a: Expr, b: Expr) -> Expr | None:
             return apply("sum", h)
     if _is(a, "T") and a.operands[0].shape.is_vector and _ones_vector(b):
         return apply("sum", a.operands[0])           # vᵀ 𝟙 = sum(v)
+    return None
+
+
+def sum_of_deviations(e: Expr) -> Expr | None:
+    """sum(v − mean(v)) = 0: the entries of a sum with a scalar term add up as
+    sum(a) + n s, and mean(v) = sum(v)/n; used when that makes the whole a number (the
+    deviations from a mean add up to 0)."""
+    if not (_is(e, "sum") and _is(e.operands[0], "add") and e.operands[0].shape.is_vector):
+        return None
+    terms = e.operands[0].operands
+    if not any(t.shape.is_scalar for t in terms):
+        return None
+    n = E.const(e.operands[0].shape.size)
+    parts = [E.mul(n, t) if t.shape.is_scalar else apply("sum", t) for t in terms]
+    means = {m: E.div(apply("sum", m.operands[0]), n)
+             for m in E.topological(e) if _is(m, "mean") and m.operands[0].shape.is_vector}
+    total = scalar_algebra(E.substitute(E.add(*parts), means, rebuild))
+    return total if isinstance(total, Const) else None
+
+
+def softmax_sums_to_one(e: Expr) -> Expr | None:
+    """𝟙ᵀ softmax(x) = 1; softmax(X, axis=1) 𝟙 = 𝟙 (each row sums to 1), 𝟙ᵀ softmax(X,
+    axis=0) = 𝟙ᵀ; so sum(softmax(X, axis=1)) is the number of rows."""
+    if _is(e, "sum") and _is(e.operands[0], "softmax"):
+        s = e.operands[0]
+        return E.const(1) if not s.params else E.const(s.shape.dims[1 - s.params[0]])
+    if not _is(e, "matmul"):
+        return None
+    fs = list(e.operands)
+    for i in range(len(fs) - 1):
+        a, b = fs[i], fs[i + 1]
+        if _is(a, "softmax") and a.params == (1,) and isinstance(b, Const) and b.value == 1 \
+                and b.shape.rows == a.shape.cols:
+            ones = E.ones(Shape((a.shape.rows,)) if b.shape.is_vector else
+                          Shape((a.shape.rows, b.shape.cols)))
+            return E.matmul(*fs[:i], ones, *fs[i + 2:])
+        if _is(b, "softmax") and b.params == (0,) and isinstance(a, Const) and a.value == 1 \
+                and a.shape.cols == b.shape.rows:
+            ones = E.ones(Shape((ONE, b.shape.cols)) if a.shape.is_row else
+                          Shape((a.shape.rows, b.shape.cols)))
+            return E.matmul(*fs[:i], ones, *fs[i + 2:])
     return None
 
 
@@ -530,12 +572,14 @@ def _negative_term(t: Expr) -> bool:
 def negate_into_sum(e: Expr) -> Expr | None:
     """−c (y − z) = c (z − y): a negative coefficient is absorbed by a difference, found in a
     factor, through a transpose, a matrix product or a diag: −(y − z)ᵀ = (z − y)ᵀ,
-    −Xᵀ diag(u ⊙ (u − 1)) X = Xᵀ diag(u ⊙ (1 − u)) X."""
+    −Xᵀ diag(u ⊙ (u − 1)) X = Xᵀ diag(u ⊙ (1 − u)) X.  While the rewrites run, a difference
+    the user wrote keeps its order (its sign may yet cancel another: (x − μ)ᵀ S⁻¹); once they
+    are done, ``sign_into_difference`` lets it take a sign that is left."""
     if not (_is(e, "mul") and isinstance(e.operands[0], Const) and
             e.operands[0].value.could_extract_minus_sign()):
         return None
     for i, f in enumerate(e.operands[1:], 1):
-        r = _absorb_negation(f)
+        r = _absorb_negation(f, keep=_KEEP.get())
         if r is not None:
             rest = list(e.operands)
             rest[i] = r
@@ -544,12 +588,14 @@ def negate_into_sum(e: Expr) -> Expr | None:
     return None
 
 
-def _absorb_negation(x: Expr, tie: bool = True) -> Expr | None:
+def _absorb_negation(x: Expr, tie: bool = True, keep=frozenset()) -> Expr | None:
     """−x written with the sign absorbed by a difference inside it, or None.  A difference with
     as many negative as positive terms absorbs it directly (−(y − z) = z − y) but, deeper inside
     products, only when that puts a constant first (u − 1 → 1 − u), so x − a in (x − a)(x − a)ᵀ
     stays as written."""
     if _is(x, "add"):
+        if x in keep:
+            return None
         neg = sum(1 for t in x.operands if _negative_term(t))
         constant = any(isinstance(t, Const) and _negative_term(t) for t in x.operands)
         if neg and (neg > len(x.operands) - neg or
@@ -559,11 +605,11 @@ def _absorb_negation(x: Expr, tie: bool = True) -> Expr | None:
             return E.add(*terms)
         return None
     if _is(x, "T") or _is(x, "jdiag") or _is(x, "sum"):
-        r = _absorb_negation(x.operands[0], tie and not _is(x, "jdiag"))
+        r = _absorb_negation(x.operands[0], tie and not _is(x, "jdiag"), keep)
         return None if r is None else rebuild(x, (r,))
     if _is(x, "mul") or _is(x, "matmul"):
         for i, f in enumerate(x.operands):
-            r = _absorb_negation(f, False)
+            r = _absorb_negation(f, False, keep)
             if r is not None:
                 return rebuild(x, x.operands[:i] + (r,) + x.operands[i + 1:])
     return None
@@ -675,7 +721,8 @@ def diag_of_structured(e: Expr) -> Expr | None:
 REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after, inverse_of_inverse,
             inverse_of_product_cancels,
             transposed_products_in_chain, transpose_of_sum, index_of_known, sum_of_units,
-            negate_into_sum, sum_is_linear, matmul_pairs, sum_by_ones, scalars_out_of_products,
+            negate_into_sum, sum_is_linear, matmul_pairs, sum_by_ones, sum_of_deviations,
+            softmax_sums_to_one, scalars_out_of_products,
             transpose_of_product, transpose_of_kron, sum_of_constant, merge_terms, diag_is_linear,
             jdiag_of_scalar, rows_sum_to_one, product_cancels_quotient, sum_of_quotient,
             sum_of_centered, kron_absorbs_commutation)
@@ -710,15 +757,37 @@ def frozen(f: Expr) -> dict[Expr, int]:
 
 
 def simplify(e: Expr, frozen: dict | frozenset = frozenset()) -> Expr:
-    """Rewrites to a fixpoint, then scalar algebra; repeated until nothing changes.
-    Subexpressions in ``frozen`` (the user's own) are kept exactly as written."""
-    for _ in range(20):
-        new = scalar_algebra(_rewrite_pass(e), frozen)
-        if new == e:
-            return new
-        e = new
-    STATS["unconverged"] += 1   # rewrites that undo each other: a bug (the tests watch this)
-    return e
+    """Rewrites to a fixpoint, then scalar algebra; repeated until nothing changes; then a sign
+    left in front is absorbed by a difference (``sign_into_difference``).  Subexpressions in
+    ``frozen`` (the user's own) are kept exactly as written."""
+    token = _KEEP.set(frozenset(frozen))
+    try:
+        for _ in range(20):
+            new = scalar_algebra(_rewrite_pass(e), frozen)
+            if new == e:
+                break
+            e = new
+        else:
+            STATS["unconverged"] += 1   # rewrites that undo each other: a bug (tests watch)
+    finally:
+        _KEEP.reset(token)
+    return sign_into_difference(e, frozen)
+
+
+# the user's own subexpressions, while ``simplify`` runs (its rewrites take one argument)
+_KEEP: contextvars.ContextVar = contextvars.ContextVar("keep", default=frozenset())
+
+
+def sign_into_difference(e: Expr, frozen=frozenset()) -> Expr:
+    """−c (y − z) = c (z − y), once the signs of a result have all come to the front (so two
+    of them cancel first: (x − μ)ᵀ S⁻¹, not −(μ − x)ᵀ S⁻¹): in the result, or in each term of
+    a sum that is the result."""
+    if _is(e, "add"):
+        terms = [negate_into_sum(t) or t for t in e.operands]
+        out = E.add(*terms)
+    else:
+        out = negate_into_sum(e) or e
+    return out if out == e else scalar_algebra(out, frozen)
 
 
 STATS = {"unconverged": 0}

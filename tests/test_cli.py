@@ -39,7 +39,7 @@ def test_shape_declarations_in_every_accepted_spelling(capsys):
         assert out.splitlines()[0] == "W ∈ ℝᵐˣⁿ, x ∈ ℝⁿ, b ∈ ℝᵐ"
         assert out.splitlines()[1] == "∂/∂x (W x + b) = W    [m×n]"
     code, out, _ = run(capsys, "diff", "W@x", "--wrt", "x", "--shape", "W=3x4")
-    assert out.splitlines() == ["W ∈ ℝ³ˣ⁴, x ∈ ℝ⁴", "∂/∂x W x = W    [3×4]"]
+    assert out.splitlines() == ["W ∈ ℝ³ˣ⁴, x ∈ ℝ⁴", "∂/∂x (W x) = W    [3×4]"]
 
 
 def test_denominator_layout(capsys):
@@ -47,7 +47,7 @@ def test_denominator_layout(capsys):
     assert out.splitlines()[1] == "∂/∂w sum(w ⊙ x) = x    [n×1]"
     code, out, _ = run(capsys, "diff", "W@x", "--wrt", "x", "--shape", "W=m,n",
                        "--layout", "denominator")
-    assert out.splitlines()[1] == "∂/∂x W x = Wᵀ    [n×m]"
+    assert out.splitlines()[1] == "∂/∂x (W x) = Wᵀ    [n×m]"
 
 
 def test_latex_format_prints_the_equation(capsys):

@@ -239,4 +239,4 @@ def test_cli_second_order_and_symmetric_declaration(capsys):
     from matcalc.cli import main
     assert main(["diff", "x^T@A@x", "--wrt", "x", "--order", "2", "--shape", "A=n,n,sym"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out == ["x ∈ ℝⁿ, A ∈ ℝⁿˣⁿ (symmetric)", "∂²/∂x² xᵀ A x = 2A    [n×n]"]
+    assert out == ["x ∈ ℝⁿ, A ∈ ℝⁿˣⁿ (symmetric)", "∂²/∂x² (xᵀ A x) = 2A    [n×n]"]
