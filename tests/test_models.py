@@ -170,6 +170,14 @@ def test_note_suggests_declaring_the_rows_of_labels():
                        "(--shape y=n,prob or shapes={'y': 'n,prob'}) to simplify"]
 
 
+def test_shapes_line_says_each_row_sums_to_one():
+    ds = matcalc.diff("-sum(Y*log(y@W))", wrt=["W"], shapes={"Y": "N,k,prob", "y": "n,prob"})
+    assert str(ds).splitlines()[0] == \
+        "Y ∈ ℝᴺˣᵏ (each row sums to 1), W ∈ ℝⁿˣᵏ, y ∈ ℝⁿ (entries sum to 1)"
+    assert r"\text{(each row sums to 1)}" in ds.display_latex
+    assert r"\text{(entries sum to 1)}" in ds.display_latex
+
+
 def test_cli_declares_probability_rows(capsys):
     argv = ["diff", "-sum(Y*log_softmax(X@W + b, axis=1))/N", "--wrt", "b",
             "--shape", "Y=N,k,prob", "--shape", "X=N,n", "--check"]
