@@ -31,6 +31,13 @@ EPILOG = """examples:
   matcalc diff "[3*x^2*y, 2*x + y^8]" --wrt "[x, y]"
   matcalc check "sigmoid(W@x + b)" --wrt x
   matcalc diff "sum((W2@relu(W1@x + b1) + b2 - y)^2)" --wrt W1 --wrt b1 --format numpy
+  matcalc diff "sum(sigmoid(X@W + b))" --wrt b          # NumPy broadcasting: X W + 𝟙 bᵀ
+
+notation (the legend, and the whole language: docs/language.md): 𝟙 ones, I identity,
+⊙ ⊘ element-wise, X^∘2 element-wise power, kron(A, B) the Kronecker product (⊗ typed is the
+paper's element-wise product), 𝕂ₘₙ commutation matrix, 𝔻ₙ diagonal embedding, 𝕖ᵢ unit
+vector, step/sign indicators, Iₙ 𝟙ₙ sizes, "where u = …" named intermediates; every result
+printed is itself an expression matcalc reads back.
 """
 
 

@@ -276,7 +276,7 @@ class _Constraint:
 # takes w's shape, N in sum(x)/N is a scalar).
 GREEK = 0
 _DEFAULT_STAGES = ((2, {"chain", "flip"}), (1, {"literal"}),
-                   (3, {"reduce", "diagonal", "kron", "square", "invertible", "chain",
+                   (3, {"reduce", "diagonal", "kronecker", "square", "invertible", "chain",
                         "vec2vec", "vec2scalar"}), (GREEK, set()), (1, {"map2"}))
 
 # Greek letters, spelled or written, name scalars by the field's convention (λ a regulariser's
@@ -417,7 +417,7 @@ _KIND_TEXT = {
     "power": "the exponent of ^ must be a scalar",
     "chain": "@ needs the columns of the left operand to match the rows of the right",
     "inner": "· needs two vectors of one length",
-    "flip": "transpose",
+    "flip": "a transpose",
     "literal": "a vector literal [f, g, …] holds scalars",
     "reduce": "a reduction takes a vector or matrix",
     "square": "this function takes a square matrix",
@@ -425,11 +425,11 @@ _KIND_TEXT = {
     "vec2vec": "this function takes a vector",
     "vec2scalar": "this function takes a vector",
     "diagonal": "diag takes a vector or a square matrix",
-    "kron": "kron takes two matrices (or vectors); for a scalar multiple write *",
-    "juxtapose": "side by side, the columns of the left operand must match the rows of the "
+    "kronecker": "kron takes two matrices (or vectors); for a scalar multiple write *",
+    "side_by_side": "side by side, the columns of the left operand must match the rows of the "
                  "right (a matrix product)",
     "rows": "the rows of a matrix [[a, b], [c, d]] hold scalars, each row as many",
-    "vec": "vec takes a vector or a matrix",
+    "flatten": "vec takes a vector or a matrix",
 }
 
 
@@ -592,16 +592,16 @@ def _step(prob: _Problem, c, stage: int):
             _set(slots[0], _fresh(_default_rank(prob, args[0])))
             return PROGRESS
         return False
-    if kind in ("chain", "juxtapose"):
-        return _matmul_step(prob, node, out, slots, ranks, stage, kind == "juxtapose")
+    if kind in ("chain", "side_by_side"):
+        return _matmul_step(prob, node, out, slots, ranks, stage, kind == "side_by_side")
     if kind == "symbol":                    # 𝕂ₘₙ, 𝔻ₙ: a shape from the subscripts
         dims = RULES[node.op].shape([], node.params).dims
         _set(out, [prob.rigid.setdefault(d, _Dim(d, rigid=True)) for d in dims])
         return True
-    if kind == "unit":                      # 𝕖ᵢ: a vector of the length its use says
+    if kind == "unit_vector":               # 𝕖ᵢ: a vector of the length its use says
         _set(out, _fresh(1))
         return True
-    if kind == "vec":
+    if kind == "flatten":
         if ranks[0] is None:
             if stage < 3:
                 return False
@@ -616,7 +616,7 @@ def _step(prob: _Problem, c, stage: int):
             _set(s, [_Dim(ONE), cols])
         _set(out, [_Dim(sympy.Integer(len(slots))), cols])
         return True
-    if kind == "kron":
+    if kind == "kronecker":
         if any(r == 0 for r in ranks):
             raise _Conflict()
         if None in ranks:
@@ -960,9 +960,9 @@ def _chain_of(node) -> str | None:
 
 def _chain_shape(fam, a: Shape, b: Shape):
     kind = RULES[fam].infer
-    if kind == "juxtapose" and (a.is_scalar or b.is_scalar):
+    if kind == "side_by_side" and (a.is_scalar or b.is_scalar):
         return b if a.is_scalar else a
-    if kind not in ("chain", "juxtapose"):
+    if kind not in ("chain", "side_by_side"):
         return numpy_broadcast(a, b)
     return numpy_matmul(a, b)
 

@@ -26,8 +26,10 @@ from lark.visitors import Transformer_NonRecursive
 
 from .errors import ParseError, UnknownFunctionError
 from .expr import Call, Const, Expr, Var, substitute
-from .rules import (CALL_FORMS, NOT_IN_LANGUAGE, RESERVED, RULES, SYMBOLS, function_arity,
-                    function_names, operator, reserved_names, resolve_function)
+from .rules import (CALL_FORMS, NOT_IN_LANGUAGE, RESERVED, RULES, SYMBOLS, cases_node,
+                    function_arity, function_names, inverse_transpose_node, is_literal,
+                    literal_node, norm_node, operator, power_node, reserved_names,
+                    resolve_function, sized_node)
 from .shapes import SCALAR, dim
 
 _HERE = Path(__file__).resolve().parent
@@ -119,19 +121,6 @@ class _Where:
         return (self.body,) + tuple(expr for _, expr, _ in self.defs)
 
 
-def _indicator(lhs, relation: str, rhs, span):
-    """The untyped indicator of ``lhs relation rhs``: step(d) for d > 0, 1 − step(d) for d ≤ 0
-    (d = lhs − rhs), step(−d) for d < 0, 1 − step(−d) for d ≥ 0."""
-    d = operator("sub", (lhs, rhs), span) if not (isinstance(rhs, Const) and rhs.value == 0) \
-        else lhs
-    if relation in ("<", "≥", ">="):
-        d = operator("neg", (d,), span)
-    step = Call(None, op="step", operands=(d,), span=span)
-    if relation in (">", "<"):
-        return step
-    return operator("sub", (Const(SCALAR, value=sympy.Integer(1)), step), span)
-
-
 _FROM_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 _SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼᵤᵥ"
 _FROM_SUBSCRIPT = str.maketrans(_SUBSCRIPTS, "0123456789aeoxhklmnpstijuv")
@@ -210,7 +199,7 @@ class _ToIR(Transformer_NonRecursive):
             return reserved(_span(tok))
         sized = _sized(str(tok), "I")           # Iₙ: the identity of a named size
         if sized:
-            return Call(None, op="eye", operands=(), params=sized, span=_span(tok))
+            return sized_node("I", sized, _span(tok))
         name = canonical_name(str(tok))
         if name in reserved_names():
             return _BadName(name, _span(tok), f"{name} is a function, not a variable",
@@ -223,43 +212,35 @@ class _ToIR(Transformer_NonRecursive):
     def juxtapose(self, meta, children):
         """a b side by side; a bracket right after an operand is an attempt to index."""
         left, right = children
-        if isinstance(right, Call) and right.op in ("stack", "vstack") and left.span and \
-                right.span and right.span[0] == left.span[1]:
+        if is_literal(right) and left.span and right.span and right.span[0] == left.span[1]:
             return _BadName("[", right.span, "unexpected '[': matcalc has no indexing",
                             "[f, g] builds a vector of scalars; entries are not selected from "
                             "a vector or matrix")
-        return operator("juxtapose", (left, right), (meta.start_pos, meta.end_pos))
+        return self.__default__("juxtapose", children, meta)
 
     def superscript(self, meta, children):
         """x², A³: a power written with superscript digits."""
         base, tok = children
-        exponent = Const(SCALAR, value=sympy.Integer(str(tok).translate(_FROM_SUPERSCRIPT)),
-                         span=_span(tok))
-        return operator("pow", (base, exponent), (meta.start_pos, meta.end_pos))
+        return power_node(base, int(str(tok).translate(_FROM_SUPERSCRIPT)),
+                          (meta.start_pos, meta.end_pos))
 
     def inv_transpose(self, meta, children):
         """X⁻ᵀ = (Xᵀ)⁻¹."""
-        span = (meta.start_pos, meta.end_pos)
-        return operator("inv", (operator("transpose", (children[0],), span),), span)
+        return inverse_transpose_node(children[0], (meta.start_pos, meta.end_pos))
 
     def norm(self, meta, children):
         """‖x‖ (‖x‖₁): the 2-norm (the 1-norm), of the entries of a vector or matrix."""
         inner = [c for c in children if not isinstance(c, Token)][0]
         one = any(isinstance(c, Token) and c.type == "NORM_ONE" for c in children)
-        return Call(None, op="norm", operands=(inner,), params=(1 if one else 2,),
-                    span=(meta.start_pos, meta.end_pos))
+        return norm_node(inner, one, (meta.start_pos, meta.end_pos))
 
     def ones(self, meta, children):
         """𝟙, or 𝟙ₙ of a named size."""
-        sized = _sized(str(children[0]), "𝟙")   # 𝟙ₖₘ: a vector of length k m
-        return Call(None, op="ones", operands=(), params=(sympy.Mul(*sized),) if sized else (),
-                    span=(meta.start_pos, meta.end_pos))
+        return sized_node("𝟙", _sized(str(children[0]), "𝟙"), (meta.start_pos, meta.end_pos))
 
     def zeros(self, meta, children):
         """0ₙ: the zero vector of a named size (0ₘ0ₙᵀ a zero matrix)."""
-        sized = _sized(str(children[0]), "0")
-        return Call(None, op="zeros", operands=(), params=(sympy.Mul(*sized),),
-                    span=(meta.start_pos, meta.end_pos))
+        return sized_node("0", _sized(str(children[0]), "0"), (meta.start_pos, meta.end_pos))
 
     def symbol(self, meta, children):
         """𝕂ₘₙ, 𝔻ₙ, 𝕖₂: matcalc's structured constants, with their subscripts."""
@@ -282,10 +263,7 @@ class _ToIR(Transformer_NonRecursive):
     def cases(self, meta, children):
         """v₁ if z ≤ 0; v₂ if z > 0: the sum of each value times the indicator of its
         condition (step(z) for z > 0, 1 − step(z) for z ≤ 0: matcalc's convention at 0)."""
-        span = (meta.start_pos, meta.end_pos)
-        return operator("add", tuple(operator("mul", (value, _indicator(lhs, rel, rhs, span)),
-                                              span) for value, lhs, rel, rhs in children), span) \
-            if len(children) > 1 else children[0][0]
+        return cases_node(children, (meta.start_pos, meta.end_pos))
 
     def definition(self, meta, children):
         return (canonical_name(str(children[0])), children[1], _span(children[0]))
@@ -320,12 +298,7 @@ class _ToIR(Transformer_NonRecursive):
             if isinstance(item, _Keyword):
                 return _BadKeyword(item, "a vector literal [f, g, …] holds expressions, not "
                                          "keyword arguments")
-        span = (meta.start_pos, meta.end_pos)
-        if all(isinstance(i, Call) and i.op == "stack" for i in items) and len(items) > 1:
-            # [[a, b], [c, d]]: a matrix, row by row
-            return Call(None, op="vstack", span=span, operands=tuple(
-                operator("transpose", (row,), row.span) for row in items))
-        return operator("stack", items, span)
+        return literal_node(items, (meta.start_pos, meta.end_pos))
 
     def __default__(self, data, children, meta):
         """An operator: the grammar names its tree after the rule (``-> matmul``)."""
@@ -574,7 +547,7 @@ def _unmatched_close(text: str, pos: int) -> bool:
 def parse_wrt(text: str) -> list[tuple[str, tuple[int, int]]]:
     """The ``wrt`` argument: a name, or a vector literal of names ``[x, y]``."""
     node = parse_syntax(text)
-    items = node.operands if isinstance(node, Call) and node.op == "stack" else (node,)
+    items = node.operands if is_literal(node) else (node,)
     out = []
     for item in items:
         if not isinstance(item, Var):

@@ -17,7 +17,7 @@ from .expr import Call, Const, Expr, Identity, Var
 from .errors import MatcalcError
 from .infer import infer
 from .parse import parse_syntax
-from .rules import ADD, ATOM, MUL, NEG, POST, POW, RULES
+from .rules import ADD, ATOM, MUL, NEG, POST, POW, RULES, SIZED
 from .shapes import Shape, as_sympy, dim_str
 from .simplify import rebuild, simplify
 
@@ -118,8 +118,7 @@ class Style:
         sub = "".join(factors)
         if set(sub) <= _SUB_OK and all(len(f) == 1 for f in factors):
             return text + sub.translate(_SUB_LETTERS)
-        name = {"I": "eye", "0": "zeros"}.get(text, "ones")
-        return f"{name}({' '.join(factors)})"
+        return f"{SIZED[text]}({' '.join(factors)})"
 
     def subscripted(self, text: str, latex: str, items) -> str:
         """A symbol with subscripts: 𝕂ₘₙ, 𝔻ₙ, 𝕖₁; 𝕂_(n1,q) where a letter has no subscript."""
@@ -451,7 +450,7 @@ class Printer:
             # a lone factor after a sign, or a matrix product after a scalar, needs no
             # parentheses: −w ⊘ x², 2/N aᵀ X
             prec = MUL if (len(others) == 1 and (not parts or (
-                _fixity(others[0]) == "juxtapose"))) else MUL + 1
+                _fixity(others[0]) == "product_chain"))) else MUL + 1
             parts.append(s.hadamard.join(self.wrap(f, prec) for f in others))
         text = s.juxtapose(parts) if parts else "1"
         if negative:
@@ -487,7 +486,7 @@ class Printer:
             return self.s.paren(self.p(a)[0])
         return self.wrap(a, prec)
 
-    def form_juxtapose(self, e, rule):
+    def form_product_chain(self, e, rule):
         """A matrix product: the factors side by side, A B x."""
         return self.s.matprod([self.wrap(f, MUL + 1) for f in e.operands]), rule.prec
 

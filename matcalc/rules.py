@@ -9,6 +9,8 @@ family constructors named after the paper's rule families, which supply the gene
 Conventions.  Every Jacobian has one row per entry of the output and one column per entry of the
 argument; matrices enter through ``vec`` (column-major), so the Jacobian of ``W@x`` w.r.t. ``W``
 is ``xᵀ ⊗ I``.  A scalar-by-matrix gradient is carried as ``vec(G)ᵀ`` (op ``vecT``).
+In docstrings here ``⊗`` is the Kronecker product, as in the Matrix Cookbook; users type it
+``kron(A, B)`` (a typed ``⊗`` is the paper's element-wise product) and matcalc prints it so.
 Kinks follow the paper: ``relu′(0) = 0``, ``step(0) = 0``, ``sign(0) = 0``, and ``max(a, b)``
 sends a tie to ``a`` only, so ``max(x, x)`` still has derivative ``I``.
 """
@@ -29,7 +31,7 @@ from .shapes import ONE, SCALAR, Shape, as_matrix, dim, matmul_shape
 
 np = lazy_module("numpy")  # the NumPy forms run only when evaluating (start-up: lazy.py)
 
-# Inference kinds (how infer.py constrains shapes; infer.KINDS has one function each):
+# Inference kinds (how infer.py constrains shapes; infer._step treats each kind once):
 #   "map"      out = arg (element-wise unary)          "map2"   element-wise binary, broadcasting
 #   "power"    element-wise, scalar exponent           "chain"  matrix product (@)
 #   "inner"    two vectors of one length -> scalar     "flip"   transpose
@@ -37,6 +39,9 @@ np = lazy_module("numpy")  # the NumPy forms run only when evaluating (start-up:
 #   "square"   square matrix -> scalar                 "invertible" square -> same square
 #   "vec2vec"  vector -> same vector                   "vec2scalar" vector -> scalar
 #   "diagonal" vector -> square matrix (or matrix -> vector)  "internal": never typed by a user
+#   "kronecker" A ⊗ B (dimensions multiply)         "side_by_side" juxtaposition (2x, W x)
+#   "flatten"  vec(X)                               "identity", "constant" I, 𝟙, 0 (eye, ones)
+#   "symbol", "unit_vector"  𝕂ₘₙ, 𝔻ₙ, 𝕖ᵢ as printed  "rows" a matrix literal by rows
 
 
 @dataclass(frozen=True)
@@ -168,6 +173,24 @@ def entry_sum(x: Expr) -> Expr:
 def side_by_side(parts) -> Expr:
     """Columns (or rows of one entry) side by side: [∂f/∂x, ∂f/∂y] (paper §2)."""
     return apply("hcat", *parts)
+
+
+def column_of(items) -> Expr:
+    """[f, g, h] exactly as given (the steps view shows layers of functions so, §6)."""
+    return E.call("stack", list(items), Shape((dim(len(items)),)))
+
+
+def diagonal_rows(entries) -> Expr:
+    """The m×m matrix with ``entries`` on its diagonal, written out row by row (§6)."""
+    m = len(entries)
+    rows = [E.call("hcat", [entries[i] if c == i else E.const(0) for c in range(m)],
+                   Shape((ONE, dim(m)))) for i in range(m)]
+    return E.call("vstack", rows, Shape((dim(m), dim(m))))
+
+
+def product_as_written(factors, shape: Shape) -> Expr:
+    """The matrix product of ``factors`` as written, not multiplied out (a step's product)."""
+    return E.call("matmul", list(factors), shape)
 
 
 def rule_for(node: Expr) -> Rule:
@@ -1038,7 +1061,7 @@ def _juxtapose_build(args, params, old):
     return E.mul(*scalars, _matmul_build(rest, (), None)) if rest else E.mul(*scalars)
 
 
-_register(Rule("juxtapose", "bilinear", (2, 10**9), "juxtapose", _matmul_shape, None,
+_register(Rule("juxtapose", "bilinear", (2, 10**9), "side_by_side", _matmul_shape, None,
                build=_juxtapose_build, chain=True, callable=False, macro=True,
                section="notation: juxtaposition",
                doc="a b side by side: a scalar factor scales, otherwise the matrix product (as "
@@ -1071,9 +1094,9 @@ def _row_sums_of_weights(node, f):
 
 
 _register(Rule("matmul", "bilinear", (2, 10**9), "chain", _matmul_shape, _matmul_partials,
-               numpy=_matmul, code=_matmul_code, text="", latex="", fixity="juxtapose",
+               numpy=_matmul, code=_matmul_code, text="", latex="", fixity="product_chain",
                prec=MUL, section="§6 (affine layer Wx + b); Matrix Cookbook (520)",
-               doc="∂(Wx)/∂x = W; ∂vec(Wx)/∂vec(W) = xᵀ ⊗ I", chain=True, callable=False,
+               doc="∂(Wx)/∂x = W; ∂vec(Wx)/∂vec(W) = kron(xᵀ, I)", chain=True, callable=False,
                build=_matmul_build, matrix=_sympy_matmul, result_note=_row_sums_of_weights,
                jacobian_doc={"*": "matrix product: linear in each factor"}))
 
@@ -1107,7 +1130,7 @@ def _transpose_code(args, node, ctx):
 linear("T", _transpose_partial, lambda g, y, args, params: (E.transpose(g),), _transpose,
        code=_transpose_code, shape=lambda shapes, params: shapes[0].T, infer="flip", text="ᵀ",
        latex=r"^{\top}", fixity="transposed", prec=POST, view=True, section="§2 (layouts)",
-       doc="∂xᵀ/∂x = I for vectors; the commutation matrix K for matrices",
+       doc="∂xᵀ/∂x = I for vectors; the commutation matrix 𝕂 for matrices",
        build=lambda a, p, s: E.transpose(*a),
        matrix=lambda args, node: sympy.Transpose(args[0]) if _is_matrix(args[0]) else args[0])
 
@@ -1584,7 +1607,7 @@ def _diag_partial(y, args, params):
     diagonal's positions in vec."""
     x = args[0]
     n = x.shape.dims[0]
-    D = E.call("Delta", [], Shape((n * n, n)), params=(n,))
+    D = E.call("diag_embedding", [], Shape((n * n, n)), params=(n,))
     return (D if x.shape.is_vector else E.transpose(D),)
 
 
@@ -1749,12 +1772,12 @@ def _kron_vjp(g, y, args, params):
     return (as_shape(ga, a.shape), as_shape(gb, b.shape))
 
 
-_register(Rule("kron", "bilinear", (2, 2), "kron", _kron_shape, _kron_partials, vjp=_kron_vjp,
+_register(Rule("kron", "bilinear", (2, 2), "kronecker", _kron_shape, _kron_partials, vjp=_kron_vjp,
                numpy=_kron, code=_kron_code, text="kron", latex=r"\operatorname{kron}",
                left=_left_kron, build=lambda a, p, s: kron(*a),
                section="Kronecker product (Magnus & Neudecker, Thm 3.10)",
-               doc="kron(A, B) = A ⊗ B, the Kronecker product; ⊗ typed between two operands is "
-                   "the paper's element-wise product",
+               doc="kron(A, B), the Kronecker product (⊗ typed between two operands is the "
+                   "paper's element-wise product)",
                matrix=lambda args, node: sympy.matrices.expressions.KroneckerProduct(*args),
                jacobian_doc={0: "Kronecker product: linear in each factor",
                              1: "Kronecker product: linear in each factor"}))
@@ -1778,7 +1801,7 @@ def _vec_vjp(g, y, args, params):
 
 
 internal("vec", lambda s, p: Shape((s[0].size,)), _vec, code="np.ravel({0}, order='F')",
-         text="vec", latex=r"\operatorname{vec}", left=_left_column, view=True, infer="vec",
+         text="vec", latex=r"\operatorname{vec}", left=_left_column, view=True, infer="flatten",
          callable=True, arity=(1, 1), partials=_vec_partials, build=lambda a, p, old: vec(a[0]),
          vjp=_vec_vjp,
          doc="vec(X) stacks the columns of X into one vector (column-major, as every Jacobian "
@@ -1792,7 +1815,7 @@ internal("K", lambda s, p: Shape((p[0] * p[1], p[0] * p[1])),
          .format(mn=ctx.dim(node.params[0] * node.params[1]), m=ctx.dim(node.params[0]),
                  n=ctx.dim(node.params[1])), text="𝕂", latex=r"\mathbb{K}",
          left=_left_commutation, fixity="symbol", subscript=lambda p: list(p), infer="symbol")
-internal("Delta", lambda s, p: Shape((p[0] * p[0], p[0])), _diagonal_embedding,
+internal("diag_embedding", lambda s, p: Shape((p[0] * p[0], p[0])), _diagonal_embedding,
          code=lambda args, node, ctx: "np.eye({nn})[:, ::{step}]".format(
              nn=ctx.dim(node.params[0] * node.params[0]), step=ctx.dim(node.params[0] + 1)),
          text="𝔻", latex=r"\mathbb{D}", fixity="symbol", subscript=lambda p: [p[0]],
@@ -1801,7 +1824,7 @@ internal("unit", lambda s, p: Shape((dim(p[1]),)),
          lambda i, n: np.eye(int(n))[int(i)],
          code=lambda args, node, ctx: f"np.eye({node.params[1]})[{node.params[0]}]",
          text="𝕖", latex=r"\mathbf{e}", left=_left_unit, fixity="symbol",
-         subscript=lambda p: [p[0] + 1], infer="unit",
+         subscript=lambda p: [p[0] + 1], infer="unit_vector",
          build=lambda a, p, old: E.call("unit", [], old, p if len(p) == 2 else
                                         (p[0], old.dims[0])))
 internal("hcat", lambda s, p: Shape((s[0].rows, dim(len(s)))) if s[0].rows != ONE
@@ -1847,6 +1870,73 @@ def resolve_function(name: str) -> str | None:
     return name
 
 
+# ---------------------------------------------------------------------------------------------
+# Notation: the untyped nodes of what matcalc prints (the parser reads the text, these say which
+# operations it is)
+
+
+def power_node(base, exponent: int, span) -> Call:
+    """x², A³: a power written with superscript digits."""
+    return operator("pow", (base, E.Const(SCALAR, value=sympy.Integer(exponent))), span)
+
+
+def inverse_transpose_node(x, span) -> Call:
+    """X⁻ᵀ = (Xᵀ)⁻¹."""
+    return operator("inv", (operator("transpose", (x,), span),), span)
+
+
+def norm_node(x, one: bool, span) -> Call:
+    """‖x‖, ‖x‖₁."""
+    return Call(None, op="norm", operands=(x,), params=(1 if one else 2,), span=span)
+
+
+# I, 𝟙, 0 with a size (Iₙ, 𝟙ₙ, 0ₙ), and the functions that write them where a letter has no
+# subscript form (eye(q), ones(q), zeros(q))
+SIZED = {"I": "eye", "𝟙": "ones", "0": "zeros"}
+
+
+def sized_node(symbol: str, sizes: tuple, span) -> Call:
+    """Iₙ, 𝟙ₙ (a vector of length the product of the subscripts), 0ₙ; I or 𝟙 of the size its use
+    implies when no size is written."""
+    op = SIZED[symbol]
+    if op != "eye" and sizes:
+        sizes = (sympy.Mul(*sizes),)
+    return Call(None, op=op, operands=(), params=tuple(sizes), span=span)
+
+
+def cases_node(branches, span) -> Call:
+    """v₁ if z ≤ 0; v₂ if z > 0: the sum of each value times the indicator of its condition
+    (step(z) for z > 0, 1 − step(z) for z ≤ 0: matcalc's convention at 0)."""
+    return operator("add", tuple(operator("mul", (value, _indicator(lhs, rel, rhs, span)), span)
+                                 for value, lhs, rel, rhs in branches), span)
+
+
+def _indicator(lhs, relation: str, rhs, span):
+    """step(d) for d > 0, 1 − step(d) for d ≤ 0 (d = lhs − rhs), step(−d) for d < 0,
+    1 − step(−d) for d ≥ 0."""
+    d = operator("sub", (lhs, rhs), span) if not (isinstance(rhs, E.Const) and rhs.value == 0) \
+        else lhs
+    if relation in ("<", "≥", ">="):
+        d = operator("neg", (d,), span)
+    step = Call(None, op="step", operands=(d,), span=span)
+    if relation in (">", "<"):
+        return step
+    return operator("sub", (E.Const(SCALAR, value=sympy.Integer(1)), step), span)
+
+
+def literal_node(items: tuple, span) -> Call:
+    """[f, g, h], a column; [[a, b], [c, d]], a matrix by rows."""
+    if len(items) > 1 and all(is_literal(i) for i in items):
+        return Call(None, op="vstack", span=span, operands=tuple(
+            operator("transpose", (row,), row.span) for row in items))
+    return operator("stack", items, span)
+
+
+def is_literal(node) -> bool:
+    """A bracketed literal [..] (a vector, or a matrix by rows)."""
+    return isinstance(node, Call) and node.op in ("stack", "vstack")
+
+
 def operator(name: str, operands: tuple, span) -> Call:
     """The untyped node of an operator the grammar spells (its tree's name): a rule name, or
     one of the two spellings that are other rules' nodes: a − b = a + (−1) b, −a = (−1) a."""
@@ -1883,7 +1973,8 @@ def _symbol_dim(text: str):
 SYMBOLS = {
     "𝕂": lambda items, span: Call(None, op="K", params=tuple(_symbol_dim(i) for i in items),
                                   span=span),
-    "𝔻": lambda items, span: Call(None, op="Delta", params=(_symbol_dim(items[0]),), span=span),
+    "𝔻": lambda items, span: Call(None, op="diag_embedding", params=(_symbol_dim(items[0]),),
+                                  span=span),
     "𝕖": lambda items, span: Call(None, op="unit", params=(int(items[0]) - 1,), span=span),
 }
 

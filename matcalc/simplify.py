@@ -71,7 +71,7 @@ def _pair(a: Expr, b: Expr) -> Expr | None:
     if _is(b, "kron") and isinstance(b.operands[1], Identity) and b.operands[0].shape.is_row \
             and b.operands[1].shape.rows == a.shape.cols:   # A (rᵀ ⊗ I) = rᵀ ⊗ A, r a vector
         return kron(b.operands[0], a)
-    if _is(a, "kron") and _is(b, "Delta") and a.operands[0].shape.is_row and \
+    if _is(a, "kron") and _is(b, "diag_embedding") and a.operands[0].shape.is_row and \
             isinstance(a.operands[1], Identity):     # (yᵀ ⊗ I) Δ = diag(y): vec(diag(x) y)
         y = E.transpose(a.operands[0])
         return jdiag(y, y.shape)

@@ -37,7 +37,7 @@ from . import layout as L
 from . import render
 from .differentiate import depends, derivative, forward
 from .expr import Call, Const, Expr, Var
-from .rules import RULES, rule_for
+from .rules import RULES, column_of, diagonal_rows, product_as_written, rule_for
 from .shapes import SCALAR, Shape, as_sympy, dim, dim_str
 from .simplify import frozen as frozen_nodes
 from .simplify import rebuild, simplify
@@ -589,8 +589,8 @@ def _layered(d: Derivation, f: Call, x: Var, dep, inputs: set[str]) -> bool:
             comps.append(comp)
         shape = Shape((dim(m),))
         var = E.var(letter, shape)
-        definition = E.call("stack", defs, shape)
-        value = E.call("stack", values, shape)
+        definition = column_of(defs)
+        value = column_of(values)
         step = Intermediate(var, definition, value, tuple(dict.fromkeys(ops)), "layer",
                             result_name if j == depth - 1 else "", tuple(comps), tuple(values))
         layers.append(step)
@@ -617,12 +617,10 @@ def _layered(d: Derivation, f: Call, x: Var, dep, inputs: set[str]) -> bool:
                                          comp_def.params)[k])
             rules.append(_rule_name(rule, k, comp_def, wrt))
         if j == 0:
-            jac = E.call("stack", entries, Shape((dim(m),)))
+            jac = column_of(entries)
             wrt_var = x
         else:
-            rows = [E.call("hcat", [entries[i] if c == i else E.const(0) for c in range(m)],
-                           Shape((dim(1), dim(m)))) for i in range(m)]
-            jac = E.call("vstack", rows, Shape((dim(m), dim(m))))
+            jac = diagonal_rows(entries)
             wrt_var = below_step.var
         text = "; ".join(dict.fromkeys(rules)) or "identity"
         if j:
@@ -639,9 +637,9 @@ def _layered(d: Derivation, f: Call, x: Var, dep, inputs: set[str]) -> bool:
         f"one operation on {_sub(x.name)} in each entry: the rule table gives the derivative"
     if depth > 1:
         factors = tuple((_label(p), p.jacobian) for p in reversed(d.partials))
-        product = E.call("matmul", [j for _, j in factors], Shape((dim(m),)))
-        value = E.call("stack", [simplify(E.mul(*(entries[i] for entries, _ in jacobians)))
-                                 for i in range(m)], Shape((dim(m),)))
+        product = product_as_written([j for _, j in factors], Shape((dim(m),)))
+        value = column_of([simplify(E.mul(*(entries[i] for entries, _ in jacobians)))
+                           for i in range(m)])
         d.lines.append(ChainLine(layers[-1], (factors,), product, value))
         d.simplified = value
     else:
