@@ -173,3 +173,15 @@ def test_more_cases(expr, wrt, shapes, expected):
     if expected is not None:
         assert str(d) == expected
     assert_verified(d)
+
+
+@pytest.mark.parametrize("name", sorted(set(ELEMENTWISE) | set(OTHERS)))
+def test_every_entry_has_steps(name):
+    """Every entry's derivative can be derived step by step, as the paper does, ending in the
+    engine's result (text and LaTeX)."""
+    expr, wrt, shapes = (f"{name}(x)", "x", {"x": "n"}) if name in ELEMENTWISE else \
+        OTHERS[name][:3]
+    d = matcalc.diff(expr, wrt=wrt, shapes=shapes)
+    steps = d.steps
+    assert str(d) in steps.text.splitlines()[-1] or str(d) in steps.text
+    assert steps.latex.startswith("\\begin{aligned}")
