@@ -473,6 +473,13 @@ class Derivatives(list):
 
 # Declared properties in words, as the CLI's shapes line writes them (report.shapes_line).
 _PROPERTY_TEXT = {"sym": "symmetric", "prob": "entries sum to 1"}
+_MATRIX_PROPERTY_TEXT = {**_PROPERTY_TEXT, "prob": "each row sums to 1"}
+
+
+def _property_words(props, rank: int) -> str:
+    """``symmetric``, ``entries sum to 1`` (a vector), ``each row sums to 1`` (a matrix)."""
+    text = _MATRIX_PROPERTY_TEXT if rank == 2 else _PROPERTY_TEXT
+    return ", ".join(text[p] for p in props)
 
 
 def _variables_of(functions: list[Expr]) -> dict[str, Var]:
@@ -507,7 +514,7 @@ def shapes_line(shapes: dict[str, tuple[str, ...]], properties: dict | None = No
         groups.setdefault((tuple(s), tuple(sorted(properties.get(name, ())))), []).append(name)
     parts = []
     for (s, props), names in groups.items():
-        note = f" ({', '.join(_PROPERTY_TEXT[p] for p in props)})" if props else ""
+        note = f" ({_property_words(props, len(s))})" if props else ""
         parts.append(f"{', '.join(render.name_text(n) for n in names)} ∈ {space(s)}{note}")
     return ", ".join(parts)
 
@@ -517,7 +524,7 @@ def _shapes_latex(variables: dict[str, Var]) -> str:
     \\mathbb{R}``, a declared property in words after it."""
     parts = []
     for vs, shape, props in _grouped(variables):
-        note = rf" \ \text{{({', '.join(_PROPERTY_TEXT[p] for p in props)})}}" if props else ""
+        note = rf" \ \text{{({_property_words(props, len(shape.dims))})}}" if props else ""
         names = ", ".join(render.latex(v) for v in vs)
         parts.append(rf"{names} \in {_space_latex(shape.dims)}{note}")
     return r", \; ".join(parts)

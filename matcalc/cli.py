@@ -56,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
                             "\"[x, y]\" stacks scalar variables)")
         q.add_argument("--shape", action="append", default=[], metavar="NAME=SPEC",
                        help="declare a shape: w=n, W=m,n (or mxn, m×n, 3x4), b=scalar, "
-                            "A=n,n,sym (symmetric), y=n,prob (entries sum to 1); a last name "
+                            "A=n,n,sym (symmetric), y=n,prob (entries sum to 1), "
+                            "Y=N,k,prob (each row sums to 1: one-hot labels); a last name "
                             "that reads as a property (a near-miss of sym or prob such as "
                             "symm, proba, or one matcalc lacks such as pos, psd) is an error: "
                             "a dimension named so needs a digit or an underscore (pos_dim)")

@@ -511,8 +511,9 @@ class _Module:
         ]
 
     def _main(self) -> list[str]:
-        """Draw inputs (declared properties kept: a symmetric matrix, a probability vector)
-        until f and every derivative are finite and none is all zeros, at most TRIES times."""
+        """Draw inputs (declared properties kept: a symmetric matrix, a probability vector, a
+        matrix of probability rows) until f and every derivative are finite and none is all
+        zeros, at most TRIES times."""
         main = self.main
         sizes = {s: i + 2 for i, s in enumerate(main.dim_names)}    # distinct: 2, 3, 4, …
         lo, hi = self._domain()
@@ -524,8 +525,8 @@ class _Module:
             shape = tuple(int(as_sympy(d).subs(sizes)) for d in v.shape.dims)
             a = main.local[v.name]
             if "prob" in v.props:
-                lines += [f"        _a = _rng.uniform(0.1, 1.0, size={shape!r})",
-                          f"        _inputs[{a!r}] = _a / _a.sum()"]
+                lines += [f"        _a = _rng.uniform(0.1, 1.0, size={shape!r})",   # each row
+                          f"        _inputs[{a!r}] = _a / _a.sum(axis=-1, keepdims=True)"]
             elif "sym" in v.props:
                 lines += [f"        _a = _rng.uniform({lo}, {hi}, size={shape!r})",
                           f"        _inputs[{a!r}] = (_a + _a.T) / 2"]

@@ -1068,11 +1068,36 @@ _register(Rule("juxtapose", "bilinear", (2, 10**9), "side_by_side", _matmul_shap
                    "matcalc prints products: 2x, W x, xᵀ A x)"))
 
 
+def _weighs_a_log(y: Expr, f: Expr) -> bool:
+    """``y`` multiplies a logarithm in ``f``, as the labels of a cross-entropy do:
+    y ⊙ log(p), y ⊙ log_softmax(z) (= y ⊙ (z − logsumexp(z)))."""
+    for n in E.topological(f):
+        if isinstance(n, Call) and n.op == "mul" and y in n.operands:
+            for b in n.operands:
+                if b != y and any(isinstance(c, Call) and c.op in ("log", "logsumexp")
+                                  for c in E.topological(b)):
+                    return True
+    return False
+
+
+def _row_sums_of_weights(node, f):
+    """Y 𝟙 left in the derivative of a cross-entropy over a batch, −sum(Y ⊙ log_softmax(Z,
+    axis=1)): 𝟙 for labels whose rows are probabilities, which the user can declare."""
+    for y, c in zip(node.operands, node.operands[1:]):
+        if isinstance(y, E.Var) and y.shape.is_matrix and isinstance(c, E.Const) and \
+                "prob" not in y.props and _weighs_a_log(y, f):
+            m, n = y.shape.as_strings()
+            return (f"{y.name} 𝟙 = 𝟙 when each row of {y.name} holds probabilities or one-hot "
+                    f"labels: declare it (--shape {y.name}={m},{n},prob or "
+                    f"shapes={{'{y.name}': '{m},{n},prob'}}) to simplify")
+    return None
+
+
 _register(Rule("matmul", "bilinear", (2, 10**9), "chain", _matmul_shape, _matmul_partials,
                numpy=_matmul, code=_matmul_code, text="", latex="", fixity="product_chain",
                prec=MUL, section="§6 (affine layer Wx + b); Matrix Cookbook (520)",
                doc="∂(Wx)/∂x = W; ∂vec(Wx)/∂vec(W) = kron(xᵀ, I)", chain=True, callable=False,
-               build=_matmul_build, matrix=_sympy_matmul,
+               build=_matmul_build, matrix=_sympy_matmul, result_note=_row_sums_of_weights,
                jacobian_doc={"*": "matrix product: linear in each factor"}))
 
 
@@ -1308,13 +1333,13 @@ def _sum_of_weights(node, f):
     """sum(y) left in the derivative of a cross-entropy −sum(y ⊙ log(p)): 1 for labels that
     are probabilities, which the user can declare."""
     y = node.operands[0]
-    if not isinstance(y, E.Var):
+    if not (isinstance(y, E.Var) and _weighs_a_log(y, f)):
         return None
-    weights = any(n.op == "mul" and y in n.operands and any(
-        isinstance(b, Call) and b.op == "log" for b in n.operands)
-        for n in E.topological(f) if isinstance(n, Call))
-    if not weights:
-        return None
+    if y.shape.is_matrix:         # a batch of labels: each row sums to 1
+        m, n = y.shape.as_strings()
+        return (f"sum({y.name}) = {m} when each row of {y.name} holds probabilities or one-hot "
+                f"labels: declare it (--shape {y.name}={m},{n},prob or "
+                f"shapes={{'{y.name}': '{m},{n},prob'}}) to simplify")
     n = y.shape.as_strings()[0]
     return (f"sum({y.name}) = 1 when {y.name} holds probabilities or one-hot labels: declare it "
             f"(--shape {y.name}={n},prob or shapes={{'{y.name}': '{n},prob'}}) to simplify")

@@ -209,7 +209,7 @@ _DIM = re.compile(r"^(?:[1-9][0-9]*|[A-Za-z_][A-Za-z0-9_]*)$")
 
 PROPERTIES = {"sym": "sym", "symmetric": "sym", "prob": "prob", "simplex": "prob"}
 _HINT = "write scalar, n, m,n, m×n or 3x4, optionally followed by ,sym (a symmetric matrix) " \
-    "or ,prob (a vector whose entries sum to 1)"
+    "or ,prob (a vector whose entries sum to 1, or a matrix whose rows do)"
 
 # Words a trailing dimension name is compared with (see ``parse_shape``): the properties, other
 # spellings of them, and properties matcalc does not have (None), so that ``n,pos`` or
@@ -252,14 +252,15 @@ def parse_shape(spec) -> tuple[Shape, set[str]]:
     ``"3x4"``, or a tuple or list of dimensions, ``("m", "n")``, ``["n"]``, ``()`` or ``[]`` a
     scalar, as ``Expression.shapes`` and the JSON output report them (so they round-trip);
     trailing properties: ``sym`` (``"n,n,sym"``, a symmetric matrix) and ``prob`` (``"n,prob"``,
-    a vector whose entries sum to 1, e.g. one-hot labels), also in a tuple
+    a vector whose entries sum to 1, e.g. one-hot labels; ``"N,k,prob"``, a matrix whose rows
+    do, Y 𝟙 = 𝟙, e.g. a batch of one-hot labels), also in a tuple
     (``("n", "n", "sym")``, as ``Expression.declarations`` reports them).
     Returns the shape and its set of properties.
 
     >>> parse_shape("m×n")[0], parse_shape("3x4")[0], parse_shape("scalar")[0]
     (Shape(dims=(m, n)), Shape(dims=(3, 4)), Shape(dims=()))
-    >>> parse_shape("n,n,sym")[1], parse_shape("k,prob")[1]
-    ({'sym'}, {'prob'})
+    >>> parse_shape("n,n,sym")[1], parse_shape("k,prob")[1], parse_shape("N,k,prob")[1]
+    ({'sym'}, {'prob'}, {'prob'})
     >>> parse_shape(())[0], parse_shape([])[0], parse_shape(["m", "n"])[0]
     (Shape(dims=()), Shape(dims=()), Shape(dims=(m, n)))
 
@@ -310,9 +311,6 @@ def parse_shape(spec) -> tuple[Shape, set[str]]:
     dims = tuple(dim(int(p)) if p.isdigit() else dim(p) for p in parts)
     if "sym" in props and not (len(dims) == 2 and dims[0] == dims[1]):
         raise ShapeError(f"a symmetric matrix must be square, not {spec!r}", hint=_HINT)
-    if "prob" in props and len(dims) != 1:
-        raise ShapeError(f"entries summing to 1 (prob) are declared for vectors, not {spec!r}",
-                         hint=_HINT)
     return Shape(dims), props
 
 
@@ -330,7 +328,7 @@ def _refuse_a_property_lookalike(spec, word: str) -> None:
     if meant is None:
         message = f"{word} is not a property matcalc knows"
         hint = "the properties are sym (a symmetric matrix) and prob (a vector whose entries " \
-            f"sum to 1); {rename}"
+            f"sum to 1, or a matrix whose rows do); {rename}"
     else:
         message = f"{word} reads as a mistyped property"
         hint = f"did you mean {meant}? ({rename})"

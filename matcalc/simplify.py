@@ -18,7 +18,7 @@ import sympy
 from . import expr as E
 from .expr import Call, Const, Expr, Identity, Var
 from .rules import RULES, apply, grad_row, jdiag, kron
-from .shapes import ONE, Shape
+from .shapes import ONE, Shape, matmul_shape
 
 # ---------------------------------------------------------------------------------------------
 # Rebuilding a node from new arguments through the smart constructors
@@ -328,15 +328,70 @@ def _spelled(e: Expr) -> Expr:
 
 
 def sum_of_constant(e: Expr) -> Expr | None:
-    """sum(c 𝟙) = c n;  sum(s) = s for a scalar s;  sum(y) = 1 for y declared ``prob``."""
+    """sum(c 𝟙) = c n;  sum(s) = s for a scalar s;  sum(y) = 1 for y declared ``prob``, and
+    sum(Y) = N for an N×k matrix Y declared ``prob`` (N rows, each summing to 1)."""
     if _is(e, "sum"):
         a = e.operands[0]
         if isinstance(a, Var) and "prob" in a.props:
-            return E.const(1)
+            return E.const(a.shape.rows if a.shape.is_matrix else 1)
         if isinstance(a, Const):
             return E.const(a.value * a.shape.size)
         if a.shape.is_scalar:
             return a
+    return None
+
+
+def _probability_rows(a: Expr) -> bool:
+    """A matrix declared ``prob``: each row sums to 1 (a batch of one-hot labels)."""
+    return isinstance(a, Var) and "prob" in a.props and a.shape.is_matrix
+
+
+def rows_sum_to_one(e: Expr) -> Expr | None:
+    """Y C = c 𝟙𝟙ᵀ and C Yᵀ = c 𝟙𝟙ᵀ for a matrix Y declared ``prob`` (each row sums to 1:
+    Y 𝟙 = 𝟙) and a constant C with every entry c.  So the row sums Y 𝟙 of one-hot labels are
+    𝟙, and the cross-entropy's (Y 𝟙𝟙ᵀ) ⊙ S − Y is S − Y."""
+    if not _is(e, "matmul"):
+        return None
+    fs = e.operands
+    for i in range(len(fs) - 1):
+        a, b = fs[i], fs[i + 1]
+        if _probability_rows(a) and isinstance(b, Const):
+            value = b.value
+        elif isinstance(a, Const) and _is(b, "T") and _probability_rows(b.operands[0]):
+            value = a.value
+        else:
+            continue
+        constant = E.const(value, matmul_shape(a.shape, b.shape))   # c 𝟙𝟙ᵀ, or c 𝟙, or c
+        return E.matmul(*fs[:i], constant, *fs[i + 2:])
+    return None
+
+
+def _denominators(t: Expr) -> list[Expr]:
+    """The divisors of a term: d in n ⊘ d and in c (n ⊘ d)."""
+    if _is(t, "div"):
+        return [t.operands[1]]
+    if _is(t, "mul"):
+        return [f.operands[1] for f in t.operands if _is(f, "div")]
+    return []
+
+
+def product_cancels_quotient(e: Expr) -> Expr | None:
+    """a ⊙ (b + c ⊘ a) = a ⊙ b + c: a factor that divides a term of a sum it multiplies is
+    distributed over the sum, so the quotient cancels (element-wise): s ⊙ (1 − Y ⊘ s) = s − Y,
+    the cross-entropy of a softmax over a batch.  Only where the scalar algebra of the result
+    is shorter than that of the product (σ (1 − σ) ⊙ (y ⊘ σ − …) is shorter as SymPy
+    combines it)."""
+    if not _is(e, "mul"):
+        return None
+    for i, f in enumerate(e.operands):
+        if not _is(f, "add"):
+            continue
+        others = e.operands[:i] + e.operands[i + 1:]
+        if any(d in others and d.shape == e.shape for t in f.operands
+               for d in _denominators(t)):
+            out = _simplify_algebra(E.add(*(E.mul(*others, t) for t in f.operands)),
+                                    frozenset())
+            return out if _size(out) < _size(_simplify_algebra(e, frozenset())) else None
     return None
 
 
@@ -571,6 +626,81 @@ def sum_is_linear(e: Expr) -> Expr | None:
     return None
 
 
+def _commutes(a: Expr, b: Expr) -> Expr | None:
+    """B ⊗ A for a neighbouring pair (A ⊗ B) K or K (A ⊗ B) that the identity
+    K_(p,m) (A ⊗ B) K_(n,q) = B ⊗ A (A m×n, B p×q) turns into it: the K left over is I."""
+    if _is(a, "kron") and _is(b, "K"):
+        A, B = a.operands
+        if b.params == (A.shape.cols, B.shape.cols) and ONE in (A.shape.rows, B.shape.rows):
+            return kron(B, A)
+    if _is(a, "K") and _is(b, "kron"):
+        A, B = b.operands
+        if a.params == (B.shape.rows, A.shape.rows) and ONE in (A.shape.cols, B.shape.cols):
+            return kron(B, A)
+    return None
+
+
+def kron_absorbs_commutation(e: Expr) -> Expr | None:
+    """(aᵀ ⊗ B) K = B ⊗ aᵀ and K (a ⊗ B) = B ⊗ a (and with the factors the other way round),
+    from K_(p,m) (A ⊗ B) K_(n,q) = B ⊗ A for A m×n, B p×q when a factor is a row or a column:
+    (𝟙ᵀ ⊗ I) K = I ⊗ 𝟙ᵀ, the column sums of a batch seen through vec."""
+    if not _is(e, "matmul"):
+        return None
+    fs = e.operands
+    for i in range(len(fs) - 1):
+        r = _commutes(fs[i], fs[i + 1])
+        if r is not None:
+            return E.matmul(*fs[:i], r, *fs[i + 2:])
+    return None
+
+
+def sum_of_quotient(e: Expr) -> Expr | None:
+    """sum(v ⊘ s) = sum(v)/s for a scalar s: the mean over a batch prints as a sum over N,
+    sum(σ(X w + b) − y)/N."""
+    if _is(e, "sum") and _is(e.operands[0], "div") and e.operands[0].operands[1].shape.is_scalar:
+        v, s = e.operands[0].operands
+        return E.div(apply("sum", v), s)
+    return None
+
+
+def _centered(z: Expr) -> bool:
+    """z = c v + d mean(v) with c + d = 0, or c v + d sum(v) with c + n d = 0 (v of n
+    entries): c (v − mean(v)), whose entries sum to 0."""
+    if not (_is(z, "add") and len(z.operands) == 2 and not z.shape.is_scalar):
+        return False
+    for a, b in (z.operands, reversed(z.operands)):
+        (c, v), (d, m) = _split_coeff(a), _split_coeff(b)
+        if v.shape == z.shape and (_is(m, "mean") or _is(m, "sum")) and m.operands[0] == v:
+            size = 1 if _is(m, "mean") else v.shape.size
+            return sympy.expand(c + d * size) == 0
+    return False
+
+
+def _sums_to_zero(t: Expr) -> bool:
+    """t is c z or c z/s for a centered z (``_centered``) and scalars c, s."""
+    while _is(t, "div") and t.operands[1].shape.is_scalar:
+        t = t.operands[0]
+    if _is(t, "mul"):
+        rest = [f for f in t.operands if not f.shape.is_scalar]
+        return len(rest) == 1 and _centered(rest[0])
+    return _centered(t)
+
+
+def sum_of_centered(e: Expr) -> Expr | None:
+    """sum(a + c (v − mean(v))) = sum(a): the entries of a centered vector sum to 0 (layer
+    norm's x − mean(x)), also times scalars c."""
+    if not _is(e, "sum"):
+        return None
+    a = e.operands[0]
+    if _sums_to_zero(a):
+        return E.const(0)
+    terms = a.operands if _is(a, "add") else (a,)
+    rest = [t for t in terms if not _sums_to_zero(t)]
+    if len(rest) == len(terms):
+        return None
+    return apply("sum", E.add(*rest)) if rest else E.const(0)
+
+
 def diag_of_structured(e: Expr) -> Expr | None:
     """diag(a bᵀ) = a ⊙ b;  diag(diag(v)) = v;  diag(I) = 𝟙;  diag(c 𝟙𝟙ᵀ) = c 𝟙."""
     if not (_is(e, "diag") and e.shape.is_vector):
@@ -594,7 +724,8 @@ REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after, i
             negate_into_sum, sum_is_linear, matmul_pairs, sum_by_ones, sum_of_deviations,
             softmax_sums_to_one, scalars_out_of_products,
             transpose_of_product, transpose_of_kron, sum_of_constant, merge_terms, diag_is_linear,
-            jdiag_of_scalar)
+            jdiag_of_scalar, rows_sum_to_one, product_cancels_quotient, sum_of_quotient,
+            sum_of_centered, kron_absorbs_commutation)
 
 
 def _rewrite_pass(e: Expr) -> Expr:
@@ -762,6 +893,8 @@ def _from_sympy(s: sympy.Expr, atoms: _Atoms, flip: bool = True) -> Expr:
         coeff = abs(coeff)
         p, q = (coeff.p, coeff.q) if coeff.is_Rational else (coeff, 1)
         top = E.mul(E.const(p), *(_factor(f, atoms) for f in num))
+        if _is(top, "mul") and isinstance(top.operands[0], Const) and top.operands[0].value < 0:
+            sign, top = -sign, E.neg(top)   # a factor flipped to −(x − a): the sign goes in front
         bottom = E.mul(E.const(q), *(_factor(f, atoms) for f in den))
         out = E.div(top, bottom) if (den or q != 1) else top
         return E.neg(out) if sign < 0 else out

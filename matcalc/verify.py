@@ -112,14 +112,14 @@ def size_choices(symbols, limit: int = 6):
 def random_values(shapes: dict[str, Shape], dims: dict, rng, domain=(-2.0, 2.0),
                   props: dict | None = None) -> dict:
     """Random values in ``domain``; a variable declared ``sym`` gets a symmetric matrix, one
-    declared ``prob`` positive entries summing to 1."""
+    declared ``prob`` positive entries summing to 1 (a matrix: in each row)."""
     lo, hi = domain
     out = {}
     for n, s in shapes.items():
         p = (props or {}).get(n, ())
         if "prob" in p:
             v = rng.uniform(0.1, 1.0, size=concrete(s, dims))
-            out[n] = v / v.sum()
+            out[n] = v / v.sum(axis=-1, keepdims=True)
             continue
         v = rng.uniform(lo, hi, size=concrete(s, dims)) if s.dims else np.float64(
             rng.uniform(lo, hi))
@@ -147,12 +147,13 @@ def symbol_values(shapes: dict[str, Shape], dims: dict, props: dict | None = Non
 
 def on_constraints(values: np.ndarray, env: dict, props: dict) -> np.ndarray:
     """``values`` (an object array) on the set where every ``prob`` vector sums to 1: its last
-    entry replaced by one minus the others."""
+    entry replaced by one minus the others (for a matrix, in each row)."""
     subs = {}
     for name, p in props.items():
         if "prob" in p and name in env:
-            v = np.asarray(env[name], dtype=object).ravel()
-            subs[v[-1]] = 1 - sum(v[:-1])
+            a = np.asarray(env[name], dtype=object)
+            for v in (a if a.ndim == 2 else [a.ravel()]):
+                subs[v[-1]] = 1 - sum(v[:-1])
     if not subs:
         return values
     out = np.empty(values.shape, dtype=object)

@@ -74,7 +74,7 @@ BAD = [
     ("w*x", "w", {"w": "2,3,4"}, matcalc.ShapeError, "cannot read the shape"),
     ("w*x", "w", {"w": "0"}, matcalc.ShapeError, "cannot read the shape"),
     ("w*x", "w", {"w": "n,m,sym"}, matcalc.ShapeError, "symmetric matrix must be square"),
-    ("w*x", "w", {"w": "n,m,prob"}, matcalc.ShapeError, "for vectors"),
+    ("w*x", "w", {"w": "prob"}, matcalc.ShapeError, "cannot read the shape"),   # n,m,prob: rows
     ("w*x", "w", {"w": "n;m"}, matcalc.ShapeError, "cannot read the shape"),
     # wrt
     ("sum(w*x)", "v", {}, matcalc.ShapeError, "'v' does not appear"),
