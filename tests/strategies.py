@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
 
+from matcalc.rules import ALIASES, RULES
+
 DIMS = ("k", "m", "n")            # checked at 2, 3, 4 (distinct: a missing transpose shows)
 
 # precedence of the printed text (higher binds tighter), as in the grammar
@@ -29,6 +31,17 @@ MATRIX_NAMES = {("n", "n"): ["S", "R"], ("n", "m"): ["A", "B"], ("m", "n"): ["C"
                 ("n", "k"): ["E", "F"], ("k", "n"): ["G", "H"], ("m", "k"): ["J", "K"],
                 ("k", "m"): ["L", "M"], ("m", "m"): ["P", "Q"], ("k", "k"): ["U", "V"]}
 WELL_CONDITIONED = ("k", "k")     # inv, det and logdet take these (2×2 in the checks)
+
+# Element-wise functions of one argument, from the rule table (a new entry is generated as soon
+# as it exists), with every spelling; those defined for positive arguments get positive ones.
+ELEMENTWISE = sorted(name for name, rule in RULES.items()
+                     if rule.family == "elementwise" and rule.callable)
+SPELLINGS = {name: [name] + [a for a, t in ALIASES.items() if t == name and a.isascii()]
+             for name in ELEMENTWISE}
+POSITIVE_VALUES = {"exp", "sigmoid", "softplus", "sqrt", "normcdf", "normpdf", "cosh"}
+BOUNDED_VALUES = {"sin", "cos", "tanh", "sigmoid", "erf", "softsign", "normcdf", "normpdf",
+                  "step", "sign"}
+GROWING = {"exp", "expm1", "sinh", "cosh"}        # kept to moderate arguments when nested
 
 
 # ---------------------------------------------------------------------------------------------
@@ -130,15 +143,16 @@ class Generator:
             if shape == () and self.coin(25):
                 return self.constant()
             return self.variable(shape)
-        builders = [self.elementwise, self.unary, self.binary, self.binary, self.expand,
-                    self.minmax, self.power]
+        builders = [self.elementwise, self.elementwise, self.unary, self.binary, self.binary,
+                    self.expand, self.minmax, self.power, self.slope]
         if shape == ():
             builders += [self.reduction, self.reduction, self.inner, self.square_scalar,
                          self.literal_reduction]
         elif len(shape) == 1:
-            builders += [self.matvec, self.matvec, self.softmax, self.diag_of]
+            builders += [self.matvec, self.matvec, self.softmax, self.diag_of, self.along_axis]
         else:
-            builders += [self.matmat, self.transposed, self.outer, self.inverse, self.diag_mat]
+            builders += [self.matmat, self.transposed, self.outer, self.inverse, self.diag_mat,
+                         self.broadcast, self.along_axis]
         for _ in range(10):
             n = self.src.choice(builders)(shape, depth - 1)
             if n is not None:
@@ -168,19 +182,58 @@ class Generator:
         return Node(f"-{self.wrap(a, NEG)}", shape, NEG, bounded=a.bounded)
 
     def elementwise(self, shape, depth):
-        name = self.src.choice(["exp", "log", "ln", "sqrt", "sin", "cos", "tan", "tanh",
-                                "sigmoid", "relu", "abs", "softplus"])
-        if name in ("log", "ln", "sqrt"):
+        name = self.src.choice(ELEMENTWISE)
+        lo, hi = RULES[name].domain
+        if lo >= 0 or name == "log1p":
             a = self.positive(shape, depth)
         else:
             a = self.expr(shape, depth)
-        if name == "tan" and not a.bounded:
+        if lo < 0 and hi - lo < 3 and not a.bounded:    # tan: a bounded argument
             a = Node(f"sin({a.text})", shape, ATOM, bounded=True)
-        if name == "exp" and depth > 1:                 # keep values moderate
+        if name in GROWING and depth > 1:               # keep values moderate
             a = Node(f"tanh({a.text})", shape, ATOM, bounded=True)
-        positive = name in ("exp", "sigmoid", "softplus") or (name == "sqrt")
-        bounded = name in ("sin", "cos", "tanh", "sigmoid")
-        return Node(f"{name}({a.text})", shape, ATOM, positive=positive, bounded=bounded)
+        spelled = self.src.choice(SPELLINGS[name])
+        return Node(f"{spelled}({a.text})", shape, ATOM, positive=name in POSITIVE_VALUES,
+                    bounded=name in BOUNDED_VALUES)
+
+    def slope(self, shape, depth):
+        """leaky_relu(x), elu(x, a): activations with a scalar slope, given or by default."""
+        name = self.src.choice(["leaky_relu", "elu"])
+        a = self.expr(shape, depth)
+        if self.coin(50):
+            return Node(f"{name}({a.text})", shape, ATOM)
+        return Node(f"{name}({a.text}, {self.expr((), 0).text})", shape, ATOM)
+
+    def broadcast(self, shape, depth):
+        """A matrix and a row of it, as NumPy broadcasts: X + v, X - v (v has X's columns)."""
+        if len(shape) != 2:
+            return None
+        a = self.expr(shape, depth)
+        v = self.expr((shape[1],), depth)
+        op = self.src.choice(["+", "-"])
+        if self.coin(50):
+            return Node(f"{self.wrap(a, ADD)} {op} {self.wrap(v, ADD + 1)}", shape, ADD)
+        return Node(f"{self.wrap(v, ADD)} {op} {self.wrap(a, ADD + 1)}", shape, ADD)
+
+    def along_axis(self, shape, depth):
+        """sum, mean, logsumexp, norm along an axis of a matrix (a vector); softmax and
+        log_softmax along one (a matrix)."""
+        if len(shape) == 1:
+            (d,) = shape
+            other = self.src.choice(DIMS)
+            axis = self.src.int(0, 1)
+            M = (other, d) if axis == 0 else (d, other)
+            name = self.src.choice(["sum", "mean", "logsumexp", "norm"])
+            a = self.positive(M, depth) if name == "norm" else self.expr(M, depth)
+            spelled = "-1" if axis == 1 and self.coin(30) else str(axis)
+            return Node(f"{name}({a.text}, axis={spelled})", shape, ATOM,
+                        positive=name == "norm")
+        if len(shape) == 2:
+            name = self.src.choice(["softmax", "log_softmax"])
+            a = self.expr(shape, depth)
+            return Node(f"{name}({a.text}, axis={self.src.int(0, 1)})", shape, ATOM,
+                        positive=name == "softmax", bounded=name == "softmax")
+        return None
 
     def binary(self, shape, depth):
         op = self.src.choice(["+", "-", "*", "⊙", "/", "⊘", "*"])
@@ -259,7 +312,13 @@ class Generator:
         """Scalars from vectors: u·v, dot(u, v), uᵀ v, uᵀ M v."""
         d = self.src.choice(DIMS)
         a, b = self.expr((d,), depth), self.expr((d,), depth)
-        form = self.src.int(0, 3)
+        form = self.src.int(0, 5)
+        if form == 4:                                   # NumPy's 1-D @: the dot product
+            return Node(f"{self.wrap(a, MUL)} @ {self.wrap(b, MUL + 1)}", (), MUL)
+        if form == 5:                                   # the Kronecker product's entries
+            e = self.src.choice(DIMS)
+            A, B = self.expr((d, e), depth), self.expr((e, d), depth)
+            return Node(f"sum(kron({A.text}, {B.text}))", (), ATOM)
         if form == 0:
             return Node(f"{self.wrap(a, MUL)}·{self.wrap(b, MUL + 1)}", (), MUL)
         if form == 1:
@@ -296,6 +355,9 @@ class Generator:
         if self.coin(30):                               # Mᵀ v
             M = self.expr((e, d), depth)
             return Node(f"{self.transpose_text(M)} @ {self.wrap(v, MUL + 1)}", shape, MUL)
+        if self.coin(20):                               # v @ M: NumPy's row-vector product
+            M = self.expr((e, d), depth)
+            return Node(f"{self.wrap(v, MUL)} @ {self.wrap(M, MUL + 1)}", shape, MUL)
         M = self.expr((d, e), depth)
         return Node(f"{self.wrap(M, MUL)} @ {self.wrap(v, MUL + 1)}", shape, MUL)
 
