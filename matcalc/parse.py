@@ -145,8 +145,10 @@ class _ToIR(Transformer_NonRecursive):
     transpose = _op("T")
 
 
-def parse_syntax(text: str) -> Expr:
-    """The untyped IR of one expression (shapes are inferred later)."""
+def parse_syntax(text: str, also: frozenset = frozenset()) -> Expr:
+    """The untyped IR of one expression (shapes are inferred later).  ``also`` names
+    operations callable here besides the language's functions (a claimed derivative may use
+    ``step`` and ``sign``, which matcalc's own results print)."""
     if not text.strip():
         raise ParseError("empty expression", hint="write an expression, e.g. sum(w*x)")
     try:
@@ -159,10 +161,10 @@ def parse_syntax(text: str) -> Expr:
         node = _ToIR().transform(tree)
     except RecursionError:
         raise ParseError("the expression is nested too deeply") from None
-    return _resolve(node, text)
+    return _resolve(node, text, also)
 
 
-def _resolve(root, text: str) -> Expr:
+def _resolve(root, text: str, also: frozenset = frozenset()) -> Expr:
     """Resolve call names against the rule table, bottom-up and without recursion."""
     done: dict[int, Expr] = {}
     stack = [(root, False)]
@@ -181,7 +183,7 @@ def _resolve(root, text: str) -> Expr:
                              hint=f"numbers may have at most {MAX_DIGITS} digits and "
                                   f"exponents up to ±{MAX_DIGITS}")
         if isinstance(n, _Call):
-            done[id(n)] = _call(n, new, text)
+            done[id(n)] = _call(n, new, text, also)
         elif isinstance(n, Call):
             done[id(n)] = Call(None, op=n.op, operands=tuple(new), params=n.params, span=n.span)
         else:
@@ -189,12 +191,13 @@ def _resolve(root, text: str) -> Expr:
     return done[id(root)]
 
 
-def _call(c: _Call, args: list[Expr], text: str) -> Expr:
+def _call(c: _Call, args: list[Expr], text: str, also: frozenset = frozenset()) -> Expr:
     name = str(c.name)
     span = _span(c.name)
-    op = resolve_function(name)
+    op = resolve_function(name) or (name if name in also else None)
     if op is None:
-        close = difflib.get_close_matches(name, function_names(), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(name, function_names() + sorted(also), n=1,
+                                          cutoff=0.6)
         hint = NOT_IN_LANGUAGE.get(name) or (
             f"did you mean {close[0]}?" if close else
             "known functions: " + ", ".join(function_names()))
@@ -241,6 +244,12 @@ _HINTS = {
     "—": "did you mean '-'? (an em dash, a look-alike of the minus sign)",
     "⋅": "did you mean '·'? (the dot product is · U+00B7, or dot(w, x))",
     "∙": "did you mean '·'? (the dot product is · U+00B7, or dot(w, x))",
+    "\u0387": "did you mean '·'? (this is the Greek ano teleia U+0387, a look-alike: the dot "
+               "product is · U+00B7, or dot(w, x))",
+    "\u0374": "did you mean ' (the transpose)? (this is the Greek numeral sign U+0374, a "
+               "look-alike)",
+    "\u02b9": "did you mean ' (the transpose)? (a modifier letter prime, a look-alike)",
+    "\u2032": "did you mean ' (the transpose)? (a prime sign, a look-alike)",
     "`": "expressions hold no code or strings",
 }
 
