@@ -7,13 +7,16 @@ on stderr, no traceback).  Only ``MatcalcError`` is caught: an internal bug keep
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 
 from . import __version__
-from .api import Derivative, diff, parse, to_numpy
-from .errors import MatcalcError, VerificationError
+from .api import Derivative, check, diff, parse, to_numpy
+from .errors import MatcalcError, ShapeError, VerificationError
 from .lazy import lazy_module
+from .parse import parse_wrt
 from .shapes import parse_shape_assignment, space
+from .terminal import make_printable
 
 json = lazy_module("json")  # only --format json needs it (start-up: lazy.py)
 
@@ -23,6 +26,7 @@ EPILOG = """examples:
   matcalc diff "W@x + b" --wrt W --shape W=m,n
   matcalc diff "[3*x^2*y, 2*x + y^8]" --wrt "[x, y]"
   matcalc check "sigmoid(W@x + b)" --wrt x
+  matcalc check "sum((W@x - y)^2)" --wrt W --claim "2*(W@x - y)@x'"
   matcalc diff "sum((W2@relu(W1@x + b1) + b2 - y)^2)" --wrt W1 --wrt b1 --format numpy
 """
 
@@ -59,12 +63,19 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--steps", action="store_true",
                    help="show the derivation as the paper does it: intermediate variables, "
                         "partial Jacobians, the chain rule, the product, the substitution")
-    c = sub.add_parser("check", help="verify the derivative and print the verdict")
+    c = sub.add_parser("check", help="verify the derivative, or a claimed one, and print the "
+                       "verdict", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     common(c)
+    c.add_argument("--claim", metavar="TEXT",
+                   help="a derivative to check instead of matcalc's, in the same language, with "
+                        "the expression's variables (a size's name stands for the size): exit 0 "
+                        "if it is equal, 1 with a counterexample if not")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    make_printable(sys.stdout)          # PYTHONIOENCODING=ascii: ASCII, not UnicodeEncodeError
+    make_printable(sys.stderr)
     args = _parser().parse_args(argv)
     if args.command is None:
         _parser().print_help()
@@ -83,13 +94,36 @@ def _shapes(specs: list[str]) -> dict[str, str]:
     out = {}
     for spec in specs:
         name, value = parse_shape_assignment(spec)
+        if name in out:
+            raise ShapeError(f"--shape declares {name} twice ({name}={out[name]} and "
+                             f"{name}={value})", hint="give each variable one --shape")
         out[name] = value
     return out
+
+
+def _declared_but_absent(f, shapes: dict, wrts: list[str]) -> None:
+    """A --shape for a name that is not in the expression is a mistake (a typo, most
+    often), unless it is a variable differentiated by: its derivative is then 0 (with a
+    note)."""
+    wanted = {name for w in wrts for name, _ in parse_wrt(w)}
+    present = set(f.shapes)
+    for name in shapes:
+        if name in present or name in wanted:
+            continue
+        close = difflib.get_close_matches(name, sorted(present), n=1, cutoff=0.5)
+        raise ShapeError(f"--shape {name}=…: {name} is not a variable of {args_text(f)}",
+                         hint=(f"did you mean {close[0]}? " if close else "") +
+                         f"the variables are: {', '.join(present) or 'none'}")
+
+
+def args_text(f) -> str:
+    return f.source if len(f.source) <= 60 else f.source[:57] + "…"
 
 
 def _derivatives(args) -> list[Derivative]:
     shapes = _shapes(args.shape)
     f = parse(args.expr, shapes)
+    _declared_but_absent(f, shapes, list(args.wrt))
     results = diff(f, list(args.wrt), layout=args.layout)
     if getattr(args, "order", 1) == 2:
         results = [d.diff(w) for d, w in zip(results, args.wrt)]
@@ -114,13 +148,17 @@ def shapes_line(shapes: dict[str, tuple[str, ...]], properties: dict | None = No
 
 
 def _run(args) -> int:
+    if args.command == "check" and args.claim is not None:
+        return _check_claim(args)
     ds = _derivatives(args)
     if args.command == "check":
         print(shapes_line(ds[0].shapes, ds[0].f.properties))
         for d in ds:
             d.check()
             print(f"✓ {d.line}")
-            print("  verified by SymPy component expansion")
+            print(f"  {_verified(d)}")
+            for note in d.notes + d.checked.notes:
+                print(f"  note: {note}")
         return 0
     checked = [d.check() for d in ds] if args.check else []
     if args.format == "json":
@@ -152,5 +190,36 @@ def _run(args) -> int:
         if args.steps:
             print("  " + str(d.steps).replace("\n", "\n  "))
         if checked:
-            print("  ✓ verified by SymPy component expansion")
+            print(f"  ✓ {_verified(d)}")
+            for note in d.checked.notes:
+                print(f"  note: {note}")
     return 0
+
+
+def _verified(d: Derivative) -> str:
+    v = d.checked
+    how = "verified against SymPy and finite differences of the components"
+    return f"{how} ({v.summary})" if v is not None else how
+
+
+def _check_claim(args) -> int:
+    """``check EXPR --wrt x --claim TEXT``: 0 and "equal", or 1 and a counterexample."""
+    if len(args.wrt) != 1:
+        raise MatcalcError("--claim checks one derivative: give one --wrt",
+                           hint="a vector literal --wrt \"[x, y]\" counts as one")
+    shapes = _shapes(args.shape)
+    f = parse(args.expr, shapes)
+    _declared_but_absent(f, shapes, list(args.wrt))
+    print(shapes_line(f.shapes, f.properties))
+    verdict = check(f, args.wrt[0], claim=args.claim, layout=args.layout)
+    claim = " ".join(args.claim.split())
+    if verdict.equal:
+        print(f"✓ equal: {verdict.subject} = {claim}    [{verdict.shape_label}]")
+        print(f"  checked at {verdict.summary}")
+        return 0
+    if verdict.counterexample is None:
+        print(f"? not verified: {verdict.subject} = {claim}: {verdict.unverified}")
+        return 1
+    print(f"✗ not equal: {verdict.subject} ≠ {claim}")
+    print("  " + verdict.counterexample.describe(verdict.shape_label).replace("\n", "\n  "))
+    return 1
