@@ -537,7 +537,7 @@ def check(expr: str | Expression, wrt: str, claim: str | None = None,
         sizes_as_values=sizes,
         subject=f"∂/∂{fake.wrt_text} {render.operand_text(f.node)}")
     verdict = _run_check(problem, progress)
-    verdict.candidate = render.text(candidate)
+    verdict.candidate = " ".join(claim.split())
     verdict.shape_label = fake.shape_label[1:-1]
     return verdict
 

@@ -59,7 +59,7 @@ KINK_OPS = frozenset({"relu", "abs", "max", "min", "step", "sign"})
 DIGITS = 60                          # precision of the precise tier
 SCREEN_TAU = 1e-9                    # a kink argument this close to 0 (relative) is the kink
 PRECISE_TAU = 1e-40
-SCREEN_RTOL, SCREEN_ATOL = 1e-6, 1e-7
+SCREEN_RTOL, SCREEN_ATOL = 1e-7, 1e-8
 PRECISE_RTOL, PRECISE_ATOL = 1e-25, 1e-30
 LINES = ((1.0, False, False), (6.0, True, True), (40.0, False, False))  # scale, positive, ≈cI
 GRID = 49
@@ -750,13 +750,15 @@ class Checker:
             results.append((u, j, D, np.asarray(Cu)))
         dscale = max([1.0] + [float(np.abs(D[np.isfinite(D)]).max(initial=0))
                               for _, _, D, _ in results])
-        atol = SCREEN_ATOL * dscale + 1e-8 * fscale / X
+        atol = SCREEN_ATOL * dscale + 1e-9 * fscale / X
         seen, differ = set(), []
+        self.nonzero = False
         for u, j, D, Cu in results:
             ok_truth = np.isfinite(D) & defined
             for o in zip(*np.nonzero(ok_truth)) if D.ndim else ([()] if ok_truth else []):
                 d, c = float(D[o]), float(Cu[o])
                 seen.add(o)
+                self.nonzero |= d != 0 or c != 0
                 if not math.isfinite(c) or abs(c - d) > SCREEN_RTOL * max(abs(c), abs(d)) + atol:
                     differ.append((u, j, o))
         for u, j, o in differ[:2]:
@@ -1042,11 +1044,12 @@ class Checker:
             self.mag = None if kink is None else kink[2]
             if not self._screen(at, self._where(kink)):
                 continue
-            # precise: a plain point in each of the first two size sets, and the first
-            # crossing of each kink node (up to four) in those size sets
+            # precise: a plain point on each of two lines of the first two size sets, where
+            # the derivative is not 0 (a wrong factor shows there), and the first crossing of
+            # each kink node (up to four) in those size sets
             if kink is None and k < 2:
-                self.spare.append(at)
-                if li is not None and len(self.precise_lines) < 1 and \
+                self.spare.insert(0, at) if self.nonzero else self.spare.append(at)
+                if self.nonzero and li is not None and len(self.precise_lines) < 2 and \
                         li not in self.precise_lines and self._precise_random(at) == _EQUAL:
                     self.precise_lines.add(li)
             elif kink is not None and k < 2 and kink[0] not in self.kinks_done and \
