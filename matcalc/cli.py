@@ -64,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="show the derivation as the paper does it: intermediate variables, "
                         "partial Jacobians, the chain rule, the product, the substitution")
     c = sub.add_parser("check", help="verify the derivative, or a claimed one, and print the "
-                       "verdict", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       "verdict", epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     common(c)
     c.add_argument("--claim", metavar="TEXT",
                    help="a derivative to check instead of matcalc's, in the same language, with "
@@ -106,11 +107,11 @@ def _declared_but_absent(f, shapes: dict, wrts: list[str]) -> None:
     often), unless it is a variable differentiated by: its derivative is then 0 (with a
     note)."""
     wanted = {name for w in wrts for name, _ in parse_wrt(w)}
-    present = set(f.shapes)
+    present = list(f.shapes)
     for name in shapes:
         if name in present or name in wanted:
             continue
-        close = difflib.get_close_matches(name, sorted(present), n=1, cutoff=0.5)
+        close = difflib.get_close_matches(name, present, n=1, cutoff=0.5)
         raise ShapeError(f"--shape {name}=…: {name} is not a variable of {args_text(f)}",
                          hint=(f"did you mean {close[0]}? " if close else "") +
                          f"the variables are: {', '.join(present) or 'none'}")
