@@ -4,36 +4,50 @@ one?  Built to be hard to fool.
 **The truth** never comes from matcalc's rules.  At a point, the expression is ground down to
 its scalar components (each operation's NumPy form for numbers, its SymPy form for exact values,
 from the rule table: the forward definitions only, never the derivative entries) and
-differentiated by itself:
+differentiated by itself, in two tiers:
 
-* *screen* — central differences in double precision along each entry of the variable (or
-  along random directions when it has many entries): fast, at every point;
-* *precise* — SymPy: the variable moved along a rational direction ``v`` as ``x + s v`` with one
-  symbol ``s``, every component built exactly (rationals stay exact, other numbers carry 60
-  digits) and differentiated by SymPy in ``s`` at ``s = 0``.  Where every value is rational the
-  comparison is exact; elsewhere it sees relative differences far below 10⁻²⁰.  A mismatch the
-  screen finds is reported only when the precise check confirms it, and a few points of every
-  check are precise ones, so an error of 10⁻⁸ cannot hide below the screen's tolerance.
+* *screen* — central differences in double precision along each entry of the variable (along
+  three random directions when it has more than six entries), at every point.  It compares to a
+  relative 10⁻⁷ (such differences are good to about 10⁻¹⁰) plus 10⁻⁸ of the largest entry.
+* *precise* — SymPy: the variable moved along a rational direction ``v`` as ``x + s v``, every
+  component built exactly (rationals stay exact, other numbers carry 60 digits) and, node by
+  node, reduced to its first-order Taylor polynomial in ``s`` by SymPy's sum, product, power and
+  chain rules (so no component grows, however deep the expression).  Where every value is
+  rational the comparison is exact; elsewhere to a relative 10⁻²⁵.  It runs wherever the
+  screen sees a difference (a difference is reported only if it confirms it), at a plain point of
+  two lines in each of the first two size sets where the derivative is not 0 (a wrong factor
+  1 + 10⁻¹⁰ shows there), and at the first crossing of each kink.  No verdict says equal without
+  a precise comparison.
 
 **Kinks.**  ``relu``, ``abs``, ``max``, ``min``, ``step``, ``sign`` and the 1-norm are
 differentiated with their branch *frozen* at the point: the branch that holds there, and at the
 kink itself the one matcalc's convention picks — relu′(0) = 0 and step(0) = 0 (the zero
 branch), abs′(0) = sign(0) = 0, a tie of ``max(a, b)`` or ``min(a, b)`` goes to ``a``.  Frozen,
 each piece is smooth, so differences and SymPy give its exact derivative even next to (or at) a
-kink.  A value within a hair of a kink (10⁻⁹ of the argument's size on the screen, 10⁻⁴⁰ in 60
-digits) counts as the kink, in the truth and in the candidate alike (so ``step(x - 5)`` and
-``step(-5 + x)`` agree at x = 5).
+kink.  At a crossing, a kink argument within a hair of 0 (10⁻⁹ of its size nearby on the screen,
+10⁻⁴⁰ in 60 digits) counts as the kink, in the truth and in the candidate alike (so
+``step(x - 5)`` and ``step(-5 + x)`` agree at x = 5); the precise tier first refines the
+crossing by Newton steps along the line, landing exactly on it where the argument is affine
+there.
 
 **Points.**  For each of several sets of distinct sizes (2, 3, 4, … so a missing transpose
-shows; the same permuted; larger ones, so a constant that is right at one size only shows),
-random lines through random points at several scales (entries of magnitude ~1, ~6 and ~40, away
-from the origin, some lines all positive for logarithms and roots, some with square matrices near
-a multiple of I): along each line a grid finds where every kink argument — of the expression and
-of the candidate — changes sign (then secant steps locate it), and where the expression stops
+shows; the same reversed; larger ones, so a constant right at one size only shows), lines
+between two random points at three scales (entries of magnitude ~1, ~6 and ~40, away from the
+origin; on one line all positive, for logarithms and roots, with square matrices near a multiple
+of I): along each line a grid of 49 points finds where every kink argument — of the expression
+and of the candidate — changes sign (secant steps locate it) and where the expression stops
 being defined; the midpoint of every interval between consecutive crossings is tested (both
-sides of every kink), and every crossing itself (the convention).  An expression without kinks
-that is defined at the line's centre is tested there only.  Points where the expression is not
-real are skipped; every entry of the result is compared wherever the expression is defined.
+sides of every kink), and every crossing itself (the convention).  A kink no line reached is
+sought on lines 10, 100 and 1000 times longer.  An expression without kinks, defined at a line's
+centre, is tested there only.  Every entry of the result is compared wherever the expression is
+a real number.
+
+**Where arithmetic gives out**, the check says so rather than guess: a point where the
+expression is no real number in exact arithmetic is skipped (a matrix singular, in double
+precision only nearly; after six, the rest of those sizes), numbers beyond 2^±4000 count as
+none, a nan from an overflow (∞·0) is no counterexample, and if the screen is wrong more than a
+dozen times the verdict is *undecided*.  ``logdet`` is log|det X|, as NumPy's ``slogdet``
+computes it for ``evaluate()`` and the generated code.
 """
 
 from __future__ import annotations
