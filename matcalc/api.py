@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -17,7 +18,8 @@ from .expr import Call, Expr, Var
 from .infer import declared_shapes, infer
 from .lazy import lazy_module
 from .parse import parse_syntax, parse_wrt
-from .shapes import Shape, as_sympy, dim, dim_str
+from .rules import RULES
+from .shapes import Shape, as_sympy, dim, dim_str, space
 from .simplify import frozen, simplify
 from .terminal import NoProgress, Progress
 
@@ -64,6 +66,14 @@ class Expression:
                 if v.props}
 
     @property
+    def declarations(self) -> dict[str, tuple[str, ...]]:
+        """``shapes`` with the declared properties appended, ``{'A': ('n', 'n', 'sym')}``: as
+        ``shapes=`` it gives back this expression, properties included (``shapes`` alone gives
+        back the shapes)."""
+        props = self.properties
+        return {n: s + props.get(n, ()) for n, s in self.shapes.items()}
+
+    @property
     def latex(self) -> str:
         return render.latex(self.node)
 
@@ -73,8 +83,38 @@ class Expression:
     def __repr__(self) -> str:
         return f"<Expression {self} : {self.node.shape}>"
 
+    # -- display (Jupyter): see "Display" below ------------------------------------------------
+
+    @property
+    def display_latex(self) -> str:
+        """What a notebook shows, without the ``$$``: an ``aligned`` block of the expression
+        with its shape (``\\in \\mathbb{R}``) and a line of the variables' shapes."""
+        return _display_block([(None, self.latex, self.node.shape.dims)],
+                              [self.origin or self.node], [])
+
     def _repr_latex_(self) -> str:
-        return f"${self.latex}$"
+        return f"$${self.display_latex}$$"
+
+    def evaluate(self, values: dict) -> np.ndarray:
+        """The expression at concrete values (``{name: array}``; sizes bind the dimensions):
+        a NumPy array of its shape, a vector 1-D, a row 1×n.  A derivative's text parses back
+        to an Expression that evaluates as the Derivative does (its vec arrangement, for a
+        tensor result)."""
+        shapes = {**self.declared, **{n: v.shape for n, v in self.variables.items()}}
+        missing = [n for n in E.free_vars(self.node) if n not in values]
+        if missing:
+            raise ShapeError(f"evaluate needs values for {', '.join(missing)}")
+        given = {n: s for n, s in shapes.items() if n in values}
+        arrays = {n: verify.real_array(n, values[n]) for n in given}
+        dims = verify.bind_dims(given, arrays)
+        unbound = {d for x in self.node.shape.dims for d in as_sympy(x).free_symbols} | {
+            d for v in E.free_vars(self.node).values() for x in v.shape.dims
+            for d in as_sympy(x).free_symbols}
+        if unbound - set(dims):
+            raise ShapeError("evaluate needs values that fix the size "
+                             f"{', '.join(sorted(map(str, unbound - set(dims))))}")
+        value = verify.evaluate(self.node, {n: arrays[n] for n in E.free_vars(self.node)}, dims)
+        return np.asarray(value, dtype=float)
 
 
 def parse(text: str, shapes: dict | None = None) -> Expression:
@@ -108,7 +148,8 @@ def _vanished(tree: Expr, node: Expr, declared: dict, text: str, props: dict) ->
 
     mapping = {}
     for n in E.topological(tree):
-        if isinstance(n, E.Const) and n not in mapping:
+        if isinstance(n, E.Const) and n.shape is not None and n.shape.is_scalar and \
+                n not in mapping:
             name = f"\0{len(numbers)}"          # no name the grammar can read
             numbers[name] = Shape(())
             mapping[n] = Var(None, name=name, span=n.span)
@@ -164,8 +205,15 @@ class Derivative:
 
     @property
     def shapes(self) -> dict[str, tuple[str, ...]]:
-        """The shapes used, declared or inferred: ``{'w': ('n',), 'x': ('n',)}``."""
+        """The shapes used, declared or inferred: ``{'w': ('n',), 'x': ('n',)}``; a scalar's is
+        ``()``.  ``shapes=d.shapes`` gives back the same shapes (``d.declarations``, the
+        declared properties too)."""
         return self.f.shapes
+
+    @property
+    def declarations(self) -> dict[str, tuple[str, ...]]:
+        """``shapes`` with the declared properties appended: ``{'A': ('n', 'n', 'sym')}``."""
+        return self.f.declarations
 
     @property
     def wrt_text(self) -> str:
@@ -173,30 +221,48 @@ class Derivative:
         return names[0] if not self._literal else "[" + ", ".join(names) + "]"
 
     def __str__(self) -> str:
-        return render.text(self.expression, frozen=self._frozen)
+        return render.text(self.expression, frozen=self._frozen, scope=self.f.variables)
 
     def __repr__(self) -> str:
         return f"<Derivative ∂/∂{self.wrt_text} {self.f} = {self}>"
 
     @property
     def latex(self) -> str:
-        return render.latex(self.expression, frozen=self._frozen)
+        return render.latex(self.expression, frozen=self._frozen, scope=self.f.variables)
 
     @property
     def equation_latex(self) -> str:
+        return f"{self._operator_latex} = {self.latex}"
+
+    @property
+    def _operator_latex(self) -> str:
+        """The left-hand side of ``equation_latex``: ∂/∂w f, ∂²/∂x² f or ∂²/∂b∂w f."""
         wrt = " ".join(render.latex(v) for v in self.wrt) if not self._literal else \
             r"\left[" + ", ".join(render.latex(v) for v in self.wrt) + r"\right]"
         f = render.operand_latex(self.f.origin or self.f.node)
         first = self.first
         if first is None:
-            return rf"\frac{{\partial}}{{\partial {wrt}}} {f} = {self.latex}"
+            return rf"\frac{{\partial}}{{\partial {wrt}}} {f}"
         inner = " ".join(render.latex(v) for v in first.wrt)
         den = rf"\partial {wrt}^{{2}}" if first.wrt == self.wrt else \
             rf"\partial {wrt} \, \partial {inner}"
-        return rf"\frac{{\partial^{{2}}}}{{{den}}} {f} = {self.latex}"
+        return rf"\frac{{\partial^{{2}}}}{{{den}}} {f}"
+
+    # -- display (Jupyter): see "Display" below ------------------------------------------------
+
+    @property
+    def display_latex(self) -> str:
+        """What a notebook shows, without the ``$$``: an ``aligned`` block of
+        ``equation_latex`` with the derivative's shape (``\\in \\mathbb{R}^{1 \\times n}``,
+        the CLI's ``[1×n]``), the notes, and the variables' shapes (the CLI's shapes line)."""
+        return Derivatives([self]).display_latex
 
     def _repr_latex_(self) -> str:
-        return f"${self.equation_latex}$"
+        return f"$${self.display_latex}$$"
+
+    def _repr_pretty_(self, p, cycle: bool) -> None:
+        """IPython's text display: the CLI's output, the shapes line and ``line``."""
+        p.text(str(Derivatives([self])))
 
     @property
     def line(self) -> str:
@@ -226,22 +292,17 @@ class Derivative:
                            f"{render.text(self.f.node)}): the derivative is zero")
             else:
                 out.append(f"{v.name} does not appear in {self.f.source}: the derivative is zero")
-        for n in E.topological(self.f.origin or self.f.node):
-            if isinstance(n, E.Call) and n.op == "pow" and isinstance(n.operands[0], Var) and \
-                    n.operands[0].name == "e" and self.first is None:
-                out.append("e is a variable here; for the exponential eˣ write exp(x)")
-                break
-        weights = {a for n in E.topological(self.f.origin or self.f.node)
-                   if isinstance(n, E.Call) and n.op == "mul"
-                   and any(isinstance(b, E.Call) and b.op == "log" for b in n.operands)
-                   for a in n.operands if isinstance(a, Var)}
-        for n in E.topological(self.expression):
-            if isinstance(n, E.Call) and n.op == "sum" and n.operands[0] in weights:
-                y = n.operands[0]
-                out.append(f"sum({y.name}) = 1 when {y.name} holds probabilities or one-hot "
-                           f"labels: declare it (--shape {y.name}={y.shape.as_strings()[0]},prob"
-                           f" or shapes={{'{y.name}': '{y.shape.as_strings()[0]},prob'}}) to "
-                           f"simplify")
+        f = self.f.origin or self.f.node
+        if self.first is None and "⊗" in self.f.source:
+            out.append("⊗ is the paper's element-wise product (⊙ in the output); for the "
+                       "Kronecker product write kron(A, B)")
+        if self.first is None:      # remarks on the user's expression (e^x), from the table
+            out += [t for n in E.topological(f) if isinstance(n, E.Call)
+                    and RULES[n.op].note is not None and (t := RULES[n.op].note(n))]
+        # remarks on the result that the user's expression explains (sum(y) of a cross-entropy)
+        out += [t for n in E.topological(self.expression) if isinstance(n, E.Call)
+                and RULES[n.op].result_note is not None and (t := RULES[n.op].result_note(n, f))]
+        return list(dict.fromkeys(out))
         return out
 
     @property
@@ -378,7 +439,7 @@ class Derivative:
             props={n: v.props for n, v in _check_variables(self.f, self.wrt).items()},
             subject=f"∂/∂{self.wrt_text} {render.operand_text(self.f.node)}")
         verdict = _run_check(problem, progress)
-        verdict.candidate = str(self)
+        verdict.text_of_candidate = self.__str__        # printed only when asked for
         verdict.shape_label = self.shape_label[1:-1]
         return verdict
 
@@ -446,10 +507,149 @@ def _concrete(shape: Shape, dims: dict) -> tuple[int, ...]:
     return tuple(int(as_sympy(d).subs(dims)) for d in shape.dims)
 
 
+# ---------------------------------------------------------------------------------------------
+# Display: what a notebook shows (Jupyter's ``_repr_latex_``, IPython's ``_repr_pretty_``).
+# Display math ($$\begin{aligned} … \end{aligned}$$, which MathJax and KaTeX both render), each
+# result with its shape and the variables' shapes, as the CLI prints them.
+
+
+class Derivatives(list):
+    r"""Several derivatives, in order: what ``diff(expr, wrt=[…])`` returns, one ``Derivative``
+    per variable (``hessian(expr, wrt=[…])`` returns a ``Derivatives`` of rows, each a
+    ``Derivatives`` of blocks).  It is a list in every way (indexing, iteration, ``len``,
+    equality with lists, ``repr``); in a notebook all of them display as one ``aligned`` block,
+    and ``str()``, which IPython shows as text, is the CLI's output: the shapes line, then one
+    line per derivative, with its notes.
+
+    >>> ds = diff("sum(w*x) + b", wrt=["w", "b"])
+    >>> print(ds)
+    w, x ∈ ℝⁿ, b ∈ ℝ
+    ∂/∂w (sum(w ⊙ x) + b) = xᵀ    [1×n]
+    ∂/∂b (sum(w ⊙ x) + b) = 1    [1×1]
+    >>> isinstance(ds, list), len(ds), ds == [ds[0], ds[1]]
+    (True, 2, True)
+    >>> print(ds.display_latex)
+    \begin{aligned}
+    \frac{\partial}{\partial \mathbf{w}} \left(\sum\left(\mathbf{w} \odot \mathbf{x}\right)
+        + b\right) &= \mathbf{x}^{\top} && \in \mathbb{R}^{1 \times n} \\
+    \frac{\partial}{\partial b} \left(\sum\left(\mathbf{w} \odot \mathbf{x}\right) + b\right)
+        &= 1 && \in \mathbb{R} \\
+    &\text{for } \mathbf{w}, \mathbf{x} \in \mathbb{R}^{n}, \; b \in \mathbb{R}
+    \end{aligned}
+    """
+
+    def __getitem__(self, index):
+        item = super().__getitem__(index)
+        return Derivatives(item) if isinstance(index, slice) else item
+
+    def _flat(self) -> list[Derivative]:
+        """The derivatives in display order (a Hessian's blocks row by row)."""
+        return [d for item in self
+                for d in (Derivatives(item)._flat() if isinstance(item, list) else [item])]
+
+    @property
+    def display_latex(self) -> str:
+        """What a notebook shows, without the ``$$``: one ``aligned`` block with a row per
+        derivative (its ``equation_latex`` and its shape), the notes, and the variables'
+        shapes."""
+        ds = self._flat()
+        rows = [(d._operator_latex, d.latex,
+                 L.result_shape(d.f.node.shape, d.wrt_shape, d.layout)) for d in ds]
+        notes = list(dict.fromkeys(n for d in ds for n in d.notes))
+        return _display_block(rows, [d.f.origin or d.f.node for d in ds], notes)
+
+    def _repr_latex_(self) -> str | None:
+        return f"$${self.display_latex}$$" if self._flat() else None   # None: text instead
+
+    def __str__(self) -> str:
+        ds = self._flat()
+        if not ds:
+            return "[]"
+        lines = [_shapes_text(_variables_of([d.f.origin or d.f.node for d in ds]))]
+        for d in ds:
+            lines.append(d.line)
+            lines += [f"  note: {n}" for n in d.notes]
+        return "\n".join(line for line in lines if line)
+
+    def _repr_pretty_(self, p, cycle: bool) -> None:
+        p.text("[...]" if cycle else str(self))
+
+
+# Declared properties in words, as the CLI's shapes line writes them (report.shapes_line).
+_PROPERTY_TEXT = {"sym": "symmetric", "prob": "entries sum to 1"}
+
+
+def _variables_of(functions: list[Expr]) -> dict[str, Var]:
+    """The variables of the functions, by name, in order of first appearance."""
+    out: dict[str, Var] = {}
+    for f in functions:
+        for name, v in E.free_vars(f).items():
+            out.setdefault(name, v)
+    return out
+
+
+def _grouped(variables: dict[str, Var]) -> list[tuple[list[Var], Shape, tuple[str, ...]]]:
+    """Variables of one shape and the same declared properties together, in order."""
+    groups: dict[tuple, list[Var]] = {}
+    for v in variables.values():
+        groups.setdefault((v.shape, tuple(sorted(v.props))), []).append(v)
+    return [(vs, shape, props) for (shape, props), vs in groups.items()]
+
+
+def _shapes_text(variables: dict[str, Var]) -> str:
+    """The CLI's shapes line: ``w, x ∈ ℝⁿ, b ∈ ℝ``, ``A ∈ ℝⁿˣⁿ (symmetric)``."""
+    parts = []
+    for vs, shape, props in _grouped(variables):
+        note = f" ({', '.join(_PROPERTY_TEXT[p] for p in props)})" if props else ""
+        parts.append(f"{', '.join(v.name for v in vs)} ∈ {space(shape.as_strings())}{note}")
+    return ", ".join(parts)
+
+
+def _shapes_latex(variables: dict[str, Var]) -> str:
+    """The shapes line in LaTeX: ``\\mathbf{w}, \\mathbf{x} \\in \\mathbb{R}^{n}, \\; b \\in
+    \\mathbb{R}``, a declared property in words after it."""
+    parts = []
+    for vs, shape, props in _grouped(variables):
+        note = rf" \ \text{{({', '.join(_PROPERTY_TEXT[p] for p in props)})}}" if props else ""
+        names = ", ".join(render.latex(v) for v in vs)
+        parts.append(rf"{names} \in {_space_latex(shape.dims)}{note}")
+    return r", \; ".join(parts)
+
+
+def _space_latex(dims) -> str:
+    """``\\mathbb{R}``, ``\\mathbb{R}^{n}``, ``\\mathbb{R}^{m \\times n}``; a dimension is named
+    as a scalar variable of that name prints (``n_{1}``, ``\\mathit{pos}_{dim}``), a product
+    of dimensions as SymPy writes it (``m n``)."""
+    if not dims:
+        return r"\mathbb{R}"
+    out = []
+    for d in dims:
+        d = as_sympy(d)
+        names = {s: render.latex(E.var(s.name, Shape())) for s in d.free_symbols}
+        out.append(sympy.latex(d, symbol_names=names))
+    return r"\mathbb{R}^{" + r" \times ".join(out) + "}"
+
+
+def _display_block(rows: list[tuple], functions: list[Expr], notes: list[str]) -> str:
+    """An ``aligned`` block: a row per ``(left side or None, LaTeX, shape dims)``, with the
+    shape as ``\\in \\mathbb{R}^{…}`` in a column of its own, then the notes, then the
+    variables of ``functions`` with their shapes (a ``for …`` row)."""
+    lines = [rf"{'&' if lhs is None else lhs + ' &= '}{rhs} && \in {_space_latex(dims)}"
+             for lhs, rhs, dims in rows]
+    # a note in text mode, where TeX would set "--" (--shape) as an en dash
+    lines += [rf"&\text{{note: {re.sub('-(?=-)', '-{}', steps_view._latex_text(n))}}}"
+              for n in notes]
+    variables = _variables_of(functions)
+    if variables:
+        lines.append(rf"&\text{{for }} {_shapes_latex(variables)}")
+    return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+
+
 def diff(expr: str | Expression, wrt, shapes: dict | None = None,
-         layout: str = "numerator") -> Derivative | list[Derivative]:
+         layout: str = "numerator") -> Derivative | Derivatives:
     """∂expr/∂wrt.  ``wrt`` is a name, a vector literal of names ``"[x, y]"``, or a list of
-    those (one Derivative each, in order).
+    those: then a ``Derivatives``, a list of one Derivative each, in order, which a notebook
+    displays as one block.
 
     >>> str(diff("sum(w*x)", wrt="w"))
     'xᵀ'
@@ -460,7 +660,7 @@ def diff(expr: str | Expression, wrt, shapes: dict | None = None,
         raise MatcalcError(f"unknown layout {layout!r}", hint="use numerator or denominator")
     f = expr if isinstance(expr, Expression) else parse(expr, shapes)
     if isinstance(wrt, (list, tuple)):
-        return [_diff_one(f, w, layout) for w in wrt]
+        return Derivatives(_diff_one(f, w, layout) for w in wrt)
     return _diff_one(f, wrt, layout)
 
 
@@ -558,7 +758,7 @@ def _parse_claim(text: str, f: Expression, d: Derivative):
     variables = _check_variables(f, d.wrt)
     dims = {str(s): s for v in variables.values() for x in v.shape.dims
             for s in as_sympy(x).free_symbols}
-    tree = parse_syntax(text, also=frozenset({"step", "sign"}))
+    tree = parse_syntax(text)
     sizes = {}
     for name, v in E.free_vars(tree).items():
         if name in variables:
@@ -626,10 +826,42 @@ def to_numpy(derivatives, compile: bool = False):
     return codegen.numpy_function(ds) if compile else codegen.numpy_source(ds)
 
 
-def hessian(expr: str | Expression, wrt: str, shapes: dict | None = None) -> Derivative:
-    """The Hessian of a scalar expression: ``diff(expr, wrt).diff(wrt)``."""
-    return diff(expr, wrt, shapes).diff(wrt)
+def hessian(expr: str | Expression, wrt, shapes: dict | None = None
+            ) -> Derivative | Derivatives:
+    """The Hessian of a scalar expression: ``diff(expr, wrt).diff(wrt)``, entries ∂²f/∂xᵢ∂xⱼ.
+
+    With a list of variables ``[a, b, …]``, the Hessian w.r.t. them stacked, as its blocks:
+    ``H[i][j] = diff(expr, wrt[i]).diff(wrt[j])``, the Derivative with entries
+    ∂²f/∂(wrt[i])ₚ∂(wrt[j])_q, of shape ``wrt[i]``'s + ``wrt[j]``'s (a scalar's adds nothing,
+    as in ``evaluate``), so ``[[∂²f/∂a², ∂²f/∂a∂b], [∂²f/∂b∂a, ∂²f/∂b²]]`` (``Derivatives``
+    of ``Derivatives``, which a notebook displays as one block); for vectors
+    and scalars, ``np.block`` of the evaluated blocks (each reshaped to 2-D) is the matrix of
+    ∂²f/∂zₚ∂z_q for z = [a; b].
+
+    >>> H = hessian("x^2*y + y^3", wrt=["x", "y"])
+    >>> [[str(h) for h in row] for row in H]
+    [['2y', '2x'], ['2x', '6y']]
+    >>> hessian("W@x", wrt="x")
+    Traceback (most recent call last):
+      ...
+    matcalc.errors.ShapeError: the Hessian is of a scalar expression; W x is a vector (n)
+    for second derivatives of each entry, differentiate twice: diff(expr, "x").diff("x")
+    """
+    f = expr if isinstance(expr, Expression) else parse(expr, shapes)
+    several = isinstance(wrt, (list, tuple))
+    if not f.node.shape.is_scalar:
+        kind = "a vector" if f.node.shape.is_vector else "a matrix"
+        first = wrt[0] if several and wrt else wrt
+        raise ShapeError(f"the Hessian is of a scalar expression; {f} is {kind} "
+                         f"({f.node.shape})",
+                         hint="for second derivatives of each entry, differentiate twice: "
+                              f'diff(expr, "{first}").diff("{first}")')
+    if not several:
+        return diff(f, wrt).diff(wrt)
+    if not wrt:
+        raise ParseError("hessian needs at least one variable", hint='e.g. wrt=["a", "b"]')
+    return Derivatives(Derivatives(d.diff(w) for w in wrt) for d in diff(f, list(wrt)))
 
 
-__all__ = ["diff", "hessian", "parse", "check", "to_numpy", "Derivative", "Expression",
-           "Verdict", "VerificationError"]
+__all__ = ["diff", "hessian", "parse", "check", "to_numpy", "Derivative", "Derivatives",
+           "Expression", "Verdict", "VerificationError"]

@@ -19,10 +19,12 @@ differentiated by itself, in two tiers:
   1 + 10⁻¹⁰ shows there), and at the first crossing of each kink.  No verdict says equal without
   a precise comparison.
 
-**Kinks.**  ``relu``, ``abs``, ``max``, ``min``, ``step``, ``sign`` and the 1-norm are
+**Kinks.**  ``relu``, ``leaky_relu``, ``elu``, ``abs``, ``max``, ``min``, ``step``, ``sign``
+and the 1-norm are
 differentiated with their branch *frozen* at the point: the branch that holds there, and at the
 kink itself the one matcalc's convention picks — relu′(0) = 0 and step(0) = 0 (the zero
-branch), abs′(0) = sign(0) = 0, a tie of ``max(a, b)`` or ``min(a, b)`` goes to ``a``.  Frozen,
+branch; leaky_relu and elu take their slope below 0), abs′(0) = sign(0) = 0, a tie of
+``max(a, b)`` or ``min(a, b)`` goes to ``a``.  Frozen,
 each piece is smooth, so differences and SymPy give its exact derivative even next to (or at) a
 kink.  At a crossing, a kink argument within a hair of 0 (10⁻⁹ of its size nearby on the screen,
 10⁻⁴⁰ in 60 digits) counts as the kink, in the truth and in the candidate alike (so
@@ -69,7 +71,7 @@ from .verify import to_tensor
 
 np = lazy_module("numpy")  # needed only to check (start-up: lazy.py)
 
-KINK_OPS = frozenset({"relu", "abs", "max", "min", "step", "sign"})
+KINK_OPS = frozenset({"relu", "abs", "max", "min", "step", "sign", "leaky_relu", "elu"})
 DIGITS = 60                          # precision of the precise tier
 SCREEN_TAU = 1e-9                    # a kink argument this close to 0 (relative) is the kink
 PRECISE_TAU = 1e-40
@@ -152,9 +154,16 @@ class Verdict:
     counterexample: Counterexample | None = None
     unverified: str = ""             # why nothing could be compared
     shape_label: str = ""
+    text_of_candidate: object = field(default=None, repr=False)   # () -> str, when printed
 
     def __bool__(self) -> bool:
         return self.equal
+
+    @property
+    def candidate_text(self) -> str:
+        if not self.candidate and self.text_of_candidate is not None:
+            self.candidate = self.text_of_candidate()
+        return self.candidate
 
     @property
     def summary(self) -> str:
@@ -167,10 +176,10 @@ class Verdict:
 
     def __str__(self) -> str:
         if self.equal:
-            return f"equal: {self.subject} = {self.candidate} ({self.summary})"
+            return f"equal: {self.subject} = {self.candidate_text} ({self.summary})"
         if self.counterexample is None:
-            return f"not verified: {self.subject} = {self.candidate}: {self.unverified}"
-        return (f"not equal: {self.subject} ≠ {self.candidate}\n"
+            return f"not verified: {self.subject} = {self.candidate_text}: {self.unverified}"
+        return (f"not equal: {self.subject} ≠ {self.candidate_text}\n"
                 + self.counterexample.describe(self.shape_label))
 
 
@@ -205,7 +214,7 @@ def _kink_arg(node: Call, args):
 
 
 def _is_kink(n) -> bool:
-    return isinstance(n, Call) and (n.op in KINK_OPS or (n.op == "norm" and n.params == (1,)))
+    return isinstance(n, Call) and (n.op in KINK_OPS or (n.op == "norm" and n.params[:1] == (1,)))
 
 
 class Plan:
@@ -316,7 +325,7 @@ def _codes(node, z, tau, exact):
                            else False, otypes=[bool])(zs) if z.size else np.zeros(z.shape, bool)
     else:
         pos, neg = z > tau, z < -tau
-    if op in ("relu", "step"):
+    if op in ("relu", "step", "leaky_relu", "elu"):
         return pos
     if op in ("abs", "sign", "norm"):
         return pos.astype(int) - neg.astype(int)
@@ -331,6 +340,16 @@ def _frozen(node, args, c, exact):
     if op == "relu":
         z = np.asarray(args[0])
         return np.where(c, z, zero)
+    if op in ("leaky_relu", "elu"):            # x where x > 0, else a x or a (eˣ − 1)
+        x, a = np.broadcast_arrays(np.asarray(args[0]), np.asarray(args[1]))
+        if op == "leaky_relu":
+            below = a * x
+        elif exact:
+            below = a * np.vectorize(lambda u: sympy.exp(u) - 1, otypes=[object])(x) \
+                if x.size else x
+        else:
+            below = a * np.expm1(x)
+        return np.where(c, x, below)
     if op == "abs":
         return np.asarray(c) * np.asarray(args[0])
     if op == "step":
@@ -1027,6 +1046,8 @@ class Checker:
         entry = f" (entry {e + 1})" if int(np.prod(self.plan_f.shape.get(
             node, self.plan_c.shape.get(node, ())), dtype=int)) > 1 else ""
         convention = {"relu": "relu′(0) = 0", "step": "step(0) = 0", "abs": "abs′(0) = 0",
+                      "leaky_relu": "leaky_relu′(0) = a, the slope below 0",
+                      "elu": "elu′(0) = a, the slope below 0",
                       "sign": "sign(0) = 0", "norm": "sign(0) = 0",
                       "max": "a tie of max(a, b) goes to a",
                       "min": "a tie of min(a, b) goes to a"}[node.op]

@@ -2,23 +2,31 @@
 
 ``main(argv) -> int``: 0 on success, 1 if a check fails, 2 on a user error (message with a caret
 on stderr, no traceback).  Only ``MatcalcError`` is caught: an internal bug keeps its traceback.
+A reader that stops early (``matcalc … | head -1``) ends the output quietly, with the shell's
+status for a closed pipe, 141.  An expression may start with ``-`` (``-sum(y*log(p))``, every
+cross-entropy) without ``--``.
 """
 
 from __future__ import annotations
 
 import argparse
+import argparse
 import difflib
+import os
 import sys
 
-from . import __version__
+from . import __version__, report
 from .api import Derivative, check, diff, parse, to_numpy
 from .errors import MatcalcError, ShapeError, VerificationError
 from .lazy import lazy_module
 from .parse import parse_wrt
-from .shapes import parse_shape_assignment, space
+from .report import shapes_line  # noqa: F401  (re-exported: cli.shapes_line)
+from .shapes import parse_shape, parse_shape_assignment
 from .terminal import make_printable
 
 json = lazy_module("json")  # only --format json needs it (start-up: lazy.py)
+web_server = lazy_module("matcalc.web.server")   # only matcalc serve needs it
+web_site = lazy_module("matcalc.web.site")       # only matcalc site needs it
 
 EPILOG = """examples:
   matcalc diff "sum(w*x)" --wrt w
@@ -46,7 +54,10 @@ def _parser() -> argparse.ArgumentParser:
                             "\"[x, y]\" stacks scalar variables)")
         q.add_argument("--shape", action="append", default=[], metavar="NAME=SPEC",
                        help="declare a shape: w=n, W=m,n (or mxn, m×n, 3x4), b=scalar, "
-                            "A=n,n,sym (symmetric), y=n,prob (entries sum to 1)")
+                            "A=n,n,sym (symmetric), y=n,prob (entries sum to 1); a last name "
+                            "that reads as a property (a near-miss of sym or prob such as "
+                            "symm, proba, or one matcalc lacks such as pos, psd) is an error: "
+                            "a dimension named so needs a digit or an underscore (pos_dim)")
         q.add_argument("--layout", choices=("numerator", "denominator"), default="numerator",
                        help="numerator (the paper's, default) or denominator layout")
 
@@ -71,17 +82,78 @@ def _parser() -> argparse.ArgumentParser:
                    help="a derivative to check instead of matcalc's, in the same language, with "
                         "the expression's variables (a size's name stands for the size): exit 0 "
                         "if it is equal, 1 with a counterexample if not")
+    _web_commands(sub)
     return p
 
 
+def _web_commands(sub) -> None:
+    """``matcalc serve`` and ``matcalc site DIR`` (matcalc/web, docs/web.md)."""
+    s = sub.add_parser("serve", help="the web page on a local server (docs/web.md)")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+    s.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free)")
+    s.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    s.add_argument("--timeout", type=float, default=10.0,
+                   help="seconds one request may take (default 10)")
+    s.add_argument("--workers", type=int, default=None,
+                   help="worker processes (default: the number of CPUs + 2)")
+    s.add_argument("--verbose", action="store_true", help="log every request")
+    t = sub.add_parser("site", help="write a static folder that runs matcalc in the browser "
+                                    "(Pyodide; docs/web.md)")
+    t.add_argument("dir", metavar="DIR", help="the folder to write (made if missing)")
+    t.add_argument("--pyodide", metavar="PATH", default=None,
+                   help="the npm pyodide package's folder (default: $MATCALC_PYODIDE, else "
+                        "./node_modules/pyodide)")
+    t.add_argument("--wheels", metavar="DIR", default=None,
+                   help="take the wheels of SymPy, mpmath and Lark from DIR (default: "
+                        "download them with pip, the versions installed here)")
+
+
+def _web(args) -> int:
+    if args.command == "serve":
+        return web_server.serve(args.host, args.port, not args.no_browser, args.timeout,
+                                args.workers, args.verbose)
+    web_site.build(args.dir, args.pyodide, args.wheels)
+    print(f"matcalc: wrote the static site to {args.dir}")
+    return 0
+
+
+EXIT_BROKEN_PIPE = 128 + 13     # 128 + SIGPIPE: what a shell reports for `… | head -1`
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        try:
+            return _main(argv)
+        finally:
+            sys.stdout.flush()      # so a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        # the reader has gone (head -1): what is still buffered goes nowhere, quietly (the
+        # recipe of Python's signal module documentation)
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (AttributeError, OSError, ValueError):   # a stdout with no file descriptor
+            pass
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: list[str] | None) -> int:
     make_printable(sys.stdout)          # PYTHONIOENCODING=ascii: ASCII, not UnicodeEncodeError
     make_printable(sys.stderr)
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    argv, padded = _dash_values(parser, sys.argv[1:] if argv is None else list(argv))
+    args = parser.parse_args(argv)
+    for key, value in vars(args).items():
+        if isinstance(value, str) and value in padded:
+            setattr(args, key, padded[value])
+        elif isinstance(value, list):
+            setattr(args, key, [padded.get(v, v) if isinstance(v, str) else v for v in value])
     if args.command is None:
-        _parser().print_help()
+        parser.print_help()
         return 2
     try:
+        if args.command in ("serve", "site"):
+            return _web(args)
         return _run(args)
     except VerificationError as e:
         print(f"matcalc: check failed: {e}", file=sys.stderr)
@@ -91,13 +163,75 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def _dash_values(parser: argparse.ArgumentParser, argv: list[str]
+                 ) -> tuple[list[str], dict[str, str]]:
+    """argparse takes any argument starting with ``-`` for an option, so ``matcalc diff
+    "-sum(y*log(p))" --wrt p`` would fail.  Here, after the command, an argument starting with
+    one ``-`` that is not an option of the command (``-h``) and stands where a value goes — the
+    expression, or the value of an option that takes one — gets a leading space, which argparse
+    reads as "not an option"; ``padded`` maps each padded argument back, to take the space off
+    again after parsing.  ``--`` just before the expression is dropped, so ``diff -- "-x" --wrt
+    x`` works as ``diff --wrt x -- "-x"`` does.  Options are read from the parser, so
+    subcommands and options added later are covered."""
+    commands = next((a.choices for a in parser._actions
+                     if isinstance(a, argparse._SubParsersAction)), {})
+    start = next((i for i, a in enumerate(argv) if a in commands), None)
+    if start is None or "--" in argv[:start]:
+        return argv, {}
+    sub = commands[argv[start]]
+    options = {o: a.nargs in (None, 1, "?") for a in sub._actions for o in a.option_strings}
+    padded: dict[str, str] = {}
+
+    def value(a: str, quoted: bool = False) -> str:    # quoted: it follows "--"
+        if a.startswith("-") and not a.startswith("--") and len(a) > 1 and (
+                quoted or a not in options):
+            padded[" " + a] = a
+            return " " + a
+        return a
+
+    want_expression = any(not a.option_strings and a.dest == "expr" for a in sub._actions)
+    out, rest = argv[:start + 1], iter(argv[start + 1:])
+    for a in rest:
+        if a == "--" and want_expression:            # "-- EXPR": the "--" is not needed
+            a = next(rest, None)
+            if a is not None:
+                out.append(value(a, quoted=True))
+                want_expression = False
+        elif a == "--":
+            out += [a, *rest]
+        elif a.startswith("--"):
+            out.append(a)
+            name = a.split("=", 1)[0]
+            known = [name] if name in options else [o for o in options if o.startswith(name)]
+            if "=" not in a and len(known) == 1 and options[known[0]]:
+                following = next(rest, None)
+                if following is not None:
+                    out.append(value(following))
+        elif a in options or not want_expression:
+            out.append(a)
+        else:
+            out.append(value(a))
+            want_expression = False
+    return out, padded
+
+
 def _shapes(specs: list[str]) -> dict[str, str]:
+    """``--shape`` arguments, each read here so that an error's caret is under the argument
+    as typed (``w=n,pos``), not under its value alone."""
     out = {}
     for spec in specs:
         name, value = parse_shape_assignment(spec)
         if name in out:
             raise ShapeError(f"--shape declares {name} twice ({name}={out[name]} and "
                              f"{name}={value})", hint="give each variable one --shape")
+        try:
+            parse_shape(value)
+        except ShapeError as e:
+            if e.text != value or e.span is None:
+                raise
+            start = spec.rindex(value)
+            raise ShapeError(e.message, text=spec, span=(start + e.span[0], start + e.span[1]),
+                             hint=e.hint) from None
         out[name] = value
     return out
 
@@ -131,26 +265,16 @@ def _derivatives(args) -> list[Derivative]:
     return results
 
 
-_PROPERTY_TEXT = {"sym": "symmetric", "prob": "entries sum to 1"}
-
-
-def shapes_line(shapes: dict[str, tuple[str, ...]], properties: dict | None = None) -> str:
-    """``w, x ∈ ℝⁿ, b ∈ ℝ``: the shapes used, grouped; declared properties follow in
-    parentheses (``A ∈ ℝⁿˣⁿ (symmetric)``)."""
-    properties = properties or {}
-    from_shape: dict[tuple, list[str]] = {}
-    for name, s in shapes.items():
-        from_shape.setdefault((s, tuple(properties.get(name, ()))), []).append(name)
-    parts = []
-    for (s, props), names in from_shape.items():
-        note = f" ({', '.join(_PROPERTY_TEXT[p] for p in props)})" if props else ""
-        parts.append(f"{', '.join(names)} ∈ {space(s)}{note}")
-    return ", ".join(parts)
-
-
 def _run(args) -> int:
     if args.command == "check" and args.claim is not None:
         return _check_claim(args)
+    if args.command == "diff" and args.format == "json":
+        # the web page's function (report.py), so --format json and the page cannot drift
+        out = report.build({"expression": args.expr, "wrt": list(args.wrt),
+                            "shapes": _shapes(args.shape), "layout": args.layout,
+                            "order": args.order, "steps": args.steps, "check": args.check})
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
     ds = _derivatives(args)
     if args.command == "check":
         print(shapes_line(ds[0].shapes, ds[0].f.properties))
@@ -162,18 +286,6 @@ def _run(args) -> int:
                 print(f"  note: {note}")
         return 0
     checked = [d.check() for d in ds] if args.check else []
-    if args.format == "json":
-        out = {"expression": str(ds[0].f), "shapes": {k: list(v) for k, v in
-                                                       ds[0].shapes.items()},
-               "layout": args.layout,
-               "derivatives": [{"wrt": d.wrt_text, "text": str(d), "latex": d.latex,
-                                "equation_latex": d.equation_latex, "shape": list(d.shape),
-                                "notes": d.notes,
-                                **({"checked": True} if checked else {}),
-                                **({"steps": d.steps.as_dict()} if args.steps else {})}
-                               for d in ds]}
-        print(json.dumps(out, ensure_ascii=False, indent=2))
-        return 0
     if args.format == "numpy":
         print(to_numpy(ds), end="")
         return 0

@@ -17,7 +17,15 @@
         central finite differences of f against every derivative returned
 
     if __name__ == "__main__":
-        the check at random inputs of small distinct sizes
+        the check at random inputs of small distinct sizes, drawn again (a bounded number of
+        times) until f and every derivative are finite and no derivative is all zeros — a ReLU
+        network whose units are all inactive has zero gradients, and agreeing with zero tests
+        nothing; if no such point turns up, the message says which derivative went untested
+
+For second derivatives (``Derivative.diff``, ``--order 2``) ``f`` is still the expression itself,
+returned with the second derivatives; a private ``_first_derivatives`` computes the first
+derivatives they differentiate (numerator layout), and the check compares it with central
+differences of ``f``, then the second derivatives with central differences of it.
 
 The value and the derivatives are one DAG: a subexpression they share — the forward values the
 backward pass reuses — is one node, computed once into a named local (``u…`` for subexpressions
@@ -35,12 +43,14 @@ accepts as they are, or else replaced) and inside string literals written with `
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import keyword
 import linecache
 import unicodedata
 
 import sympy
+from sympy.printing.numpy import NumPyPrinter
 
 from . import expr as E
 from . import layout as L
@@ -53,7 +63,8 @@ from .simplify import rebuild
 
 _LARGE = sympy.Integer(1000)   # a symbolic dimension, in cost estimates
 _ELEMENTWISE = ("elementwise", "elementwise2")
-_RESERVED = {"np", "f_and_grad", "check_f_and_grad", "eps", "rtol", "atol", "f"}
+_RESERVED = {"np", "math", "f_and_grad", "check_f_and_grad", "eps", "rtol", "atol", "f"}
+TRIES = 20        # random points the self-check draws before it gives up on a nonzero derivative
 
 
 class Context:
@@ -87,7 +98,10 @@ class Context:
             return f"({v.p}/{v.q})"
         if v.is_Float:
             return repr(float(v))
-        return self.dim(v)
+        if v.free_symbols:
+            return self.dim(v)
+        # an exact irrational number (2/√π): NumPy's spelling of it
+        return "(" + NumPyPrinter().doprint(v).replace("numpy.", "np.") + ")"
 
     @staticmethod
     def estimate(d) -> float:
@@ -133,15 +147,24 @@ def _usable(name: str) -> bool:
 
 def numpy_source(derivatives) -> str:
     """The source of a module computing ``f`` and the given derivatives of it (all of one
-    expression), with a finite-difference self-check; see the module docstring."""
+    expression; first or second derivatives), with a finite-difference self-check; see the
+    module docstring."""
     ds = list(derivatives)
     if not ds:
         raise MatcalcError("code generation needs at least one derivative")
-    f = ds[0].f.node
-    if any(d.f.node != f for d in ds):
+    f = _root(ds[0])
+    if any(_root(d) != f for d in ds):
         raise MatcalcError("one generated function computes derivatives of one expression",
                            hint="generate one function per expression")
-    return _Program(ds).source()
+    if any(d.first is not None and d.first.first is not None for d in ds):
+        raise UnsupportedError("NumPy code is written for first and second derivatives",
+                               hint="differentiate at most twice")
+    return _Module(ds).source()
+
+
+def _root(d) -> Expr:
+    """The expression a derivative is of: f itself, for a second derivative too."""
+    return d.f.origin or d.f.node
 
 
 def numpy_function(derivatives):
@@ -178,12 +201,14 @@ def _is(e: Expr, op: str) -> bool:
 
 def scalar_onto_smallest_factor(e: Expr) -> Expr | None:
     """c (A B) = (c A) B: a scalar scales the smallest factor of a product, not the product
-    (2 (g xᵀ) costs n² multiplications, (2g) xᵀ costs n)."""
-    if not (_is(e, "mul") and any(_is(f, "matmul") for f in e.operands)):
+    (2 (g xᵀ) costs n² multiplications, (2g) xᵀ costs n).  Only where the one non-scalar
+    factor is the product: a 1×1 product (xᵀx) is itself a scalar factor, beside a vector or
+    ``I``, as in (xᵀ A x) x/(xᵀ x)."""
+    if not _is(e, "mul"):
         return None
     scalars = [f for f in e.operands if f.shape.is_scalar]
     rest = [f for f in e.operands if not f.shape.is_scalar]
-    if not scalars or len(rest) != 1:
+    if not scalars or len(rest) != 1 or not _is(rest[0], "matmul"):
         return None
     factors = list(rest[0].operands)
     i = min(range(len(factors)), key=lambda j: Context.estimate(factors[j].shape.size))
@@ -225,46 +250,42 @@ def cheaper(e: Expr, memo: dict) -> Expr:
 
 
 class _Program:
-    def __init__(self, ds):
+    """One generated function: ``f`` (the expression) and the derivatives ``ds`` of it."""
+
+    def __init__(self, ds, params: list[Var]):
         self.ds = ds
         memo: dict = {}
-        self.f = cheaper(ds[0].f.node, memo)
+        root = _root(ds[0])
+        self.f = cheaper(root, memo)
         self.results = [cheaper(d.expression, memo) for d in ds]
         self.names = _Names()
         self.lines: list[str] = []
         self.code: dict[Expr, str] = {}          # node -> its name or literal
         self.by_text: dict[str, str] = {}        # right-hand side -> the local holding it
         self.forward = set(E.topological(self.f))
-        params: dict[str, Var] = dict(E.free_vars(ds[0].f.node))   # in order of appearance
-        for d in ds:
-            for v in d.wrt:
-                params.setdefault(v.name, v)
-        self.params = list(params.values())
+        self.params = params
         self.local = {v.name: self.names.claim(v.name, "v") for v in self.params}
         self.dim_names = {}
         for s in sorted({s for v in self.params for d in v.shape.dims for s in d.free_symbols},
                         key=str):
             self.dim_names[s] = sympy.Symbol(self.names.claim(str(s), "dim"))
         self.ctx = Context(self.dim_names)
-        self.outputs = ["f"] + [self.names.claim(f"df_d{_wrt_name(d)}", "df_d") for d in ds]
+        self.outputs = ["f"] + [self.names.claim(_output_name(d), "d2f_d" if d.first else "df_d")
+                                for d in ds]
         self.counters = {"u": itertools.count(1), "t": itertools.count(1)}
 
     # -- the body ------------------------------------------------------------------------
 
-    def source(self) -> str:
+    def function(self, name: str, doc: str) -> list[str]:
         args = ", ".join(self.local[v.name] for v in self.params)
         body = self._inputs() + self._dims() + self._values()
-        out = ["import numpy as np", "", "", f"def f_and_grad({args}):",
-               "    " + repr(self._doc())]
-        out += ["    " + line for line in body]
-        out += ["", ""] + self._check(args) + ["", ""] + self._main()
-        return "\n".join(out) + "\n"
+        return [f"def {name}({args}):", "    " + repr(doc)] + ["    " + line for line in body]
 
-    def _doc(self) -> str:
-        parts = [f"∂f/∂{d.wrt_text} {d.shape_label}" for d in self.ds]
+    def doc(self) -> str:
+        parts = [f"{_symbol(d)} {d.shape_label}" for d in self.ds]
         renamed = [f"{v.name} as {self.local[v.name]}" for v in self.params
                    if self.local[v.name] != v.name]
-        return (f"f = {render.text(self.ds[0].f.node)}, and {', '.join(parts)}; by matcalc "
+        return (f"f = {render.text(_root(self.ds[0]))}, and {', '.join(parts)}; by matcalc "
                 f"(layout: {self.ds[0].layout})" +
                 (f"; variables renamed for Python: {', '.join(renamed)}." if renamed else "."))
 
@@ -371,7 +392,7 @@ class _Program:
 
     def _result(self, d, e: Expr) -> str:
         text = self._operand(e, None)
-        fs, xs = self.f.shape, d.wrt_shape
+        fs, xs = d.f.node.shape, d.wrt_shape     # d.f: the gradient, for a second derivative
         if L.is_tensor(fs, xs):    # vec Jacobian -> T[o…, w…] (as verify.to_tensor)
             rev = [self.ctx.dim(x) for x in reversed(fs.dims)] + \
                   [self.ctx.dim(x) for x in reversed(xs.dims)]
@@ -389,70 +410,182 @@ class _Program:
         order = ", order='F'" if fs.is_matrix and xs.is_scalar else ""
         return f"np.reshape({text}, {dims}{order})"
 
+
+class _Module:
+    """The generated module: ``f_and_grad``, for second derivatives ``_first_derivatives``,
+    the self-check ``check_f_and_grad`` and the ``__main__`` block that runs it."""
+
+    def __init__(self, ds):
+        params: dict[str, Var] = dict(E.free_vars(_root(ds[0])))   # in order of appearance
+        for d in ds:                  # then variables f lacks that a derivative is taken by
+            for v in (d.first.wrt if d.first is not None else ()) + d.wrt:
+                params.setdefault(v.name, v)
+        self.main = _Program(ds, list(params.values()))
+        firsts: list = []
+        for d in ds:
+            if d.first is not None and not any(_same_wrt(d.first, g) for g in firsts):
+                firsts.append(dataclasses.replace(d.first, layout="numerator"))
+        self.firsts = firsts
+        self.helper = _Program(firsts, self.main.params) if firsts else None
+
+    def source(self) -> str:
+        out = self.main.function("f_and_grad", self.main.doc())
+        if self.helper is not None:
+            out += ["", ""] + self.helper.function("_first_derivatives", self.helper.doc() + (
+                " For check_f_and_grad: the second derivatives f_and_grad returns are checked "
+                "against finite differences of these first derivatives."))
+        imports = ["import math"] if any("math." in line for line in out) else []
+        out = imports + ["import numpy as np", "", ""] + out
+        out += ["", ""] + self._check() + ["", ""] + self._main()
+        return "\n".join(out) + "\n"
+
     # -- the self-check ------------------------------------------------------------------
 
-    def _check(self, args: str) -> list[str]:
-        inputs = ", ".join(f"{self.local[v.name]!r}: {self.local[v.name]}" for v in self.params)
+    def _items(self) -> list[str]:
+        """(what is differentiated, its function and output, the derivative's label, function
+        and output, the variables, stacked?, transposed?) for each derivative checked."""
+        main, helper = self.main, self.helper
         items = []
-        for i, d in enumerate(self.ds, start=1):
-            names = tuple(self.local[v.name] for v in d.wrt)
-            swap = d.layout == "denominator" and self.f.shape.is_vector and (
-                d.wrt_shape.is_vector)
-            items.append(f"({names!r}, {i}, {d._literal!r}, {swap!r})")
+
+        def item(of, i, by, k, d):
+            names = tuple(main.local[v.name] for v in d.wrt)
+            swap = d.layout == "denominator" and d.f.node.shape.is_vector and \
+                d.wrt_shape.is_vector
+            label = (helper if by == "_first_derivatives" else main).outputs[k]
+            of_label = "f" if i == 0 else helper.outputs[i]
+            items.append(f"({of_label!r}, {of}, {i}, {label!r}, {by}, {k}, {names!r}, "
+                         f"{d._literal!r}, {swap!r})")
+
+        for j, g in enumerate(self.firsts, start=1):
+            item("_first_derivatives", 0, "_first_derivatives", j, g)
+        for k, d in enumerate(main.ds, start=1):
+            if d.first is None:
+                item("f_and_grad", 0, "f_and_grad", k, d)
+            else:
+                j = next(j for j, g in enumerate(self.firsts, start=1) if _same_wrt(d.first, g))
+                item("_first_derivatives", j, "f_and_grad", k, d)
+        return items
+
+    def _check(self) -> list[str]:
+        main = self.main
+        args = ", ".join(main.local[v.name] for v in main.params)
+        inputs = ", ".join(f"{main.local[v.name]!r}: {main.local[v.name]}" for v in main.params)
+        what = ("central finite differences of f against each derivative f_and_grad returns"
+                if self.helper is None else
+                "central finite differences of f against each first derivative, and of the "
+                "first derivatives against each second derivative f_and_grad returns")
         return [
             f"def check_f_and_grad({args}, *, eps=1e-06, rtol=0.0001, atol=1e-06):",
-            "    " + repr("Central finite differences of f against each derivative "
-                          "f_and_grad returns: raises AssertionError on a mismatch, returns "
-                          "the largest absolute difference.  Two calls of f_and_grad per "
-                          "input entry: use small sizes."),
+            "    " + repr(f"Compares {what}: raises AssertionError on a mismatch, returns the "
+                          "largest absolute difference.  Two calls per input entry: use small "
+                          "sizes."),
             f"    _inputs = {{{inputs}}}",
-            "    _results = f_and_grad(**_inputs)",
             "    _worst = 0.0",
-            f"    for _names, _k, _literal, _swap in ({', '.join(items)},):",
+            "    for _of_label, _of, _i, _label, _by, _k, _names, _literal, _swap in (",
+            *[f"            {it}," for it in self._items()],
+            "    ):",
+            "        _value = _of(**_inputs)[_i]",
             "        _parts = []",
             "        for _name in _names:",
             "            _x = np.array(_inputs[_name], dtype=float)",
-            "            _fd = np.zeros(np.shape(_results[0]) + _x.shape)",
-            "            for _i in np.ndindex(*_x.shape):",
+            "            _fd = np.zeros(np.shape(_value) + _x.shape)",
+            "            for _j in np.ndindex(*_x.shape):",
             "                _plus, _minus = _x.copy(), _x.copy()",
-            "                _plus[_i] += eps",
-            "                _minus[_i] -= eps",
-            "                _up = f_and_grad(**{**_inputs, _name: _plus})[0]",
-            "                _down = f_and_grad(**{**_inputs, _name: _minus})[0]",
+            "                _plus[_j] += eps",
+            "                _minus[_j] -= eps",
+            "                _up = _of(**{**_inputs, _name: _plus})[_i]",
+            "                _down = _of(**{**_inputs, _name: _minus})[_i]",
             "                _step = np.asarray(_up) - np.asarray(_down)",
-            "                _fd[(Ellipsis,) + _i] = _step / (2 * eps)",
+            "                _fd[(Ellipsis,) + _j] = _step / (2 * eps)",
             "            _parts.append(_fd)",
             "        _fd = np.stack(_parts, axis=-1) if _literal else _parts[0]",
-            "        _got = np.asarray(_results[_k], dtype=float)",
+            "        _got = np.asarray(_by(**_inputs)[_k], dtype=float)",
             "        _got = np.reshape(_got.T if _swap else _got, _fd.shape)",
             "        _error = float(np.max(np.abs(_got - _fd), initial=0.0))",
             "        if not np.allclose(_got, _fd, rtol=rtol, atol=atol):",
-            "            raise AssertionError(f'derivative {_k} (w.r.t. {\", \".join(_names)}) '",
-            "                                 f'differs from finite differences by {_error:.3g}')",
+            "            raise AssertionError(f'{_label} (w.r.t. {\", \".join(_names)}) differs '",
+            "                                 f'from finite differences of {_of_label} by '",
+            "                                 f'{_error:.3g}')",
             "        _worst = max(_worst, _error)",
             "    return _worst",
         ]
 
     def _main(self) -> list[str]:
-        sizes = {s: i + 2 for i, s in enumerate(self.dim_names)}    # distinct: 2, 3, 4, …
+        """Draw inputs (declared properties kept: a symmetric matrix, a probability vector)
+        until f and every derivative are finite and none is all zeros, at most TRIES times."""
+        main = self.main
+        sizes = {s: i + 2 for i, s in enumerate(main.dim_names)}    # distinct: 2, 3, 4, …
         lo, hi = self._domain()
-        lines = ['if __name__ == "__main__":', "    _rng = np.random.default_rng(0)"]
-        values = []
-        for v in self.params:
+        lines = ['if __name__ == "__main__":', "    _rng = np.random.default_rng(0)",
+                 "    _usable = None",
+                 f"    for _try in range({TRIES}):",
+                 "        _inputs = {}"]
+        for v in main.params:
             shape = tuple(int(as_sympy(d).subs(sizes)) for d in v.shape.dims)
-            values.append(f"{self.local[v.name]}=_rng.uniform({lo}, {hi}, size={shape!r})")
-        lines.append(f"    _error = check_f_and_grad({', '.join(values)})")
-        lines.append("    print(f'finite differences agree (largest difference {_error:.2g})')")
+            a = main.local[v.name]
+            if "prob" in v.props:
+                lines += [f"        _a = _rng.uniform(0.1, 1.0, size={shape!r})",
+                          f"        _inputs[{a!r}] = _a / _a.sum()"]
+            elif "sym" in v.props:
+                lines += [f"        _a = _rng.uniform({lo}, {hi}, size={shape!r})",
+                          f"        _inputs[{a!r}] = (_a + _a.T) / 2"]
+            else:
+                lines.append(f"        _inputs[{a!r}] = _rng.uniform({lo}, {hi}, size={shape!r})")
+        outputs = tuple(main.outputs[1:])
+        lines += [
+            "        with np.errstate(all='ignore'):",
+            "            _results = [np.asarray(r, dtype=float) for r in f_and_grad(**_inputs)]",
+            "        if not all(np.all(np.isfinite(r)) for r in _results):",
+            "            continue                  # outside the domain of a function: again",
+            f"        _zero = [_n for _n, _r in zip({outputs!r}, _results[1:]) if not _r.any()]",
+            "        if _usable is None or not _zero:",
+            "            _usable = (_inputs, _zero)",
+            "        if not _zero:",
+            "            break",
+            "    if _usable is None:",
+            (f"        raise SystemExit('no finite value of f and its derivatives at any of the "
+             f"{TRIES} random points tried: nothing was checked')"),
+            "    _inputs, _zero = _usable",
+            "    _error = check_f_and_grad(**_inputs)",
+            "    print(f'finite differences agree (largest difference {_error:.2g})')",
+            "    if _zero:",
+            "        _one = len(_zero) == 1",
+            ("        print('but ' + ' and '.join(_zero) + (' was' if _one else ' were') + ' all "
+             f"zeros at each of the {TRIES} random points tried, so the check could not test ' "
+             "+ ('it' if _one else 'them'))"),
+        ]
         return lines
 
     def _domain(self) -> tuple[float, float]:
         """Where to sample: inside the domain of every function used (the table's ``domain``)."""
         lo, hi = -2.0, 2.0
-        for n in E.topological(self.f):
+        for n in E.topological(self.main.f):
             if isinstance(n, Call):
                 a, b = rule_for(n).domain
                 lo, hi = max(lo, a), min(hi, b)
         return lo, hi
+
+
+def _same_wrt(a, b) -> bool:
+    return a.wrt == b.wrt and a._literal == b._literal
+
+
+def _symbol(d) -> str:
+    """∂f/∂x, ∂²f/∂x² or ∂²f/∂b∂w (∂/∂b of ∂f/∂w), as ``Derivative.line`` writes them."""
+    if d.first is None:
+        return f"∂f/∂{d.wrt_text}"
+    if _same_wrt(d.first, d):
+        return f"∂²f/∂{d.wrt_text}²"
+    return f"∂²f/∂{d.wrt_text}∂{d.first.wrt_text}"
+
+
+def _output_name(d) -> str:
+    """``df_dx``; ``d2f_dx2``; ``d2f_dw_db`` for ∂/∂b of ∂f/∂w (entries ∂²f/∂wᵢ∂bⱼ)."""
+    if d.first is None:
+        return f"df_d{_wrt_name(d)}"
+    if _same_wrt(d.first, d):
+        return f"d2f_d{_wrt_name(d)}2"
+    return f"d2f_d{_wrt_name(d.first)}_d{_wrt_name(d)}"
 
 
 def _wrt_name(d) -> str:

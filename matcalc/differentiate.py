@@ -22,7 +22,7 @@ from __future__ import annotations
 from . import expr as E
 from .errors import UnsupportedError
 from .expr import Call, Const, Expr, Identity, Var
-from .rules import RULES, apply, as_shape, rule_for
+from .rules import RULES, as_shape, entry_sum, rule_for, side_by_side
 from .shapes import Shape
 
 
@@ -48,7 +48,7 @@ def derivative(f: Expr, x: Var) -> Expr:
         if x.shape.is_vector:
             return E.transpose(adj)
         return adj
-    return _forward(f, x, dep)
+    return forward(f, x, dep)
 
 
 def jacobian_shape(fs: Shape, xs: Shape) -> Shape:
@@ -78,8 +78,9 @@ def _reverse(f: Expr, x: Var, dep: set) -> Expr:
         for i, a in enumerate(args):
             if a not in dep:
                 continue
-            if rule.vjp is not None:
-                contrib = rule.vjp(g, node, args, node.params)[i]
+            by_rule = rule.vjp(g, node, args, node.params) if rule.vjp is not None else None
+            if by_rule is not None:
+                contrib = by_rule[i]
             else:
                 if partials is None:
                     partials = _partials(rule, node)
@@ -97,10 +98,12 @@ def _total(contributions: list[Expr], shape: Shape) -> Expr:
                    for c in contributions))
 
 
-def _partials(rule, node: Call):
+def _partials(rule, node: Call, y: Expr | None = None):
+    """The local partial Jacobians of ``node`` from its entry; they see the output as ``y``
+    (the node itself, or the name the steps view gives it)."""
     if rule.partials is None:
         raise UnsupportedError(f"matcalc has no Jacobian for {rule.text or rule.name} here")
-    return rule.partials(node, node.args, node.params)
+    return rule.partials(node if y is None else y, node.args, node.params)
 
 
 def vjp(g: Expr, P: Expr, y_shape: Shape, a_shape: Shape) -> Expr:
@@ -116,8 +119,7 @@ def vjp(g: Expr, P: Expr, y_shape: Shape, a_shape: Shape) -> Expr:
         if y_shape.is_scalar:      # a constant row, e.g. 𝟙ᵀ: g·𝟙
             return E.mul(g, Const(a_shape, value=P.value))
         if a_shape.is_scalar:      # a constant column, e.g. 𝟙: gᵀ𝟙 = sum(g)
-            return E.mul(E.const(P.value), apply("sum", g)) if P.value != 1 else \
-                apply("sum", g)
+            return E.mul(E.const(P.value), entry_sum(g)) if P.value != 1 else entry_sum(g)
     rule = RULES.get(P.op) if isinstance(P, Call) else None
     if rule is not None and rule.left is not None:
         out = rule.left(g, P, y_shape, a_shape, vjp)
@@ -127,8 +129,7 @@ def vjp(g: Expr, P: Expr, y_shape: Shape, a_shape: Shape) -> Expr:
     if y_shape.is_scalar:
         return E.mul(g, as_shape(P, a_shape))
     if a_shape.is_scalar:
-        return E.matmul(E.transpose(g), P) if g.shape.is_vector else apply(
-            "sum", E.mul(g, P))
+        return E.matmul(E.transpose(g), P) if g.shape.is_vector else entry_sum(E.mul(g, P))
     if _vectorish(y_shape) and _vectorish(a_shape):   # rows read as the vectors they are
         col = g if g.shape.is_vector else E.transpose(g)
         return as_shape(E.matmul(E.transpose(P), col), a_shape)
@@ -143,7 +144,11 @@ def _vectorish(s: Shape) -> bool:
 # Forward accumulation (vector and matrix results): the vector chain rule
 
 
-def _forward(f: Expr, x: Var, dep: set) -> Expr:
+def forward(f: Expr, x: Var, dep: set, outputs: dict | None = None, record=None) -> Expr:
+    """∂f/∂x by the vector chain rule, J(node) = Σᵢ ∂node/∂aᵢ J(aᵢ) over the arguments aᵢ that
+    depend on x, in data-flow order.  ``outputs`` gives a node's partials another name for its
+    output (the steps view's intermediate variable: exp′ = y); ``record(rule, i, node, arg)``
+    is told of each partial used (the steps view names the rules)."""
     J: dict[Expr, Expr] = {}
     for node in E.topological(f):
         if node not in dep:
@@ -156,16 +161,17 @@ def _forward(f: Expr, x: Var, dep: set) -> Expr:
         if rule.jvp is not None:
             J[node] = rule.jvp(node, args, [J.get(a) for a in args])
             continue
-        partials = _partials(rule, node)
+        partials = _partials(rule, node, (outputs or {}).get(node))
         terms = []
         for i, a in enumerate(args):
             if a in dep:
-                term = E.matmul(partials[i], J[a])
-                terms.append(term)
+                terms.append(E.matmul(partials[i], J[a]))
+                if record is not None:
+                    record(rule, i, node, a)
         J[node] = E.add(*terms)
     return J[f]
 
 
 def hcat(parts: list[Expr]) -> Expr:
     """Derivatives w.r.t. the entries of a vector literal ``[x, y]`` side by side (paper §2)."""
-    return apply("hcat", *parts)
+    return side_by_side(parts)

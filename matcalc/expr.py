@@ -152,10 +152,6 @@ def is_zero(e: Expr) -> bool:
     return isinstance(e, Const) and e.value == 0
 
 
-def is_one_scalar(e: Expr) -> bool:
-    return isinstance(e, Const) and e.value == 1 and e.shape.is_scalar
-
-
 def const(value, shape: Shape = SCALAR) -> Const:
     v = value if isinstance(value, sympy.Expr) else sympy.nsimplify(value) \
         if isinstance(value, float) and float(value).is_integer() else as_sympy(value)
@@ -371,6 +367,7 @@ def matmul(*factors: Expr) -> Expr:
     flat: list[Expr] = []
     for f in factors:
         flat.extend(f.operands if isinstance(f, Call) and f.op == "matmul" else (f,))
+    flat = _scalar_runs(flat)
     shape = flat[0].shape
     for f in flat[1:]:
         if shape.is_scalar or f.shape.is_scalar:
@@ -381,7 +378,8 @@ def matmul(*factors: Expr) -> Expr:
             raise ShapeError(f"matrix product: shapes {shape} and {f.shape} do not chain")
         shape = s
     scalars = [f for f in flat if f.shape.is_scalar]
-    mats = [f for f in flat if not f.shape.is_scalar and not isinstance(f, Identity)]
+    mats = _fold_constants([f for f in flat if not f.shape.is_scalar and
+                            not isinstance(f, Identity)])
     if any(is_zero(f) for f in flat):
         return zero(shape)
     if not mats:
@@ -391,6 +389,41 @@ def matmul(*factors: Expr) -> Expr:
     if core.shape != shape:
         core = normalize_shape(core, shape)
     return mul(*scalars, core) if scalars else core
+
+
+def _scalar_runs(flat: list) -> list:
+    """The factors with each run that multiplies out to 1×1 before more factors follow
+    (xᵀ A x in xᵀ A x B) made one scalar factor: it scales, it does not chain."""
+    out: list = []
+    run: list = []
+    shape = None
+    for f in flat:
+        if f.shape.is_scalar:
+            out.append(f)
+            continue
+        if run and shape.is_scalar:
+            out.append(call("matmul", run, SCALAR))
+            run, shape = [], None
+        run.append(f)
+        s = f.shape if shape is None else matmul_shape(shape, f.shape)
+        shape = s if s is not None else f.shape      # a mismatch is reported by the caller
+    return out + run
+
+
+def _fold_constants(mats: list) -> list:
+    """Neighbouring constant factors multiply out: a 𝟙 · b 𝟙ᵀ = ab 𝟙𝟙ᵀ, a 𝟙ᵀ · b 𝟙 = abn."""
+    out: list = []
+    for f in mats:
+        if out and isinstance(out[-1], Const) and isinstance(f, Const) and (
+                (out[-1].shape.is_vector and f.shape.is_row) or
+                (out[-1].shape.is_row and f.shape.is_vector)):
+            a = out.pop()
+            s = matmul_shape(a.shape, f.shape)
+            out.append(Const(s if s is not None else SCALAR,
+                             value=a.value * f.value * a.shape.cols))
+        else:
+            out.append(f)
+    return out
 
 
 def _chain_shape(mats) -> Shape:

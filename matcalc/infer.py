@@ -21,14 +21,14 @@ import sympy
 from . import expr as E
 from .errors import ShapeError
 from .expr import Call, Const, Expr, Var
-from .rules import RULES, apply
-from .shapes import ONE, Shape, dim, matmul_shape, parse_shape
+from .rules import RULES, axis_of
+from .shapes import ONE, SCALAR, Shape, dim, numpy_broadcast, numpy_matmul, parse_shape
 
 _FRESH_NAMES = ["n", "m", "k", "p", "q", "r", "s", "t", "l", "d", "h"]
 
 
 class _Conflict(Exception):
-    pass
+    """Shapes that cannot fit; ``args[0]``, if given, says why instead of the kind's text."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -36,13 +36,14 @@ class _Conflict(Exception):
 
 
 class _Dim:
-    __slots__ = ("parent", "value", "rigid", "order")
+    __slots__ = ("parent", "value", "rigid", "order", "product")
 
-    def __init__(self, value=None, rigid=False):
+    def __init__(self, value=None, rigid=False, product=None):
         self.parent = self
         self.value = value      # None (unknown), a sympy Integer, or a declared Symbol
         self.rigid = rigid
         self.order = None
+        self.product = product  # the dims this one is the product of (kron), if unknown
 
 
 def _find(x):
@@ -64,6 +65,8 @@ def _unify_dims(a: _Dim, b: _Dim):
     if a.value is None:
         a, b = b, a
     b.parent = a  # a has the value (or both unknown)
+    if a.product is None:
+        a.product = b.product
 
 
 class _Slot:
@@ -148,6 +151,9 @@ class _Problem:
     constraints: list = field(default_factory=list)
     order: list = field(default_factory=list)      # variable names in order of appearance
     props: dict = field(default_factory=dict)      # name -> declared properties
+    rigid: dict = field(default_factory=dict)      # declared dimension -> its _Dim
+    structural: set = field(default_factory=set)   # names an operation other than an
+    #                                                element-wise one takes (sum(θ), A@θ)
 
     def error(self, node, message, *slots):
         where = self.text[node.span[0]:node.span[1]] if (self.text and node.span) else None
@@ -178,12 +184,50 @@ def infer(tree: Expr, shapes: dict[str, Shape] | None = None, text: str | None =
         prob.var_slots[name] = slot
         prob.declared.add(name)
 
+    tree = _dimension_names(tree, shapes)
     nodes = E.topological(tree)
+    for node in nodes:          # sizes named in eye(n), ones(m, n) are fixed like declared ones
+        if isinstance(node, Call) and RULES[node.op].infer in ("constant", "identity"):
+            for d in node.params:
+                rigid.setdefault(d, _Dim(d, rigid=True))
+    prob.rigid = rigid
     for node in nodes:
         _constrain(prob, node)
+        if isinstance(node, Call) and RULES[node.op].infer not in ("map", "map2", "power"):
+            prob.structural.update(a.name for a in node.args if isinstance(a, Var))
     _solve(prob, nodes)
+    _size_constants(prob, nodes, rigid)
     names = _name_dims(prob, rigid)
     return _build(prob, nodes, tree, names)
+
+
+def _size_constants(prob, nodes, rigid):
+    """An I, 𝟙 or 0 whose size nothing determines takes the one declared dimension, when the
+    declared shapes have exactly one (the paper's ∂(w + x)/∂w = I, with w, x ∈ ℝⁿ); with
+    several, matcalc prints the size (Iₙ)."""
+    symbols = [d for d in rigid if isinstance(d, sympy.Symbol)]
+    if len(symbols) != 1:
+        return
+    only = rigid[symbols[0]]
+    for node in nodes:
+        if isinstance(node, Call) and RULES[node.op].infer in ("identity", "constant") and \
+                not node.params:
+            for d in _dims_of(_slot(prob, node)) or []:
+                r = _find(d)
+                if r.value is None and r.product is None:
+                    _unify_dims(r, only)
+
+
+def _dimension_names(tree: Expr, shapes: dict) -> Expr:
+    """A name that is a dimension of the declared shapes, and not itself declared, stands for
+    that size (1/n, 2/N as matcalc prints them): a scalar constant."""
+    sizes = {str(d): d for s in shapes.values() for d in s.dims if isinstance(d, sympy.Symbol)}
+    mapping = {n: Const(SCALAR, value=sizes[n.name], span=n.span) for n in E.topological(tree)
+               if isinstance(n, Var) and n.name in sizes and n.name not in shapes}
+    if not mapping:
+        return tree
+    return E.substitute(tree, mapping, lambda n, args: Call(None, op=n.op, operands=tuple(args),
+                                                              params=n.params, span=n.span))
 
 
 def _slot(prob: _Problem, node: Expr) -> _Slot:
@@ -203,12 +247,7 @@ def _constrain(prob: _Problem, node: Expr):
         return
     out = _Slot()
     prob.slots[node] = out
-    kind = _SYNTAX_KINDS.get(node.op) or RULES[node.op].infer
-    prob.constraints.append((kind, node))
-
-
-_SYNTAX_KINDS = {"add": "map2", "sub": "map2", "mul": "map2", "div": "map2", "neg": "map",
-                 "pow": "pow"}
+    prob.constraints.append((RULES[node.op].infer, node))
 
 
 class _Constraint:
@@ -227,9 +266,39 @@ class _Constraint:
             self.queue.append(self)
 
 
-# Defaults, applied one at a time when propagation is stuck, in this order of kinds: @ operands
-# first (so W@x + W is reported at the +), then element-wise partners, then reductions.
-_DEFAULT_STAGES = ((2, {"matmul", "T"}), (1, {"map2"}), (3, {"reduce", "diag"}))
+# Defaults, applied one at a time when propagation is stuck, in this order: @ operands that are
+# names (so W@x + W is reported at the +), arguments of reductions and other structural
+# operations, Greek-named coefficients (λ in λ w·w), then element-wise partners (x in sum(w*x)
+# takes w's shape, N in sum(x)/N is a scalar).
+GREEK = 0
+_DEFAULT_STAGES = ((2, {"chain", "flip"}), (1, {"literal"}),
+                   (3, {"reduce", "diagonal", "kron", "square", "invertible", "chain",
+                        "vec2vec", "vec2scalar"}), (GREEK, set()), (1, {"map2"}))
+
+# Greek letters, spelled or written, name scalars by the field's convention (λ a regulariser's
+# weight, α and η rates, ε a tolerance): one constrained by nothing but element-wise partners is
+# a scalar coefficient.
+GREEK_NAMES = frozenset(
+    "alpha beta gamma delta epsilon eps zeta eta theta iota kappa lambda lam mu nu xi "
+    "omicron rho sigma tau upsilon phi chi psi omega".split()) | frozenset(
+    "αβγδεζηθικλμνξοπρστυφχψω")
+
+
+def is_greek(name: str) -> bool:
+    """``lam``, ``alpha_1``, ``λ``, ``η2``: a name whose stem is a Greek letter."""
+    stem = name.split("_")[0].rstrip("0123456789")
+    return stem in GREEK_NAMES
+
+
+def _greek_default(prob) -> bool:
+    """Make the first unknown Greek-named variable that only element-wise operations use a
+    scalar (True if one was)."""
+    for name in prob.order:
+        if is_greek(name) and _dims_of(prob.var_slots[name]) is None and \
+                name not in prob.declared and name not in prob.structural:
+            _set(prob.var_slots[name], [])
+            return True
+    return False
 
 
 def _solve(prob: _Problem, nodes):
@@ -244,17 +313,17 @@ def _solve(prob: _Problem, nodes):
                   [_find(_slot(prob, a)) for a in node.args]}.values():
             s.watchers.append(c)
         queue.append(c)
-    cursors = {stage: 0 for stage, _ in _DEFAULT_STAGES}
-    by_stage = {stage: [c for c in constraints if c.kind in kinds]
-                for stage, kinds in _DEFAULT_STAGES}
+    cursors = {i: 0 for i in range(len(_DEFAULT_STAGES))}
+    by_stage = {i: [c for c in constraints if c.kind in kinds]
+                for i, (_, kinds) in enumerate(_DEFAULT_STAGES)}
 
     remaining = [len(constraints)]
 
     def run(c, stage):
         try:
             result = _step(prob, (c.kind, c.node), stage=stage)
-        except _Conflict:
-            _explain(prob, (c.kind, c.node))
+        except _Conflict as err:
+            _explain(prob, (c.kind, c.node), err.args[0] if err.args else None)
         if result is True:
             c.done = True
             remaining[0] -= 1
@@ -268,12 +337,16 @@ def _solve(prob: _Problem, nodes):
                 run(c, 0)
         if not remaining[0]:
             break
-        for stage, _ in _DEFAULT_STAGES:
-            items = by_stage[stage]
-            i = cursors[stage]
+        for group, (stage, _) in enumerate(_DEFAULT_STAGES):
+            if stage == GREEK:
+                if _greek_default(prob):
+                    break
+                continue
+            items = by_stage[group]
+            i = cursors[group]
             while i < len(items) and items[i].done:
                 i += 1
-            cursors[stage] = i
+            cursors[group] = i
             applied = False
             for j in range(i, len(items)):
                 c = items[j]
@@ -299,16 +372,20 @@ def _solve(prob: _Problem, nodes):
                         break
                 else:
                     raise AssertionError("internal: shape inference made no progress")
-    # every remaining slot of a node must be known
+    # every remaining slot must be known: a name by the case convention (A a matrix in A², x a
+    # scalar in x²), then anything else a scalar
+    for name in prob.order:
+        if _dims_of(prob.var_slots[name]) is None:
+            _set(prob.var_slots[name], _fresh(2) if name[:1].isupper() else [])
     for node in nodes:
         s = _slot(prob, node)
         if _dims_of(s) is None:
             _set(s, [])
 
 
-def _explain(prob, c):
+def _explain(prob, c, why=None):
     kind, node = c
-    label = _KIND_TEXT.get(kind, kind)
+    label = why or _KIND_TEXT.get(kind, kind)
     shapes = []
     for a in node.args:
         where = prob.text[a.span[0]:a.span[1]] if (prob.text and a.span) else "operand"
@@ -322,17 +399,22 @@ def _explain(prob, c):
 _KIND_TEXT = {
     "map2": "element-wise operands need equal shapes, or one of them scalar",
     "map": "an element-wise function keeps its argument's shape",
-    "pow": "the exponent of ^ must be a scalar",
-    "matmul": "@ needs the columns of the left operand to match the rows of the right",
-    "dot": "· needs two vectors of one length",
-    "T": "transpose",
-    "stack": "a vector literal [f, g, …] holds scalars",
+    "power": "the exponent of ^ must be a scalar",
+    "chain": "@ needs the columns of the left operand to match the rows of the right",
+    "inner": "· needs two vectors of one length",
+    "flip": "transpose",
+    "literal": "a vector literal [f, g, …] holds scalars",
     "reduce": "a reduction takes a vector or matrix",
     "square": "this function takes a square matrix",
-    "inv": "inv takes a square matrix",
+    "invertible": "inv takes a square matrix",
     "vec2vec": "this function takes a vector",
     "vec2scalar": "this function takes a vector",
-    "diag": "diag takes a vector or a square matrix",
+    "diagonal": "diag takes a vector or a square matrix",
+    "kron": "kron takes two matrices (or vectors); for a scalar multiple write *",
+    "juxtapose": "side by side, the columns of the left operand must match the rows of the "
+                 "right (a matrix product)",
+    "rows": "the rows of a matrix [[a, b], [c, d]] hold scalars, each row as many",
+    "vec": "vec takes a vector or a matrix",
 }
 
 
@@ -343,20 +425,25 @@ def _rank(prob, node):
 
 def _default_rank(prob, node) -> int:
     """The rank a default gives ``node`` when nothing else decides: a matrix if it is, or is an
-    element-wise combination involving, an upper-case name of unknown shape (``sum(X*X)``);
-    otherwise a vector."""
+    element-wise combination involving, an upper-case name of unknown shape (``sum(X*X)``) or
+    a matrix (``sum(σ(X W + b))``, broadcasting); otherwise a vector."""
     stack, seen = [node], set()
+    best = 1
     while stack:
         n = stack.pop()
-        if id(n) in seen or _rank(prob, n) is not None:
+        if id(n) in seen:
             continue
         seen.add(id(n))
+        known = _rank(prob, n)
+        if known is not None:
+            best = max(best, known)
+            continue
         if _is_upper_var(n):
             return 2
-        if isinstance(n, Call) and (_SYNTAX_KINDS.get(n.op) or RULES[n.op].infer) in (
-                "map", "map2", "pow"):
-            stack.extend(n.args[:1] if n.op == "pow" else n.args)
-    return 1
+        kind = RULES[n.op].infer if isinstance(n, Call) else None
+        if kind in ("map", "map2", "power"):
+            stack.extend(n.args[:1] if kind == "power" else n.args)
+    return best
 
 
 def _is_upper_var(node):
@@ -375,43 +462,33 @@ def _step(prob: _Problem, c, stage: int):
     slots = [_slot(prob, a) for a in args]
     ranks = [_rank(prob, a) for a in args]
 
+    if kind in ("reduce", "vec2scalar", "vec2vec") and axis_of(node) is not None:
+        return _axis_step(prob, kind, node, out, slots, ranks, stage)
+    if kind == "identity":
+        if node.params:
+            n = sympy.Mul(*node.params)
+            _set(out, [prob.rigid.setdefault(n, _Dim(n, rigid=True))] * 2)
+        else:
+            d = _Dim()
+            _set(out, [d, d])
+        return True
+    if kind == "constant":
+        _set(out, [prob.rigid[d] for d in node.params] if node.params else _fresh(1))
+        return True
     if kind == "map":
         _unify(out, slots[0])
         return True
-    if kind == "pow":
+    if kind == "power":
+        if ranks[1] not in (None, 0):
+            rule = RULES[node.op]
+            raise _Conflict(("the exponent of ^" if rule.fixity == "power" else
+                             f"the slope of {rule.text}") + " must be a scalar")
         _set(slots[1], [])
         _unify(out, slots[0])
         return True
     if kind == "map2":
-        a, b = slots
-        ra, rb = ranks
-        if ra == 0:
-            _unify(out, b)
-            return True
-        if rb == 0:
-            _unify(out, a)
-            return True
-        if ra is not None or rb is not None:
-            # the partner's shape (DESIGN: operands take the shape of their partner); an
-            # unknown compound operand first gets its shape from its own operation
-            unknown = None if (ra is not None and rb is not None) else \
-                args[1] if ra is not None else args[0]
-            if unknown is not None and not isinstance(unknown, Var) and stage < 1:
-                return False
-            _unify(a, b)
-            _unify(out, a)
-            return True
-        ro = _rank(prob, node)
-        if ro == 0:
-            _set(a, [])
-            _set(b, [])
-            return True
-        if stage >= 1:
-            _unify(a, b)
-            _unify(out, a)
-            return True
-        return False
-    if kind == "dot":
+        return _broadcast_step(prob, node, out, slots, ranks, stage)
+    if kind == "inner":
         for s, r in zip(slots, ranks):
             if r is not None and r != 1:
                 raise _Conflict()
@@ -419,7 +496,7 @@ def _step(prob: _Problem, c, stage: int):
         _unify(slots[0], slots[1])
         _set(out, [])
         return True
-    if kind == "T":
+    if kind == "flip":
         (a,), (ra,) = slots, ranks
         if ra is not None:
             _set(out, _transpose_dims(_dims_of(a)))
@@ -432,7 +509,23 @@ def _step(prob: _Problem, c, stage: int):
             _set(a, _fresh(_default_rank(prob, args[0])))
             return PROGRESS  # solved on the next pass
         return False
-    if kind == "stack":
+    if kind == "literal":
+        rows = [s for s, r in zip(slots, ranks) if r == 2]
+        if rows:                # [gᵀ, 0ᵀ]: rows, a matrix (a Jacobian as matcalc prints it)
+            cols = _dims_of(rows[0])[1]
+            for s, r in zip(slots, ranks):
+                if r == 2:
+                    _set(s, [_Dim(ONE), cols])
+                elif r is None and stage >= 1:
+                    _set(s, [])
+                elif r not in (0, None):
+                    raise _Conflict("a literal holds scalars, or rows of one length")
+            if any(r is None for r in ranks):
+                return False
+            _set(out, [_Dim(sympy.Integer(len(args))), cols])
+            return True
+        if any(r is None for r in ranks) and stage < 1:
+            return False
         for s in slots:
             _set(s, [])
         _set(out, [_Dim(sympy.Integer(len(args)))])
@@ -440,11 +533,7 @@ def _step(prob: _Problem, c, stage: int):
     if kind in ("reduce", "vec2scalar"):
         _set(out, [])
         if kind == "vec2scalar":
-            if ranks[0] is None:
-                _set(slots[0], _fresh(1))
-            elif ranks[0] != 1:
-                raise _Conflict()
-            return True
+            return _vector_argument(prob, node, slots, ranks, stage)
         if ranks[0] is not None:
             if ranks[0] == 0:
                 raise _Conflict()
@@ -453,7 +542,12 @@ def _step(prob: _Problem, c, stage: int):
             _set(slots[0], _fresh(_default_rank(prob, args[0])))
             return True
         return False
-    if kind in ("square", "inv"):
+    if kind in ("square", "invertible"):
+        if ranks[0] == 0:                       # a 1×1 product is a scalar: tr(xᵀx) = xᵀx
+            _unify(out, slots[0])
+            return True
+        if ranks[0] is None and stage < 3 and not isinstance(node.args[0], Var):
+            return False
         d = _Dim()
         _set(slots[0], [d, d])
         if kind == "square":
@@ -462,13 +556,11 @@ def _step(prob: _Problem, c, stage: int):
             _unify(out, slots[0])
         return True
     if kind == "vec2vec":
-        if ranks[0] is None:
-            _set(slots[0], _fresh(1))
-        elif ranks[0] != 1:
-            raise _Conflict()
+        if not _vector_argument(prob, node, slots, ranks, stage):
+            return False
         _unify(out, slots[0])
         return True
-    if kind == "diag":
+    if kind == "diagonal":
         ra = ranks[0]
         if ra == 1:
             d = _dims_of(slots[0])[0]
@@ -485,9 +577,102 @@ def _step(prob: _Problem, c, stage: int):
             _set(slots[0], _fresh(_default_rank(prob, args[0])))
             return PROGRESS
         return False
-    if kind == "matmul":
-        return _matmul_step(prob, node, out, slots, ranks, stage)
+    if kind in ("chain", "juxtapose"):
+        return _matmul_step(prob, node, out, slots, ranks, stage, kind == "juxtapose")
+    if kind == "symbol":                    # 𝕂ₘₙ, 𝔻ₙ: a shape from the subscripts
+        dims = RULES[node.op].shape([], node.params).dims
+        _set(out, [prob.rigid.setdefault(d, _Dim(d, rigid=True)) for d in dims])
+        return True
+    if kind == "unit":                      # 𝕖ᵢ: a vector of the length its use says
+        _set(out, _fresh(1))
+        return True
+    if kind == "vec":
+        if ranks[0] is None:
+            if stage < 3:
+                return False
+            _set(slots[0], _fresh(_default_rank(prob, node.args[0])))
+            return PROGRESS
+        dims = _dims_of(slots[0])
+        _set(out, dims if len(dims) < 2 else [_product_dim(*dims)])
+        return True
+    if kind == "rows":                      # [[a, b], [c, d]]: rows of one length
+        cols = _Dim()
+        for s in slots:
+            _set(s, [_Dim(ONE), cols])
+        _set(out, [_Dim(sympy.Integer(len(slots))), cols])
+        return True
+    if kind == "kron":
+        if any(r == 0 for r in ranks):
+            raise _Conflict()
+        if None in ranks:
+            if stage < 3:
+                return False
+            i = ranks.index(None)
+            _set(slots[i], _fresh(_default_rank(prob, args[i])))
+            return PROGRESS
+        (ra, ca), (rb, cb) = [_rows_cols(_dims_of(s)) for s in slots]
+        rows = _product_dim(ra, rb)
+        if _dim_value(ca) == ONE and _dim_value(cb) == ONE:
+            _set(out, [rows])
+        else:
+            _set(out, [rows, _product_dim(ca, cb)])
+        return True
     raise AssertionError(f"no inference for {kind}")
+
+
+def _vector_argument(prob, node, slots, ranks, stage) -> bool:
+    """softmax(z), logsumexp(z): the argument is a vector (a name by the case convention; a
+    compound argument by its own operation).  A matrix is an error that says to pass axis=."""
+    if ranks[0] is None:
+        arg = node.args[0]
+        if not isinstance(arg, Var) and stage < 3:
+            return False
+        _set(slots[0], _fresh(2 if _is_upper_var(arg) else 1))
+    rank = _rank(prob, node.args[0])
+    if rank != 1:
+        name = RULES[node.op].text
+        raise _Conflict(f"{name} takes a vector" + (
+            f"; for each row of a matrix write {name}(X, axis=1)" if rank == 2 else ""))
+    return True
+
+
+def _axis_step(prob, kind, node, out, slots, ranks, stage):
+    """sum(X, axis=0), softmax(X, axis=1), …: along an axis of a matrix, or of a vector (whose
+    one axis is 0, or −1).  An operand of unknown rank with an axis is a matrix."""
+    axis = axis_of(node)
+    rank = ranks[0]
+    if rank is None:
+        if not isinstance(node.args[0], Var) and stage < 3:
+            return False
+        rank = _default_rank(prob, node.args[0])   # by case: X a matrix, x a vector
+        _set(slots[0], _fresh(rank))
+    if rank == 0:
+        raise _Conflict(f"an axis needs a vector or a matrix, not a scalar")
+    if rank == 1:
+        if axis not in (0, -1):
+            raise _Conflict(f"axis {axis} is out of range for a vector: its one axis is 0 (or "
+                            f"-1); declare a matrix (--shape NAME=m,n) or name it in upper case")
+        _set(out, [] if kind != "vec2vec" else None) if kind != "vec2vec" else \
+            _unify(out, slots[0])
+        return True
+    rows, cols = _dims_of(slots[0])
+    if kind == "vec2vec":
+        _unify(out, slots[0])
+    else:
+        _set(out, [cols if axis == 0 else rows])
+    return True
+
+
+def _rows_cols(dims):
+    return (dims[0], _Dim(ONE)) if len(dims) == 1 else (dims[0], dims[1])
+
+
+def _product_dim(a: _Dim, b: _Dim) -> _Dim:
+    """The dimension a·b (of a Kronecker product): its value if both are known."""
+    va, vb = _dim_value(a), _dim_value(b)
+    if va is not None and vb is not None:
+        return _Dim(va * vb)
+    return _Dim(product=[a, b])
 
 
 def _transpose_dims(dims):
@@ -500,44 +685,212 @@ def _transpose_dims(dims):
     return [dims[1], dims[0]]
 
 
-def _matmul_step(prob, node, out, slots, ranks, stage) -> bool:
+def _broadcast_step(prob, node, out, slots, ranks, stage):
+    """An element-wise operation, with NumPy's broadcasting: a scalar goes with anything; a
+    vector beside a matrix is one of its rows (X W + b: b has as many entries as X W has
+    columns).  An operand of unknown shape waits for other constraints; then, by the case
+    convention: beside a scalar (not a number), a lower-case name is a scalar, and so is an
+    upper-case divisor (sum(x)/N, a count); beside a matrix, a lower-case name is a row of it
+    for + and − (NumPy's bias) and a scalar for ⊙ and ⊘ (X/d, √d included); otherwise a name
+    takes its partner's shape (upper case a matrix), and so does a compound operand."""
+    a, b = slots
+    ra, rb = ranks
     args = node.args
-    if any(r == 0 for r in ranks):
-        raise _Conflict()
+    for i, r in ((0, ra), (1, rb)):
+        if r == 0:                  # a scalar partner: the result is the other operand's shape,
+            other = args[1 - i]     # and a name beside a scalar is a scalar (sum(x)/N)
+            _unify(out, slots[1 - i])
+            divisor = i == 0 and RULES[node.op].fixity == "quotient"   # sum(x)/N: a count
+            if ranks[1 - i] is None and isinstance(other, Var) and \
+                    (divisor or not _is_upper_var(other)) and \
+                    not isinstance(args[i], Const):         # not −x, 2x: those say nothing
+                if stage < 1:
+                    return False
+                _set(slots[1 - i], [])
+            return True
+    if ra is not None and rb is not None:
+        _broadcast_known(out, a, b)
+        return True
+    if ra is not None or rb is not None:
+        if stage < 1:
+            return False
+        i = 1 if ra is not None else 0
+        unknown, known_rank = args[i], ra if ra is not None else rb
+        row = known_rank == 2 and _dim_value(_dims_of(slots[1 - i])[0]) == ONE
+        names = _leaf_names(prob, unknown)
+        if known_rank == 2 and not row and RULES[node.op].scaling and names and \
+                not any(_is_upper_var(v) for v in names):
+            # X/d, X*alpha, Q Kᵀ/√d: a lowercase name scaling a matrix is a scalar
+            _set(prob.var_slots[names[0].name], [])
+            return PROGRESS
+        if isinstance(unknown, Var):
+            rank = 2 if _is_upper_var(unknown) else 1
+            if rank == known_rank and not row:
+                _unify(a, b)
+            else:
+                _set(slots[i], _fresh(rank))
+            return PROGRESS
+        _unify(a, b)
+        _unify(out, a)
+        return True
+    ro = _rank(prob, node)
+    if ro == 0:
+        _set(a, [])
+        _set(b, [])
+        return True
+    if stage >= 1:
+        upper = [i for i, x in enumerate(args) if _is_upper_var(x)]
+        lower = [i for i, x in enumerate(args) if isinstance(x, Var) and not _is_upper_var(x)]
+        if upper and lower:             # X + b: a matrix and a row of it
+            _set(slots[upper[0]], _fresh(2))
+            return PROGRESS
+        _unify(a, b)
+        _unify(out, a)
+        return True
+    return False
+
+
+def _leaf_names(prob, node) -> list:
+    """The names of unknown shape an operand is an element-wise function of (d in √d), if it
+    is built of such names and constants only; else []."""
+    out, stack, seen = [], [node], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, Var):
+            if _dims_of(prob.var_slots[n.name]) is not None:
+                return []
+            out.append(n)
+        elif isinstance(n, Call) and RULES[n.op].infer in ("map", "map2", "power"):
+            stack.extend(n.args)
+        elif not isinstance(n, Const):
+            return []
+    return out
+
+
+def _broadcast_known(out, a, b):
+    """Unify two known operand shapes under NumPy's broadcasting rules."""
+    da, db = _dims_of(a), _dims_of(b)
+    if len(da) == len(db) == 1:
+        _unify(a, b)
+        _unify(out, a)
+        return
+    if len(da) == len(db) == 2:
+        one = [_dim_value(d) == ONE for d in da], [_dim_value(d) == ONE for d in db]
+        for (x, dx, ox), (y, dy, oy) in (((a, da, one[0]), (b, db, one[1])),
+                                        ((b, db, one[1]), (a, da, one[0]))):
+            if ox[0] and not oy[0]:         # a row (1×n) beside an m×n matrix
+                _unify_dims(dx[1], dy[1])
+                _unify(out, y)
+                return
+            if ox[1] and not oy[1]:         # a column (m×1) beside an m×n matrix
+                _unify_dims(dx[0], dy[0])
+                _unify(out, y)
+                return
+        _unify(a, b)
+        _unify(out, a)
+        return
+    (mat, dm), (vec, dv) = ((a, da), (b, db)) if len(da) == 2 else ((b, db), (a, da))
+    _unify_dims(dm[1], dv[0])           # a vector is a row of the matrix (or the row itself)
+    _unify(out, mat)
+
+
+def _matmul_step(prob, node, out, slots, ranks, stage, juxtaposed=False) -> bool:
+    """A @ B @ … as NumPy reads it, on the column-vector model: shapes chain as matrices (a
+    vector is a column); where a vector on the left does not chain, it is read as a row, as
+    NumPy's 1-D operand is (w@x is wᵀx, x@W is Wᵀx), and a product that NumPy would return
+    1-D is a vector.  A scalar (a 1×1 product) chains as 1×1.  Operands of unknown shape take
+    one by the case convention (upper case a matrix, lower case a vector)."""
+    args = node.args
     if None in ranks:
         if stage < 2:
             return False
-        # default the first unknown operand: left -> matrix, right -> vector (upper-case -> matrix)
         for i, (a, r) in enumerate(zip(args, ranks)):
             if r is None:
-                if isinstance(a, Call) and a.op == "T":
+                if isinstance(a, Call) and RULES[a.op].infer == "flip":
                     continue  # decided through its argument
-                if _is_upper_var(a) or (i == 0 and len(args) > 1):
-                    _set(slots[i], _fresh(2))
-                else:
-                    _set(slots[i], _fresh(1))
+                if not isinstance(a, Var) and stage < 3:
+                    continue  # a compound operand's own operation decides first: diag(x) @ y
+                _set(slots[i], _fresh(_default_rank(prob, a)))
                 return PROGRESS
         for i, a in enumerate(args):
-            if ranks[i] is None:  # a transpose of something unknown: its argument is a vector
-                inner = _slot(prob, a.args[0])
+            if ranks[i] is None and isinstance(a, Call) and RULES[a.op].infer == "flip":
+                inner = _slot(prob, a.args[0])   # a transpose of an unknown: by its argument
                 _set(inner, _fresh(_default_rank(prob, a.args[0])))
                 return PROGRESS
         return False
-    rows, cols = None, None
-    for i, s in enumerate(slots):
-        dims = _dims_of(s)
-        r, c = (dims[0], _Dim(ONE)) if len(dims) == 1 else (dims[0], dims[1])
-        if i == 0:
-            rows, cols = r, c
-        else:
-            _unify_dims(cols, r)
-            cols = c
-    rv, cv = _dim_value(rows), _dim_value(cols)
-    if cv == ONE:
-        _set(out, [] if rv == ONE else [rows])
+    acc = None                  # ("scalar",) | ("col", n) | ("row", n) | ("mat", m, n)
+    implicit = False            # a vector was read as a row (NumPy's 1-D left operand)
+    if juxtaposed:              # 2x, 2/N aᵀ X: side by side, a scalar factor scales
+        slots = [s for s, r in zip(slots, ranks) if r != 0]
+        if not slots:
+            _set(out, [])
+            return True
+    for s in slots:
+        f = _operand_form(_dims_of(s))
+        if acc is None:
+            acc = f
+            continue
+        acc, flipped = _chain_forms(acc, f)
+        implicit = implicit or flipped
+    if acc[0] == "scalar":
+        _set(out, [])
+    elif acc[0] == "col" or (acc[0] == "row" and implicit):
+        _set(out, [acc[1]])
+    elif acc[0] == "row":
+        _set(out, [_Dim(ONE), acc[1]])
     else:
-        _set(out, [rows, cols])
+        _set(out, [acc[1], acc[2]])
     return True
+
+
+def _operand_form(dims):
+    if not dims:
+        return ("scalar",)
+    if len(dims) == 1:
+        return ("col", dims[0])
+    if _dim_value(dims[0]) == ONE:
+        return ("scalar",) if _dim_value(dims[1]) == ONE else ("row", dims[1])
+    if _dim_value(dims[1]) == ONE:
+        return ("col", dims[0])
+    return ("mat", dims[0], dims[1])
+
+
+_NOT_CHAINED = "@ needs the columns of the left operand to match the rows of the right"
+
+
+def _chain_forms(acc, f):
+    """The product of two operand forms, and whether a vector was read as a row."""
+    a, b = acc[0], f[0]
+    if a == "scalar":
+        if b in ("scalar", "row"):
+            return f, False
+        raise _Conflict("@ with a scalar on the left: a 1×1 value chains only with a row; "
+                        "write * to scale")
+    if b == "scalar":
+        if a in ("col",):
+            return acc, False
+        raise _Conflict("@ with a scalar on the right: a 1×1 value chains only after a "
+                        "column; write * to scale")
+    if a == "col":
+        if b == "row":
+            return ("mat", acc[1], f[1]), False          # an outer product
+        if b == "col":
+            _unify_dims(acc[1], f[1])                    # w@x: the dot product
+            return ("scalar",), True
+        _unify_dims(acc[1], f[1])                        # x@W: xᵀ W, read back as Wᵀ x
+        return ("row", f[2]), True
+    if a == "row":
+        if b == "row":
+            raise _Conflict(_NOT_CHAINED + " (a row times a row)")
+        _unify_dims(acc[1], f[1])
+        return (("scalar",) if b == "col" else ("row", f[2])), False
+    if b == "row":
+        raise _Conflict(_NOT_CHAINED + " (a matrix times a row)")
+    _unify_dims(acc[2], f[1])
+    return (("col", acc[1]) if b == "col" else ("mat", acc[1], f[2])), False
 
 
 class _Namer:
@@ -549,10 +902,15 @@ class _Namer:
         self.pool = (n for n in itertools.chain(_FRESH_NAMES, numbered) if n not in taken)
         self.names: dict[int, sympy.Symbol] = {}
 
-    def __call__(self, d: _Dim):
+    def __call__(self, d: _Dim, visiting: frozenset = frozenset()):
         r = _find(d)
         if r.value is not None:
             return r.value
+        if r.product is not None and id(r) not in visiting:
+            # a product of dimensions (kron, vec); one that contains itself has its own name
+            inner = visiting | {id(r)}
+            if not any(id(_find(x)) in inner for x in r.product):
+                return sympy.Mul(*(self(x, inner) for x in r.product))
         if id(r) not in self.names:
             self.names[id(r)] = dim(next(self.pool))
         return self.names[id(r)]
@@ -580,13 +938,18 @@ class _Chain(list):
         self.op, self.shape = op, shape
 
 
-_CHAINS = {"add": "add", "sub": "add", "mul": "mul", "matmul": "matmul"}
+def _chain_of(node) -> str | None:
+    """The op of an n-ary chain (a + b + c, a ⊙ b, A B C) that ``node`` extends, if any."""
+    return node.op if isinstance(node, Call) and RULES[node.op].chain else None
 
 
 def _chain_shape(fam, a: Shape, b: Shape):
-    if fam != "matmul" or a.is_scalar or b.is_scalar:
-        return E.broadcast(a, b)
-    return matmul_shape(a, b)
+    kind = RULES[fam].infer
+    if kind == "juxtapose" and (a.is_scalar or b.is_scalar):
+        return b if a.is_scalar else a
+    if kind not in ("chain", "juxtapose"):
+        return numpy_broadcast(a, b)
+    return numpy_matmul(a, b)
 
 
 def _build(prob, nodes, tree, names) -> Expr:
@@ -602,16 +965,15 @@ def _build(prob, nodes, tree, names) -> Expr:
         elif isinstance(node, Const):
             new = node
         else:
-            fam = _CHAINS.get(node.op)
+            fam = _chain_of(node)
             ups = parents.get(node, ())
-            if fam and node is not tree and len(ups) == 1 and _CHAINS.get(ups[0].op) == fam:
+            if fam and node is not tree and len(ups) == 1 and _chain_of(ups[0]) == fam:
                 built[node] = _chain(prob, node, fam, [built[a] for a in node.args])
                 continue
             args = [_close(built[a]) for a in node.args] if not fam else \
                 list(_chain(prob, node, fam, [built[a] for a in node.args]))
-            builder = _BUILDERS[fam] if fam else _BUILDERS.get(node.op, _apply(node.op))
             try:
-                new = builder(args, node.params)
+                new = RULES[node.op].make(args, node.params, shape)
             except ShapeError as err:
                 prob.error(node, err.message, *[_slot(prob, a) for a in node.args])
         built[node] = E.with_span(new, node.span)
@@ -619,13 +981,11 @@ def _build(prob, nodes, tree, names) -> Expr:
 
 
 def _close(v) -> Expr:
-    return _BUILDERS[v.op](list(v), ()) if isinstance(v, _Chain) else v
+    return RULES[v.op].make(list(v)) if isinstance(v, _Chain) else v
 
 
 def _chain(prob, node, fam, args) -> _Chain:
     """Extend the chain of the first operand (in place: it has no other consumer)."""
-    if node.op == "sub":
-        args = [args[0], E.neg(_close(args[1]))]
     first = args[0]
     out = first if isinstance(first, _Chain) and first.op == fam else \
         _Chain(fam, [_close(first)], first.shape)
@@ -633,30 +993,12 @@ def _chain(prob, node, fam, args) -> _Chain:
         a = _close(a) if not (isinstance(a, _Chain) and a.op == fam) else a
         shape = _chain_shape(fam, out.shape, a.shape)
         if shape is None:
-            rule = ("@ needs the columns of the left operand to match the rows of the right"
-                    if fam == "matmul" else
-                    "element-wise operands need equal shapes, or one of them scalar")
+            rule = _KIND_TEXT[RULES[fam].infer]
             prob.error(node, f"{rule} ({out.shape} and {a.shape})",
                        *[_slot(prob, x) for x in node.args])
         out.shape = shape
         out.extend(a if isinstance(a, _Chain) else [a])
     return out
-
-
-def _apply(op):
-    return lambda args, params: apply(op, *args, params=params)
-
-
-_BUILDERS = {
-    "add": lambda a, p: E.add(*a),
-    "sub": lambda a, p: E.sub(*a),
-    "mul": lambda a, p: E.mul(*a),
-    "div": lambda a, p: E.div(*a),
-    "neg": lambda a, p: E.neg(*a),
-    "pow": lambda a, p: E.power(*a),
-    "matmul": lambda a, p: E.matmul(*a),
-    "T": lambda a, p: E.transpose(*a),
-}
 
 
 def declared_shapes(spec: dict | None) -> tuple[dict[str, Shape], dict[str, set]]:

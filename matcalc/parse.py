@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import keyword
 import os
 import sys
 import unicodedata
@@ -24,9 +25,10 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.visitors import Transformer_NonRecursive
 
 from .errors import ParseError, UnknownFunctionError
-from .expr import Call, Const, Expr, Var
-from .rules import CALL_FORMS, NOT_IN_LANGUAGE, function_arity, function_names, resolve_function
-from .shapes import SCALAR
+from .expr import Call, Const, Expr, Var, substitute
+from .rules import (CALL_FORMS, NOT_IN_LANGUAGE, RESERVED, RULES, SYMBOLS, function_arity,
+                    function_names, operator, reserved_names, resolve_function)
+from .shapes import SCALAR, dim
 
 _HERE = Path(__file__).resolve().parent
 
@@ -89,6 +91,84 @@ class _BadNumber:
         self.text, self.span = text, span
 
 
+class _BadKeyword:
+    """A keyword argument where none may stand; refused later, with a caret."""
+
+    def __init__(self, keyword, message: str):
+        self.keyword, self.message = keyword, message
+        self.args = ()
+
+
+class _BadName:
+    """A name that cannot be a variable (sin * x, import) or a bracket that would index;
+    refused later, with a caret."""
+
+    def __init__(self, name: str, span, message: str, hint: str):
+        self.name, self.span, self.message, self.hint = name, span, message, hint
+        self.args = ()
+
+
+class _Where:
+    """An expression with named definitions, substituted after names are resolved."""
+
+    def __init__(self, body, defs):
+        self.body, self.defs = body, defs
+
+    @property
+    def args(self):
+        return (self.body,) + tuple(expr for _, expr, _ in self.defs)
+
+
+def _indicator(lhs, relation: str, rhs, span):
+    """The untyped indicator of ``lhs relation rhs``: step(d) for d > 0, 1 − step(d) for d ≤ 0
+    (d = lhs − rhs), step(−d) for d < 0, 1 − step(−d) for d ≥ 0."""
+    d = operator("sub", (lhs, rhs), span) if not (isinstance(rhs, Const) and rhs.value == 0) \
+        else lhs
+    if relation in ("<", "≥", ">="):
+        d = operator("neg", (d,), span)
+    step = Call(None, op="step", operands=(d,), span=span)
+    if relation in (">", "<"):
+        return step
+    return operator("sub", (Const(SCALAR, value=sympy.Integer(1)), step), span)
+
+
+_FROM_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+_SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼᵤᵥ"
+_FROM_SUBSCRIPT = str.maketrans(_SUBSCRIPTS, "0123456789aeoxhklmnpstijuv")
+
+# Greek letters name the same variables as their spellings (λ is lambda, printed λ)
+_GREEK_SPELLED = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "η": "eta",
+    "θ": "theta", "λ": "lambda", "μ": "mu", "ν": "nu", "ξ": "xi", "ρ": "rho", "σ": "sigma",
+    "τ": "tau", "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega", "Γ": "Gamma", "Δ": "Delta",
+    "Θ": "Theta", "Λ": "Lambda", "Σ": "Sigma", "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega"}
+
+
+def _sized(text: str, head: str) -> tuple:
+    """The sizes subscripted on a constant (Iₙ, 𝟙ₘ): one dimension per subscript letter."""
+    if not text.startswith(head) or len(text) == len(head) or \
+            any(c not in _SUBSCRIPTS for c in text[len(head):]):
+        return ()
+    sub = text[len(head):].translate(_FROM_SUBSCRIPT)
+    return (sympy.Integer(int(sub)),) if sub.isdigit() else tuple(dim(c) for c in sub)
+
+
+def canonical_name(text: str) -> str:
+    """A variable's name as matcalc keeps it: subscripts as _ (w₁ is w_1), a Greek letter as
+    its spelling (λ is lambda), so text matcalc printed names the variables it came from."""
+    base = text.rstrip(_SUBSCRIPTS)
+    sub = text[len(base):].translate(_FROM_SUBSCRIPT)
+    stem, sep, tail = base.partition("_")
+    stem = _GREEK_SPELLED.get(stem, stem)
+    name = stem + sep + tail
+    return name + ("_" + sub if sub else "")
+
+
+def canonical_call(text: str) -> str:
+    """A function's name as written: σ(x) is sigmoid, Φ(x) normcdf (the table's aliases)."""
+    return text
+
+
 class _Args(list):
     """The argument list of a call or a vector literal."""
 
@@ -98,6 +178,17 @@ class _Call:
 
     def __init__(self, name: Token, args, span):
         self.name, self.args, self.span = name, args, span
+
+
+class _Keyword:
+    """A keyword argument ``name=value`` of a call (``axis=1``)."""
+
+    def __init__(self, name: str, value, span):
+        self.name, self.value, self.span = name, value, span
+
+    @property
+    def args(self):
+        return (self.value,)
 
 
 @v_args(meta=True)
@@ -114,41 +205,136 @@ class _ToIR(Transformer_NonRecursive):
 
     def var(self, meta, children):
         tok = children[0]
-        return Var(None, name=str(tok), span=_span(tok))
+        reserved = RESERVED.get(str(tok))      # I, π: constants, not variables
+        if reserved is not None:
+            return reserved(_span(tok))
+        sized = _sized(str(tok), "I")           # Iₙ: the identity of a named size
+        if sized:
+            return Call(None, op="eye", operands=(), params=sized, span=_span(tok))
+        name = canonical_name(str(tok))
+        if name in reserved_names():
+            return _BadName(name, _span(tok), f"{name} is a function, not a variable",
+                            f"write {name}(x) to apply it; name your variable otherwise")
+        if keyword.iskeyword(name) and name != "lambda":
+            return _BadName(name, _span(tok), f"'{name}' is a Python keyword",
+                            "matcalc reads expressions, not code")
+        return Var(None, name=name, span=_span(tok))
+
+    def juxtapose(self, meta, children):
+        """a b side by side; a bracket right after an operand is an attempt to index."""
+        left, right = children
+        if isinstance(right, Call) and right.op in ("stack", "vstack") and left.span and \
+                right.span and right.span[0] == left.span[1]:
+            return _BadName("[", right.span, "unexpected '[': matcalc has no indexing",
+                            "[f, g] builds a vector of scalars; entries are not selected from "
+                            "a vector or matrix")
+        return operator("juxtapose", (left, right), (meta.start_pos, meta.end_pos))
+
+    def superscript(self, meta, children):
+        """x², A³: a power written with superscript digits."""
+        base, tok = children
+        exponent = Const(SCALAR, value=sympy.Integer(str(tok).translate(_FROM_SUPERSCRIPT)),
+                         span=_span(tok))
+        return operator("pow", (base, exponent), (meta.start_pos, meta.end_pos))
+
+    def inv_transpose(self, meta, children):
+        """X⁻ᵀ = (Xᵀ)⁻¹."""
+        span = (meta.start_pos, meta.end_pos)
+        return operator("inv", (operator("transpose", (children[0],), span),), span)
+
+    def norm(self, meta, children):
+        """‖x‖ (‖x‖₁): the 2-norm (the 1-norm), of the entries of a vector or matrix."""
+        inner = [c for c in children if not isinstance(c, Token)][0]
+        one = any(isinstance(c, Token) and c.type == "NORM_ONE" for c in children)
+        return Call(None, op="norm", operands=(inner,), params=(1 if one else 2,),
+                    span=(meta.start_pos, meta.end_pos))
+
+    def ones(self, meta, children):
+        """𝟙, or 𝟙ₙ of a named size."""
+        sized = _sized(str(children[0]), "𝟙")   # 𝟙ₖₘ: a vector of length k m
+        return Call(None, op="ones", operands=(), params=(sympy.Mul(*sized),) if sized else (),
+                    span=(meta.start_pos, meta.end_pos))
+
+    def zeros(self, meta, children):
+        """0ₙ: the zero vector of a named size (0ₘ0ₙᵀ a zero matrix)."""
+        sized = _sized(str(children[0]), "0")
+        return Call(None, op="zeros", operands=(), params=(sympy.Mul(*sized),),
+                    span=(meta.start_pos, meta.end_pos))
+
+    def symbol(self, meta, children):
+        """𝕂ₘₙ, 𝔻ₙ, 𝕖₂: matcalc's structured constants, with their subscripts."""
+        text = str(children[0])
+        head, rest = text[0], text[1:]
+        if rest.startswith("_("):
+            items = rest[2:-1].split(",")
+        elif rest.startswith("_"):
+            items = [rest[1:]]
+        else:
+            items = list(rest.translate(_FROM_SUBSCRIPT))
+            if all(c.isdigit() for c in items):
+                items = ["".join(items)]
+        return SYMBOLS[head](items, (meta.start_pos, meta.end_pos))
+
+    def branch(self, meta, children):
+        value, _, lhs, relation, rhs = children
+        return (value, lhs, str(relation), rhs)
+
+    def cases(self, meta, children):
+        """v₁ if z ≤ 0; v₂ if z > 0: the sum of each value times the indicator of its
+        condition (step(z) for z > 0, 1 − step(z) for z ≤ 0: matcalc's convention at 0)."""
+        span = (meta.start_pos, meta.end_pos)
+        return operator("add", tuple(operator("mul", (value, _indicator(lhs, rel, rhs, span)),
+                                              span) for value, lhs, rel, rhs in children), span) \
+            if len(children) > 1 else children[0][0]
+
+    def definition(self, meta, children):
+        return (canonical_name(str(children[0])), children[1], _span(children[0]))
+
+    def defs(self, meta, children):
+        return list(children)
+
+    def where(self, meta, children):
+        """body where u = …, v = …: each name stands for its definition (earlier definitions
+        may be used by later ones, as matcalc prints them, innermost first)."""
+        body, _, defs = children
+        return _Where(body, defs)
+
+    def start(self, meta, children):
+        return children[0]
+
+    def keyword(self, meta, children):
+        return _Keyword(str(children[0]), children[1], (meta.start_pos, meta.end_pos))
 
     def args(self, meta, children):
         return _Args(children)
 
     def call(self, meta, children):
-        name = children[0]
+        name = Token("FUNCTION", canonical_call(str(children[0])), start_pos=children[0].start_pos,
+                     end_pos=children[0].end_pos)
         args = children[1] if len(children) > 1 else _Args()
         return _Call(name, list(args), (meta.start_pos, meta.end_pos))
 
     def stack(self, meta, children):
-        return Call(None, op="stack", operands=tuple(children[0]),
-                    span=(meta.start_pos, meta.end_pos))
+        items = tuple(children[0])
+        for item in items:
+            if isinstance(item, _Keyword):
+                return _BadKeyword(item, "a vector literal [f, g, …] holds expressions, not "
+                                         "keyword arguments")
+        span = (meta.start_pos, meta.end_pos)
+        if all(isinstance(i, Call) and i.op == "stack" for i in items) and len(items) > 1:
+            # [[a, b], [c, d]]: a matrix, row by row
+            return Call(None, op="vstack", span=span, operands=tuple(
+                operator("transpose", (row,), row.span) for row in items))
+        return operator("stack", items, span)
 
-    def _op(op):
-        def build(self, meta, children):
-            operands = tuple(c for c in children if not isinstance(c, Token))
-            return Call(None, op=op, operands=operands, span=(meta.start_pos, meta.end_pos))
-        return build
-
-    add = _op("add")
-    sub = _op("sub")
-    mul = _op("mul")
-    div = _op("div")
-    matmul = _op("matmul")
-    dot = _op("dot")
-    neg = _op("neg")
-    pow = _op("pow")
-    transpose = _op("T")
+    def __default__(self, data, children, meta):
+        """An operator: the grammar names its tree after the rule (``-> matmul``)."""
+        operands = tuple(c for c in children if not isinstance(c, Token))
+        return operator(str(data), operands, (meta.start_pos, meta.end_pos))
 
 
-def parse_syntax(text: str, also: frozenset = frozenset()) -> Expr:
-    """The untyped IR of one expression (shapes are inferred later).  ``also`` names
-    operations callable here besides the language's functions (a claimed derivative may use
-    ``step`` and ``sign``, which matcalc's own results print)."""
+def parse_syntax(text: str) -> Expr:
+    """The untyped IR of one expression (shapes are inferred later)."""
     if not text.strip():
         raise ParseError("empty expression", hint="write an expression, e.g. sum(w*x)")
     try:
@@ -161,10 +347,10 @@ def parse_syntax(text: str, also: frozenset = frozenset()) -> Expr:
         node = _ToIR().transform(tree)
     except RecursionError:
         raise ParseError("the expression is nested too deeply") from None
-    return _resolve(node, text, also)
+    return _resolve(node, text)
 
 
-def _resolve(root, text: str, also: frozenset = frozenset()) -> Expr:
+def _resolve(root, text: str) -> Expr:
     """Resolve call names against the rule table, bottom-up and without recursion."""
     done: dict[int, Expr] = {}
     stack = [(root, False)]
@@ -172,7 +358,8 @@ def _resolve(root, text: str, also: frozenset = frozenset()) -> Expr:
         n, ready = stack.pop()
         if id(n) in done:
             continue
-        kids = n.args if isinstance(n, _Call) else (n.operands if isinstance(n, Call) else ())
+        kids = n.args if isinstance(n, (_Call, _Keyword, _Where)) else (
+            n.operands if isinstance(n, Call) else ())
         if not ready:
             stack.append((n, True))
             stack.extend((k, False) for k in kids)
@@ -182,8 +369,18 @@ def _resolve(root, text: str, also: frozenset = frozenset()) -> Expr:
             raise ParseError(f"the number {n.text} is out of range", text=text, span=n.span,
                              hint=f"numbers may have at most {MAX_DIGITS} digits and "
                                   f"exponents up to ±{MAX_DIGITS}")
-        if isinstance(n, _Call):
-            done[id(n)] = _call(n, new, text, also)
+        if isinstance(n, _BadKeyword):
+            raise ParseError(n.message, text=text, span=n.keyword.span)
+        if isinstance(n, _BadName):
+            raise ParseError(n.message, text=text, span=n.span, hint=n.hint)
+        if isinstance(n, _Where):
+            done[id(n)] = _substitute_definitions(new[0], [
+                (name, expr, span) for (name, _, span), expr in zip(n.defs, new[1:])], text)
+            continue
+        if isinstance(n, _Keyword):
+            done[id(n)] = _Keyword(n.name, new[0], n.span)
+        elif isinstance(n, _Call):
+            done[id(n)] = _call(n, new, text)
         elif isinstance(n, Call):
             done[id(n)] = Call(None, op=n.op, operands=tuple(new), params=n.params, span=n.span)
         else:
@@ -191,28 +388,64 @@ def _resolve(root, text: str, also: frozenset = frozenset()) -> Expr:
     return done[id(root)]
 
 
-def _call(c: _Call, args: list[Expr], text: str, also: frozenset = frozenset()) -> Expr:
+def _substitute_definitions(body, defs, text: str):
+    """The body with each defined name replaced by its definition (in order: a definition may
+    use the names defined before it)."""
+    env: dict = {}
+    for name, expr, span in defs:
+        if name in env:
+            raise ParseError(f"{name} is defined twice", text=text, span=span)
+        env[Var(None, name=name)] = _rebind(expr, env)
+    return _rebind(body, env)
+
+
+def _rebind(e, env: dict):
+    if not env:
+        return e
+    return substitute(e, env, lambda n, args: Call(None, op=n.op, operands=tuple(args),
+                                                     params=n.params, span=n.span))
+
+
+def _call(c: _Call, args: list[Expr], text: str) -> Expr:
     name = str(c.name)
     span = _span(c.name)
-    op = resolve_function(name) or (name if name in also else None)
+    op = resolve_function(name)
     if op is None:
-        close = difflib.get_close_matches(name, function_names() + sorted(also), n=1,
-                                          cutoff=0.6)
+        close = difflib.get_close_matches(name, function_names(), n=1, cutoff=0.6)
         hint = NOT_IN_LANGUAGE.get(name) or (
             f"did you mean {close[0]}?" if close else
             "known functions: " + ", ".join(function_names()))
         raise UnknownFunctionError(f"unknown function '{name}'", text=text, span=span, hint=hint)
+    keywords: dict[str, Expr] = {}
+    positional: list[Expr] = []
+    for a in args:
+        if isinstance(a, _Keyword):
+            if a.name not in RULES[op].keywords:
+                takes = ", ".join(f"{k}=" for k in RULES[op].keywords)
+                raise ParseError(f"{name} takes no keyword argument '{a.name}'", text=text,
+                                 span=a.span, hint=f"{name} takes {takes}" if takes else
+                                 f"write {name}(…) with positional arguments only")
+            if a.name in keywords:
+                raise ParseError(f"'{a.name}' is given twice", text=text, span=a.span)
+            keywords[a.name] = a.value
+        elif keywords:
+            raise ParseError("a positional argument after a keyword argument", text=text,
+                             span=a.span, hint="write keyword arguments last, as in Python")
+        else:
+            positional.append(a)
+    args = positional
     written = len(args)
     params: tuple = ()
-    if op == "norm" and len(args) == 2:
-        p = args[1]
-        if not (isinstance(p, Const) and p.value in (1, 2)):
-            raise ParseError("the second argument of norm must be 1 or 2", text=text,
-                             span=p.span or c.span, hint="write norm(x) or norm(x, 1)")
-        args, params = args[:1], (int(p.value),)
-    elif op == "norm":
-        params = (2,)
     lo, hi = function_arity(op)
+    rule = RULES[op]
+    if rule.call is not None and lo <= len(args) <= hi:
+
+        def fail(message, node=None, hint=None):
+            raise ParseError(message, text=text, span=(node.span if node is not None and
+                                                       node.span else c.span), hint=hint)
+
+        args, params = rule.call(list(args), keywords, fail)
+        lo, hi = len(args), len(args)
     if not lo <= len(args) <= hi:
         want = f"{lo}" if lo == hi else f"{lo} or {hi}"
         noun = "argument" if hi == 1 else "arguments"

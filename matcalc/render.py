@@ -14,19 +14,23 @@ import sympy
 
 from . import expr as E
 from .expr import Call, Const, Expr, Identity, Var
-from .rules import RULES
-from .shapes import Shape, dim_str
+from .errors import MatcalcError
+from .infer import infer
+from .parse import parse_syntax
+from .rules import ADD, ATOM, MUL, NEG, POST, POW, RULES
+from .shapes import Shape, as_sympy, dim_str
 from .simplify import rebuild, simplify
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η",
-          "theta": "θ", "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ", "pi": "π", "rho": "ρ",
+          "theta": "θ", "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ", "rho": "ρ",
           "sigma": "σ", "tau": "τ", "phi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω",
           "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Sigma": "Σ", "Phi": "Φ",
           "Psi": "Ψ", "Omega": "Ω"}
 
-# precedence: higher binds tighter
-ADD, NEG, MUL, POW, POST, ATOM = 10, 15, 20, 40, 50, 100
+
+
+_BARE = re.compile(r"[0-9]+(\.[0-9]+)?|[^\W\d]\w*")    # an exponent needing no parentheses
 
 
 class Style:
@@ -53,9 +57,11 @@ class Style:
             return str(abs(int(value)))
         if value.is_Rational:
             return f"{abs(value.p)}/{value.q}"
-        if value.is_Symbol or value.is_Mul:
-            return dim_str(value)
-        return str(abs(value))
+        if value.free_symbols:          # made of dimensions: 1/N, 1/(m n), k²
+            return _dims_text(value)
+        if value.is_Float:
+            return str(abs(value))
+        return _irrational(abs(value))
 
     def func(self, name: str, latex: str, args: list[str]) -> str:
         return f"{name}({', '.join(args)})"
@@ -63,11 +69,17 @@ class Style:
     def paren(self, s: str) -> str:
         return f"({s})"
 
+    def keyword(self, name: str, value) -> str:
+        return f"{name}={value}"
+
     def power(self, base: str, exp_value, exp_text: str) -> str:
         if isinstance(exp_value, sympy.Expr) and exp_value.is_Integer and exp_value > 0:
             return base + str(int(exp_value)).translate(_SUPERSCRIPT)
-        return f"{base}^{exp_text}" if re.fullmatch(r"[\w.]+", exp_text) else \
-            f"{base}^({exp_text})"
+        return f"{base}^{exp_text}" if _BARE.fullmatch(exp_text) else f"{base}^({exp_text})"
+
+    def hadamard_power(self, base: str, exp_text: str) -> str:
+        """X^∘2: the element-wise power of a matrix (never X², a matrix power)."""
+        return f"{base}^∘{exp_text}" if _BARE.fullmatch(exp_text) else f"{base}^∘({exp_text})"
 
     def fraction(self, num: str, den: str) -> str:
         return f"{num}/{den}"
@@ -76,9 +88,11 @@ class Style:
         out = parts[0]
         for p in parts[1:]:
             glue = "" if (re.fullmatch(r"[0-9/]+", out) and p[:1].isalpha() and
-                          len(p) == 1 or (out[-1:].isdigit() and p[:1] in "(")) else " "
+                          len(p) == 1 or (out.isdigit() and p[:1] in "(")) else " "
             if re.fullmatch(r"[0-9]+", out) and (p[:1].isalpha() or p[:1] in "(𝟙√"):
                 glue = ""
+            if p[:1] == "‖":
+                glue = " "      # 3 ‖x‖: a bar right after an operand would close a norm
             out += glue + p
         return out
 
@@ -94,24 +108,26 @@ class Style:
     def cases(self, branches: list[tuple[str, str]]) -> str:
         return "; ".join(f"{v} if {c}" for v, c in branches)
 
-    def index(self, base: str, i: int) -> str:
-        return f"{base}[{i + 1}]"
-
     def vec(self, inner: str) -> str:
         return f"vec({inner})"
 
-    def commutation(self, m, n) -> str:
-        """The commutation matrix Kₘₙ (K vec(X) = vec(Xᵀ) for an m×n X)."""
-        a, b = dim_str(m), dim_str(n)
-        sub = a + b if len(a) == len(b) == 1 else f"{a},{b}"
-        return "K" + (sub.translate(_SUB_LETTERS) if set(sub) <= _SUB_OK else f"_({sub})")
+    def sized(self, text: str, latex: str, items) -> str:
+        """A constant with its size: Iₙ, 𝟙ₘ, Iₖₘ (of size k m, one letter a dimension);
+        eye(q), ones(q) where a letter has no subscript form."""
+        factors = [f for i in items for f in _dim_factors(i)]
+        sub = "".join(factors)
+        if set(sub) <= _SUB_OK and all(len(f) == 1 for f in factors):
+            return text + sub.translate(_SUB_LETTERS)
+        name = {"I": "eye", "0": "zeros"}.get(text, "ones")
+        return f"{name}({' '.join(factors)})"
 
-    def inverse_transpose(self, base: str) -> str:
-        return base + "⁻ᵀ"
-
-    def subscripted(self, text: str, latex: str, d) -> str:
-        sub = dim_str(d)
-        return text + (sub.translate(_SUB_LETTERS) if set(sub) <= _SUB_OK else f"_{sub}")
+    def subscripted(self, text: str, latex: str, items) -> str:
+        """A symbol with subscripts: 𝕂ₘₙ, 𝔻ₙ, 𝕖₁; 𝕂_(n1,q) where a letter has no subscript."""
+        subs = [str(i) if isinstance(i, int) else dim_str(i) for i in items]
+        sub = "".join(subs) if all(len(x) == 1 for x in subs) else ",".join(subs)
+        if set(sub) <= _SUB_OK:
+            return text + sub.translate(_SUB_LETTERS)
+        return text + (f"_({','.join(subs)})" if len(subs) > 1 else f"_{sub}")
 
     def placeholder(self, v: Var) -> str:
         base, _, sub = v.name.partition("_")
@@ -120,8 +136,61 @@ class Style:
     def where(self, body: str, defs: list[tuple[str, str]]) -> str:
         return body + " where " + ", ".join(f"{n} = {d}" for n, d in defs)
 
-    def unit(self, i: int) -> str:
-        return f"e{str(i + 1).translate(_SUB)}"
+
+def _dim_factors(d) -> list[str]:
+    """A size as its factors, each dimension as often as its power: k²m → [k, k, m]."""
+    d = as_sympy(d)
+    if d.is_Integer:
+        return [str(int(d))]
+    out = []
+    for base, power in sorted(d.as_powers_dict().items(), key=lambda kv: str(kv[0])):
+        if base.is_Integer:
+            out += [str(int(base ** power))]
+        else:
+            out += [str(base)] * int(power)
+    return out
+
+
+def _dims_text(v: sympy.Expr) -> str:
+    """A number made of dimensions, as the language reads it: 1/N, 2/(m n), k²."""
+    def part(x) -> str:
+        factors = []
+        for base, power in x.as_powers_dict().items():
+            if base == 1:
+                continue
+            text = str(base) if base.is_Symbol else str(int(base))
+            factors.append(text + (str(int(power)).translate(_SUPERSCRIPT) if power != 1
+                                   else ""))
+        return " ".join(factors) or "1"
+    num, den = sympy.fraction(sympy.factor_terms(v))
+    if den == 1:
+        return part(num)
+    bottom = part(den)
+    return f"{part(num)}/" + (bottom if " " not in bottom else f"({bottom})")
+
+
+def _irrational(v: sympy.Expr) -> str:
+    """A positive exact number such as 2/√π or √2/(2√π) in Unicode: π, √, integers."""
+    def part(x) -> str:
+        out = []
+        for f in sympy.Mul.make_args(x):
+            if f.is_Integer:
+                out.append(str(f))
+            elif f == sympy.pi:
+                out.append("π")
+            elif f.is_Pow and f.exp == sympy.Rational(1, 2):
+                inner = part(f.base)
+                out.append("√" + (inner if len(sympy.Mul.make_args(f.base)) == 1
+                                  else f"({inner})"))
+            else:
+                out.append(str(f))
+        return "".join(out)
+
+    num, den = sympy.fraction(v)
+    if den == 1:
+        return part(num)
+    bottom = part(den)
+    return f"{part(num)}/" + (bottom if len(sympy.Mul.make_args(den)) == 1 else f"({bottom})")
 
 
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -156,8 +225,8 @@ class LatexStyle(Style):
     def number(self, value: sympy.Expr) -> str:
         if value.is_Rational and not value.is_Integer:
             return rf"\frac{{{abs(value.p)}}}{{{value.q}}}"
-        if value.is_Symbol or value.is_Mul:
-            return sympy.latex(value)
+        if value.free_symbols or not (value.is_Rational or value.is_Float):
+            return sympy.latex(abs(value) if not value.free_symbols else value)
         return super().number(value)
 
     def func(self, name: str, latex: str, args: list[str]) -> str:
@@ -168,8 +237,14 @@ class LatexStyle(Style):
     def paren(self, s: str) -> str:
         return rf"\left({s}\right)"
 
+    def keyword(self, name: str, value) -> str:
+        return rf"\mathrm{{{name}}}={value}"
+
     def power(self, base: str, exp_value, exp_text: str) -> str:
         return f"{base}^{{{exp_text}}}"
+
+    def hadamard_power(self, base: str, exp_text: str) -> str:
+        return rf"{base}^{{\circ {exp_text}}}"
 
     def fraction(self, num: str, den: str) -> str:
         return rf"\frac{{{num}}}{{{den}}}"
@@ -190,29 +265,20 @@ class LatexStyle(Style):
         body = r" \\ ".join(f"{v} & \\text{{if }} {c}" for v, c in branches)
         return r"\begin{cases}" + body + r"\end{cases}"
 
-    def index(self, base: str, i: int) -> str:
-        return f"{{{base}}}_{{{i + 1}}}"
-
     def vec(self, inner: str) -> str:
         return rf"\operatorname{{vec}}\left({inner}\right)"
 
-    def commutation(self, m, n) -> str:
-        return rf"K_{{{sympy.latex(m)}, {sympy.latex(n)}}}"
+    def subscripted(self, text: str, latex: str, items) -> str:
+        return rf"{latex}_{{{', '.join(sympy.latex(i) for i in items)}}}"
 
-    def inverse_transpose(self, base: str) -> str:
-        return rf"{base}^{{-\top}}"
-
-    def subscripted(self, text: str, latex: str, d) -> str:
-        return rf"{latex}_{{{sympy.latex(d)}}}"
+    def sized(self, text: str, latex: str, items) -> str:
+        return self.subscripted(text, latex, items)
 
     def placeholder(self, v: Var) -> str:
         return self.name(v)
 
     def where(self, body: str, defs: list[tuple[str, str]]) -> str:
         return body + r" \quad \text{where } " + r",\ ".join(f"{n} = {d}" for n, d in defs)
-
-    def unit(self, i: int) -> str:
-        return rf"\mathbf{{e}}_{{{i + 1}}}"
 
 
 TEXT, LATEX = Style(), LatexStyle()
@@ -223,20 +289,21 @@ TEXT, LATEX = Style(), LatexStyle()
 
 def _coeff(e: Expr):
     """(numeric coefficient, rest) of a product; (1, e) otherwise."""
-    if isinstance(e, Call) and e.op == "mul" and isinstance(e.operands[0], Const) and \
+    if _fixity(e) == "factors" and isinstance(e.operands[0], Const) and \
             e.operands[0].shape.is_scalar:
         rest = e.operands[1:]
-        return e.operands[0].value, (rest[0] if len(rest) == 1 else E.call("mul", rest, e.shape))
+        return e.operands[0].value, (rest[0] if len(rest) == 1 else E.call(e.op, rest, e.shape))
     if isinstance(e, Const):
         return e.value, None
     return sympy.Integer(1), e
 
 
 def _factor_order(f: Expr) -> int:
-    if isinstance(f, Call) and f.op in ("step", "sign"):
+    """Indicators first (step(z), sign(x): ``Rule.indicator``), then variables and their
+    powers, then the rest: step(z) ⊙ (z − y), x ⊙ exp(x)."""
+    if isinstance(f, Call) and RULES[f.op].indicator:
         return 0
-    if isinstance(f, Var) or (isinstance(f, Call) and f.op == "pow" and
-                              isinstance(f.operands[0], Var)):
+    if isinstance(f, Var) or (_fixity(f) == "power" and isinstance(f.operands[0], Var)):
         return 1
     return 2
 
@@ -251,9 +318,10 @@ class Printer:
     not limited by Python's stack).  ``names`` maps placeholder variables of named
     subexpressions to their printed names (``u₁``, ``s``)."""
 
-    def __init__(self, style: Style, names: dict | None = None):
+    def __init__(self, style: Style, names: dict | None = None, sized: bool = False):
         self.s = style
         self.names = names or {}
+        self.sized = sized          # I and 𝟙 with their sizes: Iₙ, 𝟙ₙ (see ``needs_sizes``)
         self.memo: dict[Expr, tuple[str, int]] = {}
 
     def __call__(self, e: Expr) -> str:
@@ -277,18 +345,14 @@ class Printer:
         if isinstance(e, Var):
             return self.names.get(e) or s.name(e), ATOM
         if isinstance(e, Identity):
-            return s.identity, ATOM
+            return (s.sized("I", "I", [e.shape.rows]) if self.sized else s.identity), ATOM
         if isinstance(e, Const):
             return self.const(e)
-        op = e.op
-        meth = getattr(self, "op_" + op, None)
-        if meth is not None:
-            return meth(e)
-        rule = RULES[op]
-        name = rule.text or op
-        args = [self.p(a)[0] for a in e.operands] + [str(x) for x in e.params
-                                                     if op == "norm" and x != 2]
-        return s.func(name, rule.latex or name, args), ATOM
+        rule = RULES[e.op]
+        return getattr(self, "form_" + rule.fixity)(e, rule)
+
+    def spelling(self, rule) -> str:
+        return rule.latex if isinstance(self.s, LatexStyle) else rule.text
 
     def const(self, e: Const):
         s = self.s
@@ -296,18 +360,50 @@ class Printer:
         neg = v.could_extract_minus_sign() if isinstance(v, sympy.Expr) else v < 0
         if e.shape.is_scalar:
             text = s.number(v)
-            return (s.minus + text, NEG) if neg else (text, ATOM if v.is_Integer else MUL)
+            atom = v.is_Integer or v.is_Symbol or isinstance(v, sympy.NumberSymbol)
+            return (s.minus + text, NEG) if neg else (text, ATOM if atom else MUL)
         if v == 0:
+            if self.sized:          # 0ₙ, 0ₙᵀ, 0ₘ0ₙᵀ
+                z = lambda n: s.sized(s.zero, s.zero, [n])      # noqa: E731
+                if e.shape.is_row:
+                    return z(e.shape.cols) + s.transpose_mark, ATOM
+                if e.shape.is_matrix:
+                    return z(e.shape.rows) + z(e.shape.cols) + s.transpose_mark, ATOM
+                return z(e.shape.rows), ATOM
             return s.zero + (s.transpose_mark if e.shape.is_row else ""), ATOM
-        base = s.ones + (s.transpose_mark if e.shape.is_row else "")
+        base = self.ones(e.shape.cols if e.shape.is_row else e.shape.rows) + (
+            s.transpose_mark if e.shape.is_row else "")
         if e.shape.is_matrix and not e.shape.is_row:     # a matrix of ones: 𝟙𝟙ᵀ
-            base = s.ones + s.ones + s.transpose_mark
+            base = self.ones(e.shape.rows) + self.ones(e.shape.cols) + s.transpose_mark
         if v == 1:
             return base, ATOM
-        text = s.juxtapose([s.number(v), base])
+        text = s.juxtapose([s.number(-v if neg else v), base])
         return (s.minus + text, NEG) if neg else (text, MUL)
 
-    def op_add(self, e):
+    def ones(self, n) -> str:
+        return self.s.sized(self.s.ones, self.s.ones, [n]) if self.sized else self.s.ones
+
+    # -- the forms an operation prints in (``Rule.fixity``) ---------------------------------
+
+    def form_func(self, e, rule):
+        """name(a, b): the operation's ``text``, or ``latex`` with \\left( \\right)."""
+        operands = list(e.operands)
+        while len(operands) > 1 and len(rule.defaults) >= len(operands) and \
+                isinstance(operands[-1], Const) and \
+                operands[-1].value == rule.defaults[len(operands) - 1]:
+            operands.pop()              # a default a call may leave out: elu(x), not elu(x, 1)
+        args = [self.s.vec(self.p(a)[0]) if rule.vec_args and a.shape.is_matrix
+                else self.p(a)[0] for a in operands]
+        if rule.axis_param is not None and len(e.params) > rule.axis_param:
+            args.append(self.s.keyword("axis", e.params[rule.axis_param]))
+        return self.s.func(rule.text, rule.latex, args), ATOM
+
+    def form_func_T(self, e, rule):
+        """name(a)ᵀ: vec(G)ᵀ, the row of a matrix's entries."""
+        return self.form_func(e, rule)[0] + self.s.transpose_mark, POST
+
+    def form_terms(self, e, rule):
+        """A sum, signs folded in: 1 − y rather than 1 + (−1) y, the positive term first."""
         s = self.s
         parts = []
         terms = list(e.operands)
@@ -325,7 +421,7 @@ class Printer:
                                                else self.wrap(pos, ADD + 1)))
             else:
                 parts.append((" + " if i else "") + self._term(t))
-        return "".join(parts), ADD
+        return "".join(parts), rule.prec
 
     def _term(self, t: Expr) -> str:
         """A constant in a sum is scalar expansion: x + 1, not x + 𝟙."""
@@ -333,7 +429,9 @@ class Printer:
             return self.s.number(t.value)
         return self.wrap(t, ADD)
 
-    def op_mul(self, e):
+    def form_factors(self, e, rule):
+        """An element-wise product: the numeric coefficient first, then scalar factors by
+        juxtaposition, then the others joined by ⊙ (indicators first: step(z) ⊙ (z − y))."""
         s = self.s
         c, _ = _coeff(e)
         factors = list(e.operands[1:] if isinstance(e.operands[0], Const) and
@@ -345,20 +443,20 @@ class Printer:
         parts = [s.number(mag)] if mag != 1 else []
         lone = mag == 1 and len(scalars) == 1 and not others
         parts += [self.wrap(f, MUL if lone else MUL + 1) for f in scalars]
-        # indicator factors first, then variables: step(z) ⊙ (z − y), 2x ⊙ exp(x²)
         others.sort(key=_factor_order)
         if others:
             # a lone factor after a sign, or a matrix product after a scalar, needs no
             # parentheses: −w ⊘ x², 2/N aᵀ X
             prec = MUL if (len(others) == 1 and (not parts or (
-                isinstance(others[0], Call) and others[0].op == "matmul"))) else MUL + 1
+                _fixity(others[0]) == "juxtapose"))) else MUL + 1
             parts.append(s.hadamard.join(self.wrap(f, prec) for f in others))
         text = s.juxtapose(parts) if parts else "1"
         if negative:
             return s.minus + text, NEG
-        return text, MUL
+        return text, rule.prec
 
-    def op_div(self, e):
+    def form_quotient(self, e, rule):
+        """a/b (a fraction in LaTeX) by a scalar, a ⊘ b element-wise."""
         s = self.s
         a, b = e.operands
         if e.shape.is_scalar or b.shape.is_scalar:      # and division by a scalar: xᵀ/‖x‖
@@ -368,98 +466,60 @@ class Printer:
             if prec == NEG:         # −a/b, not (−a)/b: both read the same
                 return f"{num}/{self.wrap(b, POW)}", NEG
             return f"{self.wrap(a, MUL)}/{self.wrap(b, POW)}", MUL
-        return f"{self.wrap(a, MUL)}{s.hdivide}{self.wrap(b, MUL + 1)}", MUL
+        return f"{self.wrap(a, MUL)}{s.hdivide}{self.wrap(b, MUL + 1)}", rule.prec
 
-    def op_pow(self, e):
+    def form_power(self, e, rule):
+        """xⁿ; of a matrix the Hadamard power X^∘n, which cannot be read as a matrix power."""
         base, ex = e.operands
         ex_val = ex.value if isinstance(ex, Const) else None
-        return self.s.power(self.wrap(base, POW + 1), ex_val, self.p(ex)[0]), POW
+        b = self.base(base, POW + 1)
+        if base.shape.is_matrix:
+            return self.s.hadamard_power(b, self.p(ex)[0]), rule.prec
+        return self.s.power(b, ex_val, self.p(ex)[0]), rule.prec
 
-    def op_matmul(self, e):
-        return self.s.matprod([self.wrap(f, MUL + 1) for f in e.operands]), MUL
+    def base(self, a: Expr, prec: int = POST) -> str:
+        """``a`` as the base of a superscript: in parentheses if it has a superscript of its
+        own, so that nothing reads as a double superscript: (X⁻¹)⁻ᵀ, (xᵀ)²."""
+        if _fixity(a) in ("transposed", "postfix", "func_T", "power"):
+            return self.s.paren(self.p(a)[0])
+        return self.wrap(a, prec)
 
-    def op_dot(self, e):
+    def form_juxtapose(self, e, rule):
+        """A matrix product: the factors side by side, A B x."""
+        return self.s.matprod([self.wrap(f, MUL + 1) for f in e.operands]), rule.prec
+
+    def form_infix(self, e, rule):
+        """a op b, with the operation's symbol: w·x."""
         a, b = e.operands
-        return f"{self.wrap(a, MUL + 1)}{self.s.dot}{self.wrap(b, MUL + 1)}", MUL
+        op = self.spelling(rule)
+        return f"{self.wrap(a, rule.prec + 1)}{op}{self.wrap(b, rule.prec + 1)}", rule.prec
 
-    def op_T(self, e):
+    def form_transposed(self, e, rule):
+        """aᵀ; the transpose of an operation that has a transposed mark prints it: X⁻ᵀ."""
         a = e.operands[0]
-        if isinstance(a, Call) and a.op == "inv":       # (X⁻¹)ᵀ = X⁻ᵀ
-            return self.s.inverse_transpose(self.wrap(a.operands[0], POST)), POST
-        return self.wrap(a, POST) + self.s.transpose_mark, POST
+        inner = RULES[a.op] if isinstance(a, Call) else None
+        if inner is not None and inner.transposed[0]:
+            mark = inner.transposed[1 if isinstance(self.s, LatexStyle) else 0]
+            return self.base(a.operands[0]) + mark, POST
+        return self.base(a) + self.s.transpose_mark, POST
 
-    def op_kron(self, e):
-        a, b = e.operands
-        return f"{self.wrap(a, MUL + 1)}{self.s.kron}{self.wrap(b, MUL + 1)}", MUL
+    def form_postfix(self, e, rule):
+        """a⁻¹; of a transpose, the operation's transposed mark: (Xᵀ)⁻¹ = X⁻ᵀ."""
+        a = e.operands[0]
+        if _fixity(a) == "transposed" and rule.transposed[0]:
+            mark = rule.transposed[1 if isinstance(self.s, LatexStyle) else 0]
+            return self.base(a.operands[0]) + mark, POST
+        return self.base(a) + self.spelling(rule), POST
 
-    def op_jdiag(self, e):
-        d = e.operands[0]
-        inner = self.p(d)[0] if not d.shape.is_matrix else self.s.vec(self.p(d)[0])
-        return self.s.func("diag", r"\operatorname{diag}", [inner]), ATOM
-
-    def op_vec(self, e):
-        return self.s.vec(self.p(e.operands[0])[0]), ATOM
-
-    def op_vecT(self, e):
-        return self.s.vec(self.p(e.operands[0])[0]) + self.s.transpose_mark, POST
-
-    def op_K(self, e):
-        return self.s.commutation(*e.params), ATOM
-
-    def op_Delta(self, e):
-        """Δₙ: vec(diag(v)) = Δₙ v."""
-        return self.s.subscripted("Δ", r"\Delta", e.params[0]), ATOM
-
-    def op_unit(self, e):
-        return self.s.unit(e.params[0]), ATOM
-
-    def op_index(self, e):
-        return self.s.index(self.wrap(e.operands[0], ATOM), e.params[0]), ATOM
-
-    def op_reshape(self, e):
-        return self.p(e.operands[0])
-
-    def op_stack(self, e):
-        return self.s.vector([self.p(a)[0] for a in e.operands]), ATOM
-
-    def op_vstack(self, e):
-        return self.s.matrix([self._row_items(r) for r in e.operands]), ATOM
-
-    def op_hcat(self, e):
-        cols = e.operands
-        if all(c.shape.is_scalar for c in cols):
-            items = [self.p(c)[0] for c in cols]
-            return (self.s.row(items) if isinstance(self.s, LatexStyle)
-                    else self.s.vector(items)), ATOM
-        if all(isinstance(c, Call) and c.op == "stack" for c in cols):
-            n = len(cols[0].operands)
-            rows = [[self.p(c.operands[i])[0] for c in cols] for i in range(n)]
-            return self.s.matrix(rows), ATOM
-        return self.s.vector([self.p(c)[0] for c in cols]), ATOM
-
-    def _row_items(self, r: Expr) -> list[str]:
-        if isinstance(r, Call) and r.op == "hcat":
-            return [self.p(c)[0] for c in r.operands]
-        return [self.p(r)[0]]
-
-    def op_sqrt(self, e):
+    def form_root(self, e, rule):
+        """√a (\\sqrt{a})."""
         a = e.operands[0]
         if isinstance(self.s, LatexStyle):
             return rf"\sqrt{{{self.p(a)[0]}}}", ATOM
         return "√" + self.wrap(a, ATOM), POW
 
-    def op_sigmoid(self, e):
-        return self.s.func("σ", r"\sigma", [self.p(e.operands[0])[0]]), ATOM
-
-    def op_inv(self, e):
-        a = e.operands[0]
-        if isinstance(a, Call) and a.op == "T":         # (Xᵀ)⁻¹ = X⁻ᵀ
-            return self.s.inverse_transpose(self.wrap(a.operands[0], POST)), POST
-        if isinstance(self.s, LatexStyle):
-            return f"{self.wrap(a, POST)}^{{-1}}", POST
-        return self.wrap(a, POST) + "⁻¹", POST
-
-    def op_norm(self, e):
+    def form_norm(self, e, rule):
+        """‖x‖, ‖x‖₁."""
         a = e.operands[0]
         p = e.params[0] if e.params else 2
         if isinstance(self.s, LatexStyle):
@@ -467,24 +527,106 @@ class Printer:
             return rf"\left\lVert {self.p(a)[0]} \right\rVert{sub}", ATOM
         return f"‖{self.p(a)[0]}‖" + ("₁" if p == 1 else ""), ATOM
 
-    def op_log(self, e):
-        return self.s.func("ln", r"\ln", [self.p(e.operands[0])[0]]), ATOM
+    def form_symbol(self, e, rule):
+        """A named constant matrix with subscripts from its params: 𝕂ₘₙ, 𝔻ₙ, 𝕖₁."""
+        return self.s.subscripted(rule.text, rule.latex, rule.subscript(e.params)), ATOM
 
-    def op_sum(self, e):
+    def form_index(self, e, rule):
+        """gᵢ, the i-th entry of a vector, as the product 𝕖ᵢᵀ g with a unit vector."""
+        unit = self.s.subscripted(rule.text, rule.latex, [e.params[0] + 1])
+        return self.s.matprod([unit + self.s.transpose_mark,
+                               self.wrap(e.operands[0], MUL + 1)]), MUL
+
+    def form_transparent(self, e, rule):
+        return self.p(e.operands[0])
+
+    def form_column(self, e, rule):
+        """A vector literal [f, g, h]."""
+        return self.s.vector([self.p(a)[0] for a in e.operands]), ATOM
+
+    def form_rows(self, e, rule):
+        """A matrix of stacked rows: [[a, b], [c, d]] when each row is a literal, else the
+        rows themselves, [gᵀ, 0ᵀ] (a Jacobian's rows, each a gradient)."""
+        if all(_fixity(r) == "columns" or (_fixity(r) == "transposed" and
+                                           _fixity(r.operands[0]) == "column")
+               for r in e.operands):
+            return self.s.matrix([self._row_items(r) for r in e.operands]), ATOM
         if isinstance(self.s, LatexStyle):
-            return rf"\sum\left({self.p(e.operands[0])[0]}\right)", ATOM
-        return self.s.func("sum", "", [self.p(e.operands[0])[0]]), ATOM
+            return self.s.matrix([[self.p(r)[0]] for r in e.operands]), ATOM
+        return self.s.vector([self.p(r)[0] for r in e.operands]), ATOM
+
+    def form_columns(self, e, rule):
+        """Columns side by side: a row of scalars, or a matrix."""
+        cols = e.operands
+        if all(c.shape.is_scalar for c in cols):
+            items = [self.p(c)[0] for c in cols]
+            return (self.s.row(items) if isinstance(self.s, LatexStyle)
+                    else self.s.vector(items)), ATOM
+        if all(_fixity(c) == "column" for c in cols):
+            n = len(cols[0].operands)
+            rows = [[self.p(c.operands[i])[0] for c in cols] for i in range(n)]
+            return self.s.matrix(rows), ATOM
+        return self.s.vector([self.p(c)[0] for c in cols]), ATOM
+
+    def _row_items(self, r: Expr) -> list[str]:
+        if _fixity(r) == "columns":
+            return [self.p(c)[0] for c in r.operands]
+        if _fixity(r) == "transposed" and _fixity(r.operands[0]) == "column":
+            return [self.p(c)[0] for c in r.operands[0].operands]     # a literal row [a, b]ᵀ
+        return [self.p(r)[0]]
 
 
-def text(e: Expr, named: bool = True, frozen=frozenset()) -> str:
+def _fixity(e: Expr) -> str | None:
+    """The printing form of ``e``'s operation (None for a leaf)."""
+    return RULES[e.op].fixity if isinstance(e, Call) else None
+
+
+def text(e: Expr, named: bool = True, frozen=frozenset(), scope=None) -> str:
     """``e`` as Unicode text; with ``named``, a large subexpression that would print several
-    times prints once, as a named intermediate: ``diag(s) − s sᵀ where s = softmax(x)``."""
-    return _print(e, TEXT, named, frozen)
+    times prints once, as a named intermediate: ``diag(s) − s sᵀ where s = softmax(x)``.
+    The text is an expression of the language that reads back as ``e`` given the shapes of
+    its variables and of ``scope`` (the other variables in play): where the size of an I or 𝟙
+    cannot be read from the rest, it is written, Iₙ, 𝟙ₙ."""
+    return _print(e, TEXT, named, frozen, needs_sizes(e, named, frozen, scope))
 
 
-def latex(e: Expr, named: bool = True, frozen=frozenset()) -> str:
+def latex(e: Expr, named: bool = True, frozen=frozenset(), scope=None) -> str:
     """``e`` in LaTeX; ``frozen``: the user's subexpressions (as for ``simplify``)."""
-    return _print(e, LATEX, named, frozen)
+    return _print(e, LATEX, named, frozen, needs_sizes(e, named, frozen, scope))
+
+
+_SIZES: dict = {}
+
+
+def needs_sizes(e: Expr, named: bool, frozen, scope) -> bool:
+    """Whether ``e``'s text must write the sizes of its I and 𝟙: when reading the text back
+    (with the shapes of the variables) would not give every one of them its size, as in
+    kron(xᵀ, I) or a lone 𝟙ᵀ."""
+    if not any(isinstance(n, Identity) or (isinstance(n, Const) and not n.shape.is_scalar)
+               for n in E.topological(e)):
+        return False
+    variables = {**(scope or {}), **E.free_vars(e)}
+    key = (e, named, tuple(sorted((n, v.shape) for n, v in variables.items())))
+    if key in _SIZES:
+        return _SIZES[key]
+    plain = _print(e, TEXT, named, frozen, False)
+    shapes = {n: v.shape for n, v in variables.items()}
+    known = {s for sh in list(shapes.values()) + [e.shape] for d in sh.dims
+             for s in as_sympy(d).free_symbols}
+    try:
+        back = infer(parse_syntax(plain), shapes, plain)
+        read = {s for n in E.topological(back) for d in n.shape.dims
+                for s in as_sympy(d).free_symbols}
+        # a zero alone reads as the number 0, which broadcasts: its shape shows in the
+        # result's shape, and its size need not be written
+        same = back.shape == e.shape or (isinstance(e, Const) and e.value == 0)
+        out = not same or not read <= known
+    except MatcalcError:
+        out = True
+    if len(_SIZES) > 4096:
+        _SIZES.clear()
+    _SIZES[key] = out
+    return out
 
 
 def operand_text(e: Expr) -> str:
@@ -496,7 +638,7 @@ def operand_latex(e: Expr) -> str:
     return Printer(LATEX).wrap(e, MUL)
 
 
-def _print(e: Expr, style: Style, named: bool, frozen=frozenset()) -> str:
+def _print(e: Expr, style: Style, named: bool, frozen=frozenset(), sized=False) -> str:
     branches = split_cases(e, frozen)
     values = [v for v, _, _ in branches] if branches else [e]
     defs: list = []
@@ -504,7 +646,7 @@ def _print(e: Expr, style: Style, named: bool, frozen=frozenset()) -> str:
     if named:
         values, defs = name_shared(values, {v.name for v in E.free_vars(e).values()})
         names = {var: style.placeholder(var) for var, _ in defs}
-    printer = Printer(style, names)
+    printer = Printer(style, names, sized)
     if branches:
         body = cases_text([(v, z, rel) for v, (_, z, rel) in zip(values, branches)],
                           printer, style)
@@ -562,8 +704,7 @@ def _group_subsums(roots: list[Expr]) -> list[Expr]:
     term, (X w + b) − y, so that the shared sum can be named: step(z) ⊙ (z − y)."""
     adds = []
     for r in roots:
-        adds.extend(n for n in E.topological(r) if isinstance(n, Call) and n.op == "add"
-                    and n not in adds)
+        adds.extend(n for n in E.topological(r) if _fixity(n) == "terms" and n not in adds)
     if len(adds) < 2:
         return roots
     mapping: dict[Expr, Expr] = {}
@@ -575,7 +716,7 @@ def _group_subsums(roots: list[Expr]) -> list[Expr]:
             continue
         a = max(inner, key=lambda x: len(x.operands))
         rest = [t for t in b.operands if t not in set(a.operands)]
-        mapping[b] = E.call("add", [mapping.get(a, a), *rest], b.shape)
+        mapping[b] = E.call(b.op, [mapping.get(a, a), *rest], b.shape)
     return [_replace(r, mapping) for r in roots]
 
 
@@ -587,7 +728,7 @@ def _worth_naming(n: Expr, uses: int) -> bool:
     """Large enough that printing it once saves reading: five or more nodes (constants not
     counted), or two or more when it would print three times or more (softmax(x) in
     diag(s) − s sᵀ)."""
-    if not isinstance(n, Call) or n.op in ("T", "vec", "vecT", "reshape"):
+    if not isinstance(n, Call) or RULES[n.op].view:
         return False
     size = _size_up_to(n, 5)
     return size >= 5 or (uses >= 3 and size >= 2)
@@ -639,13 +780,21 @@ def _placeholders(nodes: list[Expr], taken: set[str]) -> list[Var]:
 # Piecewise: one scalar step condition prints as cases
 
 
+def _sides(n: Expr):
+    """(z, value where z ≤ 0, value where z > 0) for a scalar node that is piecewise in the
+    sign of z (``Rule.sides``: step(z), max(0, z), relu(z)), or None."""
+    if not isinstance(n, Call) or not n.shape.is_scalar or RULES[n.op].sides is None:
+        return None
+    return RULES[n.op].sides(n)
+
+
 def scalar_conditions(e: Expr) -> list[Expr]:
-    """Arguments ``z`` of scalar ``step(z)`` factors in ``e`` (the paper's piecewise cases)."""
+    """The conditions z of scalar indicators (step(z)) in ``e``: the paper's piecewise cases."""
     out = []
     for n in E.topological(e):
-        if isinstance(n, Call) and n.op == "step" and n.shape.is_scalar and \
-                n.operands[0] not in out:
-            out.append(n.operands[0])
+        s = _sides(n)
+        if s is not None and RULES[n.op].indicator and s[0] not in out:
+            out.append(s[0])
     return out
 
 
@@ -655,14 +804,11 @@ def split_cases(e: Expr, frozen=frozenset()) -> list[tuple[Expr, Expr, str]] | N
     if len(conds) != 1:
         return None
     z = conds[0]
-    step = E.call("step", [z], Shape(()))
-    zero = E.const(0)
-    kinks = [E.call("max", [zero, z], Shape(())), E.call("max", [z, zero], Shape(())),
-             E.call("relu", [z], Shape(()))]
+    pieces = {n: s for n in E.topological(e) if (s := _sides(n)) is not None and s[0] == z}
     out = []
     for value, rel in ((0, "le"), (1, "gt")):
         # on each side of the kink, step(z) is a constant and max(0, z) is 0 or z
-        mapping = {step: E.const(value), **{k: (z if value else zero) for k in kinks}}
+        mapping = {n: s[1 + value] for n, s in pieces.items()}
         branch = E.substitute(e, mapping, rebuild)
         out.append((simplify(branch, frozen), z, rel))
     return out
@@ -674,13 +820,6 @@ def cases_text(branches, printer: Printer, style: Style) -> str:
         cond = f"{printer(z)} {style.le if rel == 'le' else style.gt} 0"
         items.append((printer(value), cond))
     return style.cases(items)
-
-
-def shape_label(shape: Shape) -> str:
-    """``[1×n]`` for the default output line."""
-    if shape.is_scalar:
-        return "[1×1]"
-    return "[" + "×".join(dim_str(d) for d in shape.dims) + "]"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -702,7 +841,7 @@ def _msize(shape: Shape):
 
 
 def _sympy_node(n: Expr, args: list) -> sympy.Basic:
-    M = sympy.matrices.expressions
+    """One node as SymPy: leaves here, operations by their entry's ``matrix`` form."""
     if isinstance(n, Var):
         if n.shape.is_scalar:
             return sympy.Symbol(n.name, real=True)
@@ -715,72 +854,4 @@ def _sympy_node(n: Expr, args: list) -> sympy.Basic:
         return n.value * sympy.OneMatrix(*_msize(n.shape))
     if isinstance(n, Identity):
         return sympy.Identity(n.shape.rows)
-    op, sh = n.op, n.shape
-    scalar = sh.is_scalar
-
-    def is_mat(x):
-        return isinstance(x, sympy.MatrixBase) or getattr(x, "is_Matrix", False)
-
-    if op == "add":
-        if scalar:
-            return sympy.Add(*args)
-        mats = [a if is_mat(a) else a * sympy.OneMatrix(*_msize(sh)) for a in args]
-        return sympy.MatAdd(*mats)
-    if op == "mul":
-        scal = [a for a in args if not is_mat(a)]
-        mats = [a for a in args if is_mat(a)]
-        core = mats[0] if len(mats) == 1 else M.HadamardProduct(*mats) if mats else 1
-        return sympy.Mul(*scal) * core if scal else core
-    if op == "div":
-        a, b = args
-        if scalar:
-            return a / b
-        b_inv = M.HadamardPower(b, -1) if is_mat(b) else 1 / b
-        if not is_mat(a):
-            return a * b_inv
-        return M.HadamardProduct(a, b_inv) if is_mat(b_inv) else a * b_inv
-    if op == "pow":
-        a, p = args
-        return a ** p if not is_mat(a) else M.HadamardPower(a, p)
-    if op == "matmul":
-        scal = [a for a in args if not is_mat(a)]
-        mats = [a for a in args if is_mat(a)]
-        out = sympy.MatMul(*mats)
-        out = sympy.Mul(*scal) * out if scal else out
-        return out[0, 0] if scalar and is_mat(out) else out
-    if op == "dot":
-        return (sympy.Transpose(args[0]) * args[1])[0, 0]
-    if op == "T":
-        return sympy.Transpose(args[0]) if is_mat(args[0]) else args[0]
-    if op in ("jdiag",):
-        return M.DiagMatrix(args[0]) if n.operands[0].shape.is_vector else \
-            M.DiagMatrix(M.vec(args[0])) if hasattr(M, "vec") else sympy.Function("diag")(args[0])
-    if op == "kron":
-        return M.KroneckerProduct(*args)
-    if op == "sum":
-        a = args[0]
-        return (sympy.OneMatrix(1, n.operands[0].shape.rows) * a *
-                sympy.OneMatrix(n.operands[0].shape.cols, 1))[0, 0]
-    if op == "trace":
-        return sympy.Trace(args[0])
-    if op == "det":
-        return sympy.Determinant(args[0])
-    if op == "inv":
-        return sympy.Inverse(args[0])
-    if op == "logdet":
-        return sympy.log(sympy.Determinant(args[0]))
-    if op == "stack":
-        return sympy.Matrix(args)
-    if op == "hcat":
-        cols = [a if is_mat(a) else sympy.Matrix([[a]]) for a in args]
-        return sympy.Matrix.hstack(*[sympy.Matrix(c) for c in cols])
-    if op == "vstack":
-        rows = [a if is_mat(a) else sympy.Matrix([[a]]) for a in args]
-        return sympy.Matrix.vstack(*[sympy.Matrix(r) for r in rows])
-    rule = RULES.get(op)
-    fn = rule.sympy if rule is not None else None
-    if fn is not None and len(args) == 1:
-        return fn(args[0]) if not is_mat(args[0]) else args[0].applyfunc(fn)
-    if fn is not None and len(args) == 2 and scalar:
-        return fn(*args)
-    return sympy.Function(op)(*args)
+    return RULES[n.op].matrix(args, n)

@@ -16,6 +16,7 @@ sends a tie to ``a`` only, so ``max(x, x)`` still has derivative ``I``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+import math
 from typing import Callable
 
 import sympy
@@ -28,12 +29,14 @@ from .shapes import ONE, SCALAR, Shape, as_matrix, dim, matmul_shape
 
 np = lazy_module("numpy")  # the NumPy forms run only when evaluating (start-up: lazy.py)
 
-# Inference kinds (how infer.py constrains shapes):
+# Inference kinds (how infer.py constrains shapes; infer.KINDS has one function each):
 #   "map"      out = arg (element-wise unary)          "map2"   element-wise binary, broadcasting
-#   "reduce"   non-scalar -> scalar                      "matmul" "dot" "T" "stack"
-#   "square"   square matrix -> scalar                   "inv"    square -> same square
-#   "vec2vec"  vector -> same vector                     "vec2scalar" vector -> scalar
-#   "diag"     vector -> square matrix (or matrix -> vector)  "internal": never typed by a user
+#   "power"    element-wise, scalar exponent           "chain"  matrix product (@)
+#   "inner"    two vectors of one length -> scalar     "flip"   transpose
+#   "literal"  scalars -> vector ([f, g])              "reduce" non-scalar -> scalar
+#   "square"   square matrix -> scalar                 "invertible" square -> same square
+#   "vec2vec"  vector -> same vector                   "vec2scalar" vector -> scalar
+#   "diagonal" vector -> square matrix (or matrix -> vector)  "internal": never typed by a user
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,12 @@ class StepRule:
     #                                             value is a scalar: "power rule (§1)"
 
 
+# Printing precedences (higher binds tighter), shared with the printer (``render.py``): where an
+# operand prints in parentheses.  The dot product prints at the level of products, so its
+# operands that are products keep parentheses: x·(A x), (2w)·x.
+ADD, NEG, MUL, POW, POST, ATOM = 10, 15, 20, 40, 50, 100
+
+
 @dataclass(frozen=True)
 class Rule:
     """One operation.  ``code`` is its NumPy spelling in generated source (``codegen.py``): a
@@ -60,12 +69,17 @@ class Rule:
     of those names, the node (for shapes and params) and the generator's context (``ctx.dim``
     prints a dimension, ``ctx.dims`` a shape).  In generated code a vector and a row are both
     1-D arrays (so transposing a vector costs nothing), a matrix is 2-D, a scalar a NumPy
-    scalar."""
+    scalar.
+
+    How it prints: ``fixity`` names one of the printer's forms (``render.Printer.form_*``:
+    ``func`` name(args), ``infix``, ``postfix``, ``root``, ``symbol`` with subscripts, …), with
+    ``text``/``latex`` its spelling and ``prec`` its precedence.  The printer never names an
+    operation; the table says which form each one takes."""
 
     name: str
     family: str
     arity: tuple[int, int]
-    infer: str
+    infer: str                                      # how infer.py constrains shapes (KINDS)
     shape: Callable[..., Shape]                     # (arg shapes, params) -> out shape
     partials: Callable[..., tuple] | None = None    # (y, args, params) -> Jacobian per arg
     vjp: Callable[..., tuple] | None = None         # (g, y, args, params) -> adjoint per arg
@@ -73,10 +87,11 @@ class Rule:
     numpy: Callable | None = None                   # (*arrays, *params) -> array (evaluate)
     code: str | Callable | None = None              # NumPy source text (generated code)
     sympy: Callable | None = None                   # scalar SymPy function (element-wise entries)
+    matrix: Callable | None = None                  # (SymPy args, node) -> SymPy matrix form
     text: str = ""                                  # printed name or operator
     latex: str = ""
-    fixity: str = "func"                            # func | infix | prefix | postfix | special
-    prec: int = 100
+    fixity: str = "func"                            # the printer's form (see above)
+    prec: int = ATOM
     section: str = ""                               # the paper section (or source) it encodes
     steps: StepRule = StepRule()                    # how steps.py presents it
     domain: tuple[float, float] = (-2.0, 2.0)       # where the tests sample it
@@ -85,10 +100,41 @@ class Rule:
     name_hint: str = "u"                            # letter for a named intermediate value
     left: Callable | None = None   # (g, P, y_shape, a_shape, vjp): vec(g)ᵀ P, P a Jacobian of
     #                                this kind, in a's shape, without forming P (reverse mode)
+    build: Callable | None = None  # (args, params, shape) -> Expr: the node from typed operands
+    #                                (smart constructors fold 0, 1, I; default: ``apply``)
+    call: Callable | None = None   # (args, keywords, fail) -> (args, params): how a user's call's
+    #                                arguments become operands and params (norm's p, axis=)
+    chain: bool = False            # n-ary and associative: a chain a ∘ b ∘ c is one node
+    callable: bool = True          # users may call it by name
+    transposed: tuple[str, str] = ("", "")   # postfix marks of its transpose (X⁻ᵀ for inv)
+    subscript: Callable | None = None        # params -> the subscripts of a ``symbol`` (𝕂ₘₙ)
+    vec_args: bool = False         # a matrix argument prints as vec(·): diag(vec(D))
+    defaults: tuple = ()           # per operand: the value a call may leave out (None: required)
+    keywords: tuple[str, ...] = ()  # keyword arguments a call takes (axis=)
+    macro: bool = False            # never a node of its own: ``build`` writes it with other
+    #                                entries (eye(n) is I, log_softmax(x) is x − logsumexp(x))
+    axis_param: int | None = None  # the position of the axis in ``params``, when given
+    indicator: bool = False        # piecewise constant (step, sign): printed first in a product
+    sides: Callable | None = None  # (node) -> (z, value if z ≤ 0, value if z > 0) or None: a
+    #                                scalar piecewise in the sign of z prints as cases (§8)
+    view: bool = False             # the same entries rearranged (ᵀ, vec): never worth naming
+    scaling: bool = False          # ⊙, ⊘: a lowercase name beside a matrix scales it (a scalar),
+    #                                where + and − broadcast it as a row (X W + b)
+    note: Callable | None = None   # (node) -> a remark on the user's expression, or None
+    result_note: Callable | None = None   # (node, f) -> a remark on a node of the derivative
+    #                                       of the user's expression f, or None
+
+    def make(self, args, params=(), shape=None) -> Expr:
+        """The node of this operation on typed operands (``shape``: the old node's, when a
+        rewrite rebuilds it)."""
+        if self.build is not None:
+            return self.build(list(args), tuple(params), shape)
+        return apply(self.name, *args, params=params)
 
 
 RULES: dict[str, Rule] = {}
-ALIASES = {"ln": "log", "tr": "trace", "transpose": "T"}
+ALIASES = {"ln": "log", "tr": "trace", "transpose": "T", "Φ": "normcdf", "φ": "normpdf",
+           "σ": "sigmoid"}
 
 
 def _register(rule: Rule) -> Rule:
@@ -112,6 +158,16 @@ def apply(op: str, *args: Expr, params: tuple = (), span=None) -> Expr:
         if value.is_number and value.is_rational:
             return E.Const(shape, value=value)
     return E.Call(shape, op=op, operands=tuple(args), params=tuple(params), span=span)
+
+
+def entry_sum(x: Expr) -> Expr:
+    """sum(x) = 𝟙ᵀ vec(x): the sum of the entries (a row of ones times a column)."""
+    return apply("sum", x)
+
+
+def side_by_side(parts) -> Expr:
+    """Columns (or rows of one entry) side by side: [∂f/∂x, ∂f/∂y] (paper §2)."""
+    return apply("hcat", *parts)
 
 
 def rule_for(node: Expr) -> Rule:
@@ -250,6 +306,36 @@ def kron(a: Expr, b: Expr) -> Expr:
     return E.mul(*scalars, core) if scalars else core
 
 
+def broadcast(args) -> list:
+    """Operands of an element-wise operation with NumPy's broadcasting written out as the paper's
+    matrices: beside an m×n matrix, a vector v is the matrix 𝟙 vᵀ (each row v: the bias of a
+    batched layer, X W + 𝟙 bᵀ), a row r is 𝟙 r, a column c (m×1) is c 𝟙ᵀ.  Scalars stay (scalar
+    expansion); shapes that do not broadcast are left for the smart constructors to refuse."""
+    full = next((a.shape for a in args if a.shape.is_matrix and not a.shape.is_row and
+                 a.shape.cols != ONE), None)
+    if full is None:
+        rows = [a for a in args if a.shape.is_row]
+        if rows:            # a vector beside a row (1×n): NumPy's result is the row
+            return [E.transpose(a) if a.shape.is_vector else a for a in args]
+        return list(args)
+    m, n = full.dims
+    out = []
+    for a in args:
+        s = a.shape
+        scalars = []
+        if isinstance(a, Call) and a.op == "mul" and s != full and not s.is_scalar:
+            scalars = [f for f in a.operands if f.shape.is_scalar]   # −c 𝟙 vᵀ, not 𝟙 (−c v)ᵀ
+            a = E.mul(*(f for f in a.operands if not f.shape.is_scalar)) if scalars else a
+        if s.is_vector and s.dims[0] == n and s != full:
+            a = E.matmul(E.ones(Shape((m,))), transposed_product(a))
+        elif s.is_row and s != full:
+            a = E.matmul(E.ones(Shape((m,))), a)
+        elif s.is_matrix and s.cols == ONE and s.rows == m and s != full:
+            a = E.matmul(a, E.transpose(E.ones(Shape((n,)))))
+        out.append(E.mul(*scalars, a) if scalars else a)
+    return out
+
+
 def _elementwise_args(op: str):
     def shape(shapes, params):
         out = SCALAR
@@ -271,8 +357,30 @@ def _same(shapes, params):
 # Families
 
 
+def _is_matrix(x) -> bool:
+    return isinstance(x, sympy.MatrixBase) or getattr(x, "is_Matrix", False)
+
+
+def _msize(shape: Shape):
+    return shape.rows, shape.cols
+
+
+def _matrix_elementwise(fn):
+    """The SymPy form of an element-wise function: ``applyfunc`` on a matrix argument."""
+    def form(args, node):
+        return args[0].applyfunc(fn) if _is_matrix(args[0]) else fn(args[0])
+    return form
+
+
+def _matrix_function(op):
+    """An undefined SymPy function for forms SymPy's matrix expressions do not have."""
+    def form(args, node):
+        return sympy.Function(op)(*args)
+    return form
+
+
 def elementwise(name, derivative, numpy, sympy_fn, *, code=None, text=None, latex=None,
-                section="§7", domain=(-2.0, 2.0), doc=""):
+                section="§7", domain=(-2.0, 2.0), doc="", fixity="func", **extra):
     """A scalar function applied entry by entry (paper §7): Jacobian ``diag(f′(x))``.
     ``derivative(y, x)`` gives f′ as an expression, seeing the output ``y`` too.  ``numpy`` is
     the name of a NumPy ufunc (its code is then ``np.name(x)``) or a function with its ``code``."""
@@ -285,15 +393,17 @@ def elementwise(name, derivative, numpy, sympy_fn, *, code=None, text=None, late
 
     return _register(Rule(name, "elementwise", (1, 1), "map", _same, partials,
                           numpy=_np_or_obj(numpy, sympy_fn), code=code, sympy=sympy_fn,
-                          text=text or name,
+                          matrix=_matrix_elementwise(sympy_fn),
+                          text=text or name, fixity=fixity, **extra,
                           latex=latex or rf"\operatorname{{{name}}}", section=section,
                           domain=domain, doc=doc,
                           jacobian_doc={0: f"element-wise {name}: diagonal Jacobian "
                                            f"diag({name}′)"}))
 
 
-def elementwise2(name, da, db, numpy, *, code=None, text, latex, fixity="func", prec=100,
-                 section="§3", sympy_fn=None, doc=""):
+def elementwise2(name, da, db, numpy, *, code=None, text, latex, fixity="func", prec=ATOM,
+                 section="§3", sympy_fn=None, doc="", build=None, infer="map2", matrix=None,
+                 shape=None, arity=(2, 2), **extra):
     """An element-wise binary operator with scalar expansion (paper §3, §4).  ``da(y, a, b)`` and
     ``db(y, a, b)`` are the local derivatives; the Jacobian w.r.t. an argument of the output's
     shape is ``diag(·)`` (the element-wise diagonal condition holds), w.r.t. an expanded scalar
@@ -309,14 +419,25 @@ def elementwise2(name, da, db, numpy, *, code=None, text, latex, fixity="func", 
                 out.append(column(local, y.shape))
         return tuple(out)
 
-    return _register(Rule(name, "elementwise2", (2, 2), "map2", _elementwise_args(text),
-                          partials, numpy=numpy, code=code, sympy=sympy_fn, text=text,
+    def default_matrix(args, node):
+        if not any(_is_matrix(a) for a in args):
+            return sympy_fn(*args)
+        return _matrix_function(name)(args, node)
+
+    if build is None and infer == "map2":
+        def build(args, params, old):
+            return apply(name, *broadcast(args), params=params)
+    return _register(Rule(name, "elementwise2", arity, infer, shape or _elementwise_args(text),
+                          partials, numpy=numpy, code=code, sympy=sympy_fn,
+                          matrix=matrix or default_matrix, text=text,
                           latex=latex, fixity=fixity, prec=prec, section=section, doc=doc,
+                          build=build, **extra,
                           jacobian_doc={0: f"element-wise {text}, diagonal condition holds",
                                         1: f"element-wise {text}, diagonal condition holds"}))
 
 
-def nary(name, numpy, *, code=None, text, latex, prec, section, doc="", name_hint="u"):
+def nary(name, numpy, *, code=None, text, latex, prec, section, doc="", name_hint="u", build,
+         fixity, matrix, **extra):
     """n-ary ``+`` and ``⊙`` (flattened by the smart constructors): each argument's partial is
     that of the binary operator with the other arguments' sum/product as partner."""
     if name == "add":
@@ -336,18 +457,20 @@ def nary(name, numpy, *, code=None, text, latex, prec, section, doc="", name_hin
             return tuple(out)
     return _register(Rule(name, "elementwise2", (2, 10**9), "map2", _elementwise_args(text),
                           partials, numpy=numpy, code=code, text=text, latex=latex,
-                          fixity="infix", prec=prec, section=section, doc=doc,
-                          name_hint=name_hint,
+                          fixity=fixity, prec=prec, section=section, doc=doc,
+                          name_hint=name_hint, build=build, chain=True, callable=False,
+                          matrix=matrix, **extra,
                           left=_left_sum if name == "add" else _left_scaled,
                           jacobian_doc={"*": f"element-wise {text}, diagonal condition holds"}))
 
 
 def reduction(name, gradient, numpy, *, code=None, section="§5", arity=(1, 1), infer="reduce",
-              doc="", text=None, latex=None):
+              doc="", text=None, latex=None, matrix=None, fixity="func", shape=None,
+              partials=None, **extra):
     """A function to a scalar (paper §5: sum, and the dot product's y = sum(u)): its Jacobian is
     the row ``gᵀ`` with ``gradient(y, x, params)`` in the shape of ``x``."""
 
-    def shape(shapes, params):
+    def default_shape(shapes, params):
         s = shapes[0]
         if infer == "vec2scalar" and not s.is_vector:
             raise ShapeError(f"{name} takes a vector, not {s}")
@@ -355,43 +478,51 @@ def reduction(name, gradient, numpy, *, code=None, section="§5", arity=(1, 1), 
             raise ShapeError(f"{name} takes a square matrix, not {s}")
         return SCALAR
 
-    def partials(y, args, params):
+    def row(y, args, params):
         return (grad_row(gradient(y, args[0], params)),)
 
-    return _register(Rule(name, "reduction", arity, infer, shape, partials, numpy=numpy,
+    return _register(Rule(name, "reduction", arity, infer, shape or default_shape,
+                          partials or row, numpy=numpy,
                           code=code, text=text or name,
                           latex=latex or rf"\operatorname{{{name}}}",
-                          section=section, doc=doc,
+                          section=section, doc=doc, matrix=matrix or _matrix_function(name),
+                          fixity=fixity, **extra,
                           jacobian_doc={0: f"{name}: a row, the gradient of {name}"}))
 
 
-def linear(name, partial, vjp, numpy, *, code=None, shape, infer, text, latex, fixity, prec=100,
-           section="§2", doc=""):
+def linear(name, partial, vjp, numpy, *, code=None, shape, infer, text, latex, fixity, prec=ATOM,
+           section="§2", doc="", build=None, matrix=None, **extra):
     """A linear map: its Jacobian does not depend on the argument's value."""
     return _register(Rule(name, "linear", (1, 1), infer, shape,
                           lambda y, args, params: (partial(y, args[0], params),),
                           vjp=vjp, numpy=numpy, code=code, text=text, latex=latex, fixity=fixity,
-                          prec=prec, section=section, doc=doc,
+                          prec=prec, section=section, doc=doc, build=build,
+                          matrix=matrix or _matrix_function(name), **extra,
                           jacobian_doc={0: f"{name} is linear"}))
 
 
 def bilinear(name, pa, pb, numpy, *, code=None, shape, infer, text, latex, fixity, prec, section,
-             doc=""):
+             doc="", matrix=None):
     """A bilinear map (matrix product, dot product): ∂(ab)/∂a uses b and vice versa."""
     return _register(Rule(name, "bilinear", (2, 2), infer, shape,
                           lambda y, args, params: (pa(*args), pb(*args)), numpy=numpy,
                           code=code, text=text, latex=latex, fixity=fixity, prec=prec,
-                          section=section, doc=doc,
+                          section=section, doc=doc, matrix=matrix or _matrix_function(name),
                           jacobian_doc={0: f"{name} is bilinear", 1: f"{name} is bilinear"}))
 
 
-def internal(name, shape, numpy, *, code=None, text, latex="", fixity="special", partials=None,
-             left=None):
+def internal(name, shape, numpy, *, code=None, text, latex="", fixity="func", partials=None,
+             left=None, prec=ATOM, build=None, matrix=None, infer="internal", callable=False,
+             arity=(0, 10**9), **extra):
     """Structured matrices that appear in derivatives (``diag``, ``⊗``, ``vec``, ``step``);
-    ``left`` multiplies an adjoint by one without forming it."""
-    return _register(Rule(name, "internal", (0, 10**9), "internal", shape, partials,
+    ``left`` multiplies an adjoint by one without forming it.  By default a node is rebuilt
+    with its shape recomputed by ``shape`` (the smart constructors of the others fold)."""
+    def default_build(args, params, old):
+        return E.call(name, args, shape([a.shape for a in args], params), params)
+    return _register(Rule(name, "internal", arity, infer, shape, partials,
                           numpy=numpy, code=code, text=text, latex=latex, fixity=fixity,
-                          left=left))
+                          left=left, prec=prec, build=build or default_build, callable=callable,
+                          matrix=matrix or _matrix_function(name), **extra))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -449,6 +580,43 @@ def _sp_softplus(x):
     return sympy.log(1 + sympy.exp(x))
 
 
+def _erf(x):
+    """erf entry by entry (NumPy has no erf; the standard library's is exact to rounding)."""
+    return np.vectorize(math.erf, otypes=[float])(x)
+
+
+_ERF_CODE = "np.vectorize(math.erf, otypes=[float])({0})"   # generated code imports math
+
+
+def _sp_normcdf(x):
+    return (1 + sympy.erf(x / sympy.sqrt(2))) / 2
+
+
+def _sp_normpdf(x):
+    return sympy.exp(-x**2 / 2) / sympy.sqrt(2 * sympy.pi)
+
+
+def _sp_leaky(x, a):
+    return sympy.Piecewise((x, x > 0), (a * x, True)) if not (x.is_number and a.is_number) else \
+        (x if x > 0 else a * x)
+
+
+def _sp_elu(x, a):
+    return sympy.Piecewise((x, x > 0), (a * (sympy.exp(x) - 1), True)) \
+        if not (x.is_number and a.is_number) else (x if x > 0 else a * (sympy.exp(x) - 1))
+
+
+def _elementwise_pair(np_fn, sp_fn):
+    """A function of an array and a scalar parameter: NumPy for numbers, SymPy entry by entry
+    for object arrays (the component check)."""
+    def run(x, a):
+        x, a = np.asarray(x), np.asarray(a)
+        if x.dtype == object or a.dtype == object:
+            return np.vectorize(sp_fn, otypes=[object])(x, a)
+        return np_fn(x.astype(float), a.astype(float))
+    return run
+
+
 def _max(a, b):
     a, b = np.asarray(a), np.asarray(b)
     if a.dtype == object or b.dtype == object:
@@ -477,21 +645,26 @@ def _as_array(m):
     return np.array(m.tolist(), dtype=object)
 
 
-def _softmax(x):
+def _softmax(x, axis=None):
+    """softmax of a vector, or of each row (axis=1) or column (axis=0) of a matrix."""
     x = np.asarray(x)
     if x.dtype == object:
-        e = np.array([sympy.exp(v) for v in x], dtype=object)
-        return e / sum(e)
-    e = np.exp(x - x.max())
-    return e / e.sum()
+        e = np.vectorize(sympy.exp, otypes=[object])(x)
+        return e / (np.sum(e, axis=axis, keepdims=True) if axis is not None else np.sum(e))
+    e = np.exp(x - np.max(x, axis=axis, keepdims=axis is not None))
+    return e / np.sum(e, axis=axis, keepdims=axis is not None)
 
 
-def _logsumexp(x):
+def _logsumexp(x, axis=None):
+    """log Σ exp over a vector, or over each row (axis=1) or column (axis=0) of a matrix."""
     x = np.asarray(x)
     if x.dtype == object:
-        return sympy.log(sum(sympy.exp(v) for v in x))
-    m = x.max()
-    return m + np.log(np.exp(x - m).sum())
+        e = np.vectorize(sympy.exp, otypes=[object])(x)
+        return np.vectorize(sympy.log, otypes=[object])(np.sum(e, axis=axis)) \
+            if axis is not None else sympy.log(np.sum(e))
+    m = np.max(x, axis=axis, keepdims=True)
+    out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+    return out.reshape(-1) if axis is not None else out.reshape(())
 
 
 def _norm(x, p=2):
@@ -603,13 +776,42 @@ def _s(v):
     return E.const(v)
 
 
+def _sympy_add(args, node):
+    if node.shape.is_scalar:
+        return sympy.Add(*args)
+    return sympy.MatAdd(*[a if _is_matrix(a) else a * sympy.OneMatrix(*_msize(node.shape))
+                          for a in args])
+
+
+def _sympy_mul(args, node):
+    scal = [a for a in args if not _is_matrix(a)]
+    mats = [a for a in args if _is_matrix(a)]
+    core = mats[0] if len(mats) == 1 else \
+        sympy.matrices.expressions.HadamardProduct(*mats) if mats else 1
+    return sympy.Mul(*scal) * core if scal else core
+
+
+def _broadcast_note(node):
+    """An element-wise product that repeats a row in every row of a matrix (x'*A*x): perhaps
+    a matrix product was meant."""
+    for f in node.operands:
+        if isinstance(f, Call) and f.op == "matmul" and isinstance(f.operands[0], E.Const) \
+                and f.operands[0].shape.is_vector and f.shape.is_matrix:
+            return ("* is element-wise and broadcasts as NumPy does (𝟙 vᵀ repeats the row vᵀ "
+                    "in every row); for a matrix product write @, as in x'@A@x")
+    return None
+
+
 nary("add", lambda *xs: sum(np.asarray(x) for x in xs[1:]) + np.asarray(xs[0]) * 1
      if len(xs) > 1 else xs[0], code=lambda args, node, ctx: " + ".join(args), text="+",
-     latex="+", prec=10, section="§3 (w + x), §4 (x + z)",
-     doc="∂(w + x)/∂w = I, ∂(x + z)/∂z = 𝟙", name_hint="z")
+     latex="+", prec=ADD, fixity="terms", section="§3 (w + x), §4 (x + z)",
+     doc="∂(w + x)/∂w = I, ∂(x + z)/∂z = 𝟙", name_hint="z",
+     build=lambda a, p, s: E.add(*broadcast(a)), matrix=_sympy_add)
 nary("mul", lambda *xs: _product(xs), code=lambda args, node, ctx: _product_code(args),
-     text="⊙", latex=r"\odot", prec=20, section="§3 (w ⊗ x), §4 (x z)",
-     doc="∂(w ⊙ x)/∂w = diag(x), ∂(x z)/∂z = x")
+     text="⊙", latex=r"\odot", prec=MUL, fixity="factors", section="§3 (w ⊗ x), §4 (x z)",
+     doc="∂(w ⊙ x)/∂w = diag(x), ∂(x z)/∂z = x",
+     build=lambda a, p, s: E.mul(*broadcast(a)), matrix=_sympy_mul, note=_broadcast_note,
+     scaling=True)
 
 
 def _product_code(args):
@@ -625,27 +827,103 @@ def _product(xs):
     return out
 
 
+def _sympy_div(args, node):
+    a, b = args
+    if node.shape.is_scalar:
+        return a / b
+    b_inv = sympy.matrices.expressions.HadamardPower(b, -1) if _is_matrix(b) else 1 / b
+    if not _is_matrix(a):
+        return a * b_inv
+    return sympy.matrices.expressions.HadamardProduct(a, b_inv) if _is_matrix(b_inv) else \
+        a * b_inv
+
+
+def _sympy_pow(args, node):
+    a, p = args
+    return sympy.matrices.expressions.HadamardPower(a, p) if _is_matrix(a) else a ** p
+
+
+def _note_e(node):
+    base = node.operands[0]
+    if isinstance(base, E.Var) and base.name == "e":
+        return "e is a variable here; for the exponential eˣ write exp(x)"
+    return None
+
+
+def _max_sides(n):
+    """max(0, z) and max(z, 0) are 0 where z ≤ 0 and z where z > 0."""
+    a, b = n.operands
+    z = b if E.is_zero(a) else a if E.is_zero(b) else None
+    return None if z is None else (z, E.zero(SCALAR), z)
+
+
 elementwise2("div", lambda y, a, b: E.div(one, b),
              lambda y, a, b: E.neg(E.div(a, E.power(b, _s(2)))),
              lambda a, b: np.asarray(a) / np.asarray(b), code="{0} / {1}", text="⊘",
              latex=r"\oslash",
-             fixity="infix", prec=20, section="§3 (w ⊘ x)",
-             doc="∂(w ⊘ x)/∂w = diag(1 ⊘ x), ∂(w ⊘ x)/∂x = diag(−w ⊘ x²)")
+             fixity="quotient", prec=MUL, section="§3 (w ⊘ x)",
+             doc="∂(w ⊘ x)/∂w = diag(1 ⊘ x), ∂(w ⊘ x)/∂x = diag(−w ⊘ x²)",
+             build=lambda a, p, s: E.div(*broadcast(a)), matrix=_sympy_div, callable=False,
+             scaling=True)
 elementwise2("pow", lambda y, a, p: E.mul(p, E.power(a, E.sub(p, one))),
              lambda y, a, p: E.mul(y, apply("log", a)), _pow, code="{0} ** {1}", text="^",
-             latex="^",
-             fixity="special", prec=40, section="§1 power rule",
-             doc="∂xⁿ/∂x = n xⁿ⁻¹ (element-wise); ∂aᵖ/∂p = aᵖ log a")
+             latex="^", fixity="power", prec=POW, section="§1 power rule",
+             doc="∂xⁿ/∂x = n xⁿ⁻¹ (element-wise); ∂aᵖ/∂p = aᵖ log a", infer="power",
+             build=lambda a, p, s: E.power(*a), matrix=_sympy_pow, callable=False,
+             note=_note_e)
 elementwise2("max", lambda y, a, b: E.sub(one, apply("step", E.sub(b, a))),
              lambda y, a, b: apply("step", E.sub(b, a)), _max, code="np.maximum({0}, {1})",
              text="max",
              latex=r"\max", section="§8 (max(0, z))", sympy_fn=sympy.Max,
-             doc="∂max(0, z)/∂z = step(z); a tie goes to the first argument")
+             doc="∂max(0, z)/∂z = step(z); a tie goes to the first argument", sides=_max_sides)
 elementwise2("min", lambda y, a, b: E.sub(one, apply("step", E.sub(a, b))),
              lambda y, a, b: apply("step", E.sub(a, b)), _min, code="np.minimum({0}, {1})",
              text="min",
              latex=r"\min", section="§8 (by symmetry with max)", sympy_fn=sympy.Min,
              doc="∂min(a, b)/∂a = 1 − step(a − b); a tie goes to the first argument")
+
+
+def _slope(name, default):
+    """The call of an activation with a scalar slope: ``name(x)`` or ``name(x, a)``."""
+    def call(args, keywords, fail):
+        return (args if len(args) == 2 else [args[0], E.const(default)]), ()
+    return call
+
+
+def _param_shape(name):
+    def shape(shapes, params):
+        if not shapes[1].is_scalar:
+            raise ShapeError(f"the slope of {name} must be a scalar, not {shapes[1]}")
+        return shapes[0]
+    return shape
+
+
+def _below(x):
+    """1 − step(x): the indicator of x ≤ 0."""
+    return E.sub(one, apply("step", x))
+
+
+elementwise2("leaky_relu",
+             lambda y, x, a: E.add(apply("step", x), E.mul(a, _below(x))),
+             lambda y, x, a: E.mul(x, _below(x)),
+             _elementwise_pair(lambda x, a: np.where(x > 0, x, a * x), _sp_leaky),
+             code="np.where({0} > 0, {0}, {1} * {0})", text="leaky_relu",
+             latex=r"\operatorname{leaky\_relu}", infer="power", sympy_fn=_sp_leaky,
+             section="deep learning (Maas et al.)", arity=(1, 2), shape=_param_shape("leaky_relu"), call=_slope("leaky_relu", sympy.Rational(1, 100)),
+             defaults=(None, sympy.Rational(1, 100)),
+             doc="leaky_relu(x, a) = x if x > 0 else a x (a = 0.01 by default); ∂/∂x = 1 for "
+                 "x > 0, a for x ≤ 0 (at 0: a, as relu′(0) = 0)")
+elementwise2("elu",
+             lambda y, x, a: E.add(apply("step", x), E.mul(_below(x), E.add(y, a))),
+             lambda y, x, a: E.mul(_below(x), apply("expm1", x)),
+             _elementwise_pair(lambda x, a: np.where(x > 0, x, a * np.expm1(np.minimum(x, 0))),
+                               _sp_elu),
+             code="np.where({0} > 0, {0}, {1} * np.expm1(np.minimum({0}, 0)))", text="elu",
+             latex=r"\operatorname{elu}", infer="power", sympy_fn=_sp_elu,
+             section="deep learning (Clevert et al.)", arity=(1, 2), shape=_param_shape("elu"), call=_slope("elu", sympy.Integer(1)),
+             defaults=(None, sympy.Integer(1)),
+             doc="elu(x, a) = x if x > 0 else a (exp(x) − 1) (a = 1 by default); ∂/∂x = 1 for "
+                 "x > 0, elu(x) + a for x ≤ 0")
 
 
 def _matmul_shape(shapes, params):
@@ -703,10 +981,56 @@ def _matmul_code(args, node, ctx):
     return text[1:-1] if text.startswith("(") else text
 
 
-_register(Rule("matmul", "bilinear", (2, 10**9), "matmul", _matmul_shape, _matmul_partials,
-               numpy=_matmul, code=_matmul_code, text="", latex="", fixity="infix", prec=30,
-               section="§6 (affine layer Wx + b); Matrix Cookbook (520)",
-               doc="∂(Wx)/∂x = W; ∂vec(Wx)/∂vec(W) = xᵀ ⊗ I",
+def _sympy_matmul(args, node):
+    scal = [a for a in args if not _is_matrix(a)]
+    mats = [a for a in args if _is_matrix(a)]
+    out = sympy.MatMul(*mats)
+    out = sympy.Mul(*scal) * out if scal else out
+    return out[0, 0] if node.shape.is_scalar and _is_matrix(out) else out
+
+
+def transposed_product(e: Expr) -> Expr:
+    """(A B C)ᵀ written as Cᵀ Bᵀ Aᵀ (the transpose of anything else as it is)."""
+    if isinstance(e, Call) and e.op == "matmul":
+        return E.matmul(*(E.transpose(f) for f in reversed(e.operands)))
+    return E.transpose(e)
+
+
+def _matmul_build(args, params, old):
+    """A @ B @ … as NumPy reads it (``shapes.numpy_matmul``): a vector on the left that does
+    not chain as a column is its transpose, and a product NumPy would return 1-D is written as
+    the vector it is: w@x = wᵀ x, x@W = Wᵀ x, x@A@B = Bᵀ Aᵀ x."""
+    acc = args[0]
+    implicit = False
+    for f in args[1:]:
+        if acc.shape.is_vector and not (f.shape.is_row or f.shape.is_scalar):
+            acc = transposed_product(acc)
+            implicit = True
+        acc = E.matmul(acc, f)
+    if implicit and acc.shape.is_row:
+        acc = transposed_product(acc)
+    return acc
+
+
+def _juxtapose_build(args, params, old):
+    """a b c written side by side: scalars scale, the rest is a matrix product (2x, 2/N aᵀ X)."""
+    scalars = [a for a in args if a.shape.is_scalar]
+    rest = [a for a in args if not a.shape.is_scalar]
+    return E.mul(*scalars, _matmul_build(rest, (), None)) if rest else E.mul(*scalars)
+
+
+_register(Rule("juxtapose", "bilinear", (2, 10**9), "juxtapose", _matmul_shape, None,
+               build=_juxtapose_build, chain=True, callable=False, macro=True,
+               section="notation: juxtaposition",
+               doc="a b side by side: a scalar factor scales, otherwise the matrix product (as "
+                   "matcalc prints products: 2x, W x, xᵀ A x)"))
+
+
+_register(Rule("matmul", "bilinear", (2, 10**9), "chain", _matmul_shape, _matmul_partials,
+               numpy=_matmul, code=_matmul_code, text="", latex="", fixity="juxtapose",
+               prec=MUL, section="§6 (affine layer Wx + b); Matrix Cookbook (520)",
+               doc="∂(Wx)/∂x = W; ∂vec(Wx)/∂vec(W) = xᵀ ⊗ I", chain=True, callable=False,
+               build=_matmul_build, matrix=_sympy_matmul,
                jacobian_doc={"*": "matrix product: linear in each factor"}))
 
 
@@ -719,8 +1043,9 @@ def _dot_shape(shapes, params):
 
 bilinear("dot", lambda a, b: E.transpose(b), lambda a, b: E.transpose(a),
          lambda a, b: np.dot(np.asarray(a).ravel(), np.asarray(b).ravel()), code="{0} @ {1}",
-         shape=_dot_shape, infer="dot", text="·", latex=r"\cdot", fixity="infix", prec=30,
-         section="§5 (w · x = sum(w ⊗ x))", doc="∂(w·x)/∂w = xᵀ, ∂(w·x)/∂x = wᵀ")
+         shape=_dot_shape, infer="inner", text="·", latex=r" \cdot ", fixity="infix", prec=MUL,
+         section="§5 (w · x = sum(w ⊗ x))", doc="∂(w·x)/∂w = xᵀ, ∂(w·x)/∂x = wᵀ",
+         matrix=lambda args, node: (sympy.Transpose(args[0]) * args[1])[0, 0])
 
 
 def _transpose_partial(y, x, params):
@@ -736,10 +1061,11 @@ def _transpose_code(args, node, ctx):
 
 
 linear("T", _transpose_partial, lambda g, y, args, params: (E.transpose(g),), _transpose,
-       code=_transpose_code, shape=lambda shapes, params: shapes[0].T, infer="T", text="ᵀ",
-       latex=r"^{\top}",
-       fixity="postfix", prec=50, section="§2 (layouts)",
-       doc="∂xᵀ/∂x = I for vectors; the commutation matrix K for matrices")
+       code=_transpose_code, shape=lambda shapes, params: shapes[0].T, infer="flip", text="ᵀ",
+       latex=r"^{\top}", fixity="transposed", prec=POST, view=True, section="§2 (layouts)",
+       doc="∂xᵀ/∂x = I for vectors; the commutation matrix K for matrices",
+       build=lambda a, p, s: E.transpose(*a),
+       matrix=lambda args, node: sympy.Transpose(args[0]) if _is_matrix(args[0]) else args[0])
 
 
 def _stack_shape(shapes, params):
@@ -747,6 +1073,17 @@ def _stack_shape(shapes, params):
         if not s.is_scalar:
             raise ShapeError(f"a vector literal [f, g, …] holds scalars, not {s}")
     return Shape((dim(len(shapes)),))
+
+
+def _stack_build(args, params, old):
+    """[f, g, h]: a column of scalars; [gᵀ, 0ᵀ]: rows, the matrix they stack (a scalar item
+    a row of that scalar)."""
+    rows = [a.shape for a in args if a.shape.is_row]
+    if not rows:
+        return apply("stack", *args)
+    width = rows[0]
+    return E.call("vstack", [E.expand_to(a, width) for a in args],
+                  Shape((dim(len(args)), width.cols)))
 
 
 def _stack_partials(y, args, params):
@@ -765,19 +1102,20 @@ def _stack_jvp(y, args, jacobians):
     return E.call("vstack", rows, Shape((dim(len(rows)), width.cols)))
 
 
-_register(Rule("stack", "stack", (1, 10**9), "stack", _stack_shape, _stack_partials,
+_register(Rule("stack", "stack", (1, 10**9), "literal", _stack_shape, _stack_partials,
                jvp=_stack_jvp, numpy=_stack, code=lambda args, node, ctx: _array(args),
-               text="[]", latex="", fixity="special", section="§2 (Jacobians)",
-               doc="∂[f, g]/∂x stacks ∂f/∂x and ∂g/∂x",
+               text="[]", latex="", fixity="column", section="§2 (Jacobians)",
+               doc="∂[f, g]/∂x stacks ∂f/∂x and ∂g/∂x", callable=False, build=_stack_build,
+               matrix=lambda args, node: sympy.Matrix(args),
                jacobian_doc={"*": "vector of functions: one row per entry"}))
 
 # --- element-wise functions (§7) -------------------------------------------------------------
 
 elementwise("exp", lambda y, x: y, "exp", sympy.exp, latex=r"\exp", doc="exp′ = exp")
-elementwise("log", lambda y, x: E.div(one, x), "log", sympy.log, latex=r"\ln", text="log",
+elementwise("log", lambda y, x: E.div(one, x), "log", sympy.log, latex=r"\ln", text="ln",
             domain=(0.2, 3.0), section="§1 (ln)", doc="log′(x) = 1/x")
 elementwise("sqrt", lambda y, x: E.div(one, E.mul(_s(2), y)), "sqrt", sympy.sqrt,
-            latex=r"\sqrt", domain=(0.2, 3.0), doc="√x′ = 1/(2√x)")
+            latex=r"\sqrt", domain=(0.2, 3.0), doc="√x′ = 1/(2√x)", fixity="root")
 elementwise("sin", lambda y, x: apply("cos", x), "sin", sympy.sin, latex=r"\sin",
             section="§1 (sin)", doc="sin′ = cos")
 elementwise("cos", lambda y, x: E.neg(apply("sin", x)), "cos", sympy.cos, latex=r"\cos",
@@ -791,22 +1129,164 @@ elementwise("sigmoid", lambda y, x: E.mul(y, E.sub(one, y)), _sigmoid, _sp_sigmo
             doc="σ′ = σ ⊙ (1 − σ)")
 elementwise("relu", lambda y, x: apply("step", x), lambda x: np.maximum(x, 0), _sp_relu,
             code="np.maximum({0}, 0)", section="§8 (max(0, z))",
-            doc="relu′ = step, relu′(0) = 0")
+            doc="relu′ = step, relu′(0) = 0",
+            sides=lambda n: (n.operands[0], E.zero(SCALAR), n.operands[0]))
 elementwise("abs", lambda y, x: apply("sign", x), "abs", sympy.Abs, latex=r"\operatorname{abs}",
             doc="abs′ = sign, abs′(0) = 0")
 elementwise("softplus", lambda y, x: apply("sigmoid", x), _softplus, _sp_softplus,
             code="np.logaddexp(0, {0})", doc="softplus′ = σ")
 elementwise("step", lambda y, x: E.zero(x.shape), _step, _sp_step, code="np.heaviside({0}, 0.0)",
-            doc="step(x) = 1 if x > 0 else 0; step′ = 0 away from the kink")
-elementwise("sign", lambda y, x: E.zero(x.shape), "sign", sympy.sign, doc="sign′ = 0 away from 0")
+            doc="step(x) = 1 if x > 0 else 0; step′ = 0 away from the kink", indicator=True,
+            sides=lambda n: (n.operands[0], E.zero(SCALAR), E.const(1)))
+elementwise("sign", lambda y, x: E.zero(x.shape), "sign", sympy.sign, doc="sign′ = 0 away from 0",
+            indicator=True)
+elementwise("sinh", lambda y, x: apply("cosh", x), "sinh", sympy.sinh, latex=r"\sinh",
+            doc="sinh′ = cosh")
+elementwise("cosh", lambda y, x: apply("sinh", x), "cosh", sympy.cosh, latex=r"\cosh",
+            doc="cosh′ = sinh")
+elementwise("log1p", lambda y, x: E.div(one, E.add(one, x)), "log1p",
+            lambda x: sympy.log(1 + x), domain=(-0.8, 3.0), doc="log1p′(x) = 1/(1 + x)",
+            section="deep learning (numerically stable log(1 + x))")
+elementwise("expm1", lambda y, x: apply("exp", x), "expm1", lambda x: sympy.exp(x) - 1,
+            doc="expm1′ = exp", section="deep learning (numerically stable exp(x) − 1)")
+elementwise("erf", lambda y, x: E.mul(E.const(2 / sympy.sqrt(sympy.pi)),
+                                      apply("exp", E.neg(E.power(x, _s(2))))),
+            _erf, sympy.erf, code=_ERF_CODE, latex=r"\operatorname{erf}",
+            doc="erf′(x) = 2/√π exp(−x²)", section="the error function")
+elementwise("normcdf", lambda y, x: apply("normpdf", x),
+            lambda x: 0.5 * (1 + _erf(np.asarray(x) / math.sqrt(2))), _sp_normcdf,
+            code="0.5 * (1 + np.vectorize(math.erf, otypes=[float])({0} / np.sqrt(2)))",
+            text="Φ", latex=r"\Phi", doc="Φ′ = φ, the standard normal density",
+            section="the standard normal distribution (gelu)")
+elementwise("normpdf", lambda y, x: E.neg(E.mul(x, y)),
+            lambda x: np.exp(-np.asarray(x) ** 2 / 2) / math.sqrt(2 * math.pi), _sp_normpdf,
+            code="np.exp(-{0} ** 2 / 2) / np.sqrt(2 * np.pi)", text="φ", latex=r"\varphi",
+            doc="φ′(x) = −x φ(x)", section="the standard normal distribution (gelu)")
+elementwise("gelu", lambda y, x: E.add(apply("normcdf", x), E.mul(x, apply("normpdf", x))),
+            lambda x: 0.5 * np.asarray(x) * (1 + _erf(np.asarray(x) / math.sqrt(2))),
+            lambda x: x * _sp_normcdf(x),
+            code="0.5 * {0} * (1 + np.vectorize(math.erf, otypes=[float])({0} / np.sqrt(2)))",
+            latex=r"\operatorname{gelu}", doc="gelu(x) = x Φ(x) (exact); gelu′ = Φ(x) + x φ(x)",
+            section="deep learning (Hendrycks & Gimpel)")
+elementwise("silu", lambda y, x: E.mul(apply("sigmoid", x),
+                                       E.add(one, E.mul(x, E.sub(one, apply("sigmoid", x))))),
+            lambda x: np.asarray(x) * _sigmoid(np.asarray(x)), lambda x: x / (1 + sympy.exp(-x)),
+            code="{0} * np.exp(-np.logaddexp(0, -{0}))", latex=r"\operatorname{silu}",
+            doc="silu(x) = x σ(x); silu′ = σ(x) (1 + x (1 − σ(x)))", section="deep learning")
+elementwise("softsign", lambda y, x: E.div(one, E.power(E.add(one, apply("abs", x)), _s(2))),
+            lambda x: np.asarray(x) / (1 + np.abs(x)), lambda x: x / (1 + sympy.Abs(x)),
+            code="{0} / (1 + np.abs({0}))", latex=r"\operatorname{softsign}",
+            doc="softsign(x) = x/(1 + |x|); softsign′ = 1/(1 + |x|)²", section="deep learning")
 
 # --- reductions (§5) and scalar functions of matrices (Matrix Cookbook) -------------------------
+# NumPy's axis: sum(X, axis=0) adds down the rows (one entry per column), axis=1 along each row;
+# -1 is the last axis.  On a vector, axis 0 (or -1) is the whole vector.
+
+
+def _number(node) -> sympy.Expr | None:
+    """The value of a literal number as parsed (−1 is (−1)·1 before inference), or None."""
+    if isinstance(node, E.Const):
+        return node.value
+    if isinstance(node, Call) and node.op == "mul" and all(
+            isinstance(a, E.Const) for a in node.operands):
+        return sympy.Mul(*(a.value for a in node.operands))
+    return None
+
+
+AXIS_HINT = "axis=0 works down the rows (one result per column), axis=1 along each row, as NumPy"
+
+
+def _axis(keywords, fail) -> tuple:
+    """The params of an ``axis=`` keyword: (0,), (1,), (−1,), or () when absent."""
+    node = keywords.get("axis")
+    if node is None:
+        return ()
+    value = _number(node)
+    if value not in (0, 1, -1):
+        fail("axis must be 0, 1 or -1", node, hint=AXIS_HINT)
+    return (int(value),)
+
+
+def _axis_call(args, keywords, fail):
+    return args, _axis(keywords, fail)
+
+
+def axis_of(node) -> int | None:
+    """The axis a node of an axis-taking operation works along, or None for all entries."""
+    rule = RULES[node.op]
+    i = rule.axis_param
+    return node.params[i] if i is not None and len(node.params) > i else None
+
+
+def _along(x: Expr, axis) -> int | None:
+    """The axis a typed operand is reduced along: None for a vector (its one axis) or none
+    given, else 0 or 1 (−1 is 1 for a matrix)."""
+    if axis is None or not x.shape.is_matrix:
+        return None
+    return 1 if axis == -1 else axis
+
+
+def _sums(x: Expr, axis: int) -> Expr:
+    """The column sums Xᵀ 𝟙 (axis 0) or the row sums X 𝟙 (axis 1) of a matrix, as vectors."""
+    rows, cols = x.shape.dims
+    if axis == 0:
+        return E.matmul(E.transpose(x), E.ones(Shape((rows,))))
+    return E.matmul(x, E.ones(Shape((cols,))))
+
+
+def _sum_build(args, params, old):
+    x = args[0]
+    axis = _along(x, params[0] if params else None)
+    return apply("sum", x) if axis is None else _sums(x, axis)
+
+
+def _mean_build(args, params, old):
+    x = args[0]
+    axis = _along(x, params[0] if params else None)
+    if axis is None:
+        return apply("mean", x)
+    return E.div(_sums(x, axis), E.const(x.shape.dims[axis]))
+
+
+def _broadcast_back(v: Expr, x: Expr, axis: int) -> Expr:
+    """A vector of one value per row (axis 1: v 𝟙ᵀ) or per column (axis 0: 𝟙 vᵀ) in x's shape."""
+    rows, cols = x.shape.dims
+    if axis == 1:
+        return E.matmul(v, E.transpose(E.ones(Shape((cols,)))))
+    return E.matmul(E.ones(Shape((rows,))), E.transpose(v))
+
+
+
+def _sympy_sum(args, node):
+    x = node.operands[0].shape
+    return (sympy.OneMatrix(1, x.rows) * args[0] * sympy.OneMatrix(x.cols, 1))[0, 0]
+
+
+def _sum_of_weights(node, f):
+    """sum(y) left in the derivative of a cross-entropy −sum(y ⊙ log(p)): 1 for labels that
+    are probabilities, which the user can declare."""
+    y = node.operands[0]
+    if not isinstance(y, E.Var):
+        return None
+    weights = any(n.op == "mul" and y in n.operands and any(
+        isinstance(b, Call) and b.op == "log" for b in n.operands)
+        for n in E.topological(f) if isinstance(n, Call))
+    if not weights:
+        return None
+    n = y.shape.as_strings()[0]
+    return (f"sum({y.name}) = 1 when {y.name} holds probabilities or one-hot labels: declare it "
+            f"(--shape {y.name}={n},prob or shapes={{'{y.name}': '{n},prob'}}) to simplify")
+
 
 reduction("sum", lambda y, x, p: E.ones(x.shape), lambda x: np.sum(np.asarray(x)),
-          code="np.sum({0})", doc="∂sum(x)/∂x = 𝟙ᵀ")
+          code="np.sum({0})", doc="∂sum(x)/∂x = 𝟙ᵀ; sum(X, axis=1) = X 𝟙 (row sums), "
+          "sum(X, axis=0) = Xᵀ 𝟙 (column sums)", latex=r"\sum", matrix=_sympy_sum,
+          result_note=_sum_of_weights, call=_axis_call, keywords=("axis",), axis_param=0,
+          build=_sum_build)
 reduction("mean", lambda y, x, p: E.Const(x.shape, value=1 / x.shape.size),
           lambda x: np.sum(np.asarray(x)) / np.asarray(x).size, code="np.mean({0})",
-          doc="∂mean(x)/∂x = 𝟙ᵀ/n")
+          doc="∂mean(x)/∂x = 𝟙ᵀ/n; mean(X, axis=1) = X 𝟙/n", call=_axis_call,
+          keywords=("axis",), axis_param=0, build=_mean_build)
 
 
 def _norm_grad(y, x, params):
@@ -815,25 +1295,123 @@ def _norm_grad(y, x, params):
     return E.div(x, y)
 
 
-reduction("norm", _norm_grad, _norm, arity=(1, 2),
+def _norm_call(args, keywords, fail):
+    """norm(x), norm(x, 1), norm(X, axis=1): the order (1 or 2) and the axis are params."""
+    p = 2
+    if len(args) == 2:
+        node = args[1]
+        if _number(node) not in (1, 2):
+            fail("the second argument of norm must be 1 or 2", node,
+                 hint="write norm(x) or norm(x, 1)")
+        p = int(_number(node))
+    return args[:1], (p,) + _axis(keywords, fail)
+
+
+def _norm_build(args, params, old):
+    """The norms of the rows or columns of a matrix: √(sum(X², axis)), sum(abs(X), axis)."""
+    x = args[0]
+    p = params[0] if params else 2
+    axis = _along(x, params[1] if len(params) > 1 else None)
+    if axis is None:
+        return apply("norm", x, params=(p,))
+    if p == 1:
+        return _sums(apply("abs", x), axis)
+    return apply("sqrt", _sums(E.power(x, E.const(2)), axis))
+
+
+def _sympy_norm(args, node):
+    x = args[0]
+    entries = list(x) if _is_matrix(x) else [x]
+    if node.params[0] == 1:
+        return sympy.Add(*(sympy.Abs(v) for v in entries))
+    return sympy.sqrt(sympy.Add(*(v**2 for v in entries))) if _is_matrix(x) and \
+        not isinstance(x, sympy.MatrixExpr) else sympy.Function("norm")(x)
+
+
+reduction("norm", _norm_grad, _norm, arity=(1, 2), call=_norm_call, fixity="norm",
+          keywords=("axis",), axis_param=1, build=_norm_build,
+          text="‖", latex=r"\lVert",
           code=lambda args, node, ctx: f"np.sum(np.abs({args[0]}))" if node.params == (1,)
           else f"np.linalg.norm({args[0]})",
           doc="∂‖x‖/∂x = xᵀ/‖x‖; ∂‖x‖₁/∂x = sign(x)ᵀ")
+def _of_scalar(op, scalar):
+    """``op`` of a matrix; of a scalar (a 1×1 product), ``scalar(x)``: tr(s) = det(s) = s."""
+    def build(args, params, old):
+        x = args[0]
+        return scalar(x) if x.shape.is_scalar else apply(op, x, params=params)
+    return build
+
+
 reduction("trace", lambda y, X, p: E.identity(X.shape.rows),
           _obj(lambda x: np.trace(x), lambda m: m.trace()), code="np.trace({0})",
           infer="square", section="Matrix Cookbook (100)", text="tr",
-          latex=r"\operatorname{tr}", doc="∂tr(X)/∂X = I")
+          latex=r"\operatorname{tr}", doc="∂tr(X)/∂X = I",
+          matrix=lambda args, node: sympy.Trace(args[0]), build=_of_scalar("trace", lambda x: x))
 reduction("det", lambda y, X, p: E.mul(y, E.transpose(apply("inv", X))),
           _obj(lambda x: np.linalg.det(x), lambda m: m.det()), code="np.linalg.det({0})",
           infer="square",
-          latex=r"\det", section="Matrix Cookbook (49)", doc="∂det(X)/∂X = det(X) X⁻ᵀ")
+          latex=r"\det", section="Matrix Cookbook (49)", doc="∂det(X)/∂X = det(X) X⁻ᵀ",
+          matrix=lambda args, node: sympy.Determinant(args[0]),
+          build=_of_scalar("det", lambda x: x))
 reduction("logdet", lambda y, X, p: E.transpose(apply("inv", X)),
           _obj(lambda x: np.linalg.slogdet(x)[1], lambda m: sympy.log(m.det())),
           code="np.linalg.slogdet({0})[1]", infer="square", latex=r"\log\det",
-          section="Matrix Cookbook (57)", doc="∂log det(X)/∂X = X⁻ᵀ")
+          section="Matrix Cookbook (57)", doc="∂log det(X)/∂X = X⁻ᵀ",
+          matrix=lambda args, node: sympy.log(sympy.Determinant(args[0])),
+          build=_of_scalar("logdet", lambda x: apply("log", x)))
+def _softmax_along(x: Expr, params) -> Expr:
+    return apply("softmax", x, params=params)
+
+
+def _lse_shape(shapes, params):
+    x = shapes[0]
+    if params and x.is_matrix:
+        return Shape((x.dims[1 - params[0]],))
+    if not x.is_vector:
+        raise ShapeError(f"logsumexp takes a vector, not {x}",
+                         hint="for each row of a matrix write logsumexp(X, axis=1)")
+    return SCALAR
+
+
+def _lse_partials(y, args, params):
+    """∂ logsumexp(X, axis=1)/∂vec(X) = (𝟙ᵀ ⊗ I) diag(vec(S)), S = softmax(X, axis=1): row i
+    depends on row i of X only, with weights the softmax of that row (axis 0: I ⊗ 𝟙ᵀ)."""
+    x = args[0]
+    if not params:
+        return (grad_row(_softmax_along(x, ())),)
+    (m, n), S = x.shape.dims, _softmax_along(x, params)
+    D = E.call("jdiag", [S], Shape((m * n, m * n)))
+    pick = kron(E.transpose(_ones(n)), E.identity(m)) if params[0] == 1 else \
+        kron(E.identity(n), E.transpose(_ones(m)))
+    return (E.matmul(pick, D),)
+
+
+def _lse_vjp(g, y, args, params):
+    """X̄ = (g 𝟙ᵀ) ⊙ S for the row-wise logsumexp (axis 0: (𝟙 gᵀ) ⊙ S)."""
+    if not params:
+        return None
+    x = args[0]
+    return (E.mul(_broadcast_back(g, x, params[0]), _softmax_along(x, params)),)
+
+
+def _lse_build(args, params, old):
+    x = args[0]
+    axis = _along(x, params[0] if params else None)
+    return apply("logsumexp", x, params=() if axis is None else (axis,))
+
+
+def _lse_code(args, node, ctx):
+    if node.params:
+        return f"np.logaddexp.reduce({args[0]}, axis={node.params[0]})"
+    return f"np.logaddexp.reduce({args[0]})"
+
+
 reduction("logsumexp", lambda y, x, p: apply("softmax", x), _logsumexp,
-          code="np.logaddexp.reduce({0})", infer="vec2scalar",
-          section="deep learning", doc="∂logsumexp(x)/∂x = softmax(x)ᵀ")
+          code=_lse_code, infer="vec2scalar", shape=_lse_shape, partials=_lse_partials,
+          vjp=_lse_vjp, call=_axis_call, keywords=("axis",), axis_param=0, build=_lse_build,
+          section="deep learning", doc="∂logsumexp(x)/∂x = softmax(x)ᵀ",
+          matrix=lambda args, node: sympy.log(sympy.Add(*(sympy.exp(v) for v in args[0])))
+          if isinstance(args[0], sympy.MatrixBase) else sympy.Function("logsumexp")(args[0]))
 
 
 def _square(shapes, params):
@@ -847,31 +1425,93 @@ def _inv_partial(y, x, params):
     return E.neg(kron(E.transpose(y), y))
 
 
-_register(Rule("inv", "matrix", (1, 1), "inv", _square,
+_register(Rule("inv", "matrix", (1, 1), "invertible", _square,
                lambda y, args, params: (_inv_partial(y, args[0], params),),
                numpy=_obj(lambda x: np.linalg.inv(x), lambda m: _as_array(m.inv())),
-               code="np.linalg.inv({0})", text="inv",
-               latex="", fixity="special", section="Matrix Cookbook (59)",
+               code="np.linalg.inv({0})", text="⁻¹", latex="^{-1}", fixity="postfix",
+               prec=POST, transposed=("⁻ᵀ", r"^{-\top}"), section="Matrix Cookbook (59)",
+               matrix=lambda args, node: sympy.Inverse(args[0]),
+               build=_of_scalar("inv", lambda x: E.div(one, x)),
                doc="d(X⁻¹) = −X⁻¹ dX X⁻¹", jacobian_doc={0: "inverse: −X⁻ᵀ ⊗ X⁻¹"}))
 
 
+def _sympy_softmax(args, node):
+    x = args[0]
+    if isinstance(x, sympy.MatrixBase):
+        e = x.applyfunc(sympy.exp)
+        return e / sympy.Add(*e)
+    return sympy.Function("softmax")(x)
+
+
 def _vec2vec(shapes, params):
+    if params and shapes[0].is_matrix:
+        return shapes[0]
     if not shapes[0].is_vector:
-        raise ShapeError(f"softmax takes a vector, not {shapes[0]}")
+        raise ShapeError(f"softmax takes a vector, not {shapes[0]}",
+                         hint="for each row of a matrix write softmax(X, axis=1)")
     return shapes[0]
 
 
 def _softmax_partial(y, args, params):
-    """∂softmax(x)/∂x = diag(s) − s sᵀ with s = softmax(x)."""
+    """∂softmax(x)/∂x = diag(s) − s sᵀ with s = softmax(x).  Row by row (axis=1), with
+    D = diag(vec(S)): ∂vec(S)/∂vec(X) = D − D (𝟙𝟙ᵀ ⊗ I) D, since dS = S ⊙ dX − S ⊙ ((S ⊙ dX) 𝟙𝟙ᵀ)
+    (axis 0: D − D (I ⊗ 𝟙𝟙ᵀ) D)."""
     s = y
-    return (E.sub(E.call("jdiag", [s], Shape((s.shape.rows, s.shape.rows))),
-                  E.matmul(s, E.transpose(s))),)
+    if not params:
+        return (E.sub(E.call("jdiag", [s], Shape((s.shape.rows, s.shape.rows))),
+                      E.matmul(s, E.transpose(s))),)
+    m, n = s.shape.dims
+    D = E.call("jdiag", [s], Shape((m * n, m * n)))
+    spread = kron(_ones(n, n), E.identity(m)) if params[0] == 1 else \
+        kron(E.identity(n), _ones(m, m))
+    return (E.sub(D, E.matmul(D, spread, D)),)
+
+
+def _softmax_vjp(g, y, args, params):
+    """X̄ = S ⊙ (G − ((G ⊙ S) 𝟙) 𝟙ᵀ) row by row (axis 0: S ⊙ (G − 𝟙 (𝟙ᵀ (G ⊙ S))))."""
+    if not params:
+        return None
+    s, axis = y, params[0]
+    g = E.expand_to(g, s.shape)
+    return (E.mul(s, E.sub(g, _broadcast_back(_sums(E.mul(g, s), axis), s, axis))),)
+
+
+def _softmax_build(args, params, old):
+    x = args[0]
+    axis = _along(x, params[0] if params else None)
+    return apply("softmax", x, params=() if axis is None else (axis,))
+
+
+def _softmax_code(args, node, ctx):
+    if node.params:
+        return (f"np.exp({args[0]} - np.logaddexp.reduce({args[0]}, axis={node.params[0]}, "
+                f"keepdims=True))")
+    return "np.exp({0} - np.logaddexp.reduce({0}))".format(args[0])
+
+
+def _log_softmax_build(args, params, old):
+    """log_softmax(x) = x − logsumexp(x) (each entry), row by row with axis=1: X − lse 𝟙ᵀ."""
+    x = args[0]
+    axis = _along(x, params[0] if params else None)
+    if axis is None:
+        return E.sub(x, apply("logsumexp", x))
+    return E.sub(x, _broadcast_back(apply("logsumexp", x, params=(axis,)), x, axis))
+
+
+_register(Rule("log_softmax", "vector", (1, 1), "vec2vec", _vec2vec, None,
+               text="log_softmax", latex=r"\operatorname{log\_softmax}",
+               section="deep learning", build=_log_softmax_build, call=_axis_call, macro=True,
+               keywords=("axis",), axis_param=0,
+               doc="log_softmax(x) = x − logsumexp(x); its Jacobian is I − 𝟙 softmax(x)ᵀ"))
 
 
 _register(Rule("softmax", "vector", (1, 1), "vec2vec", _vec2vec, _softmax_partial,
-               numpy=_softmax, code="np.exp({0} - np.logaddexp.reduce({0}))", text="softmax",
+               vjp=_softmax_vjp, build=_softmax_build, call=_axis_call, keywords=("axis",),
+               axis_param=0,
+               numpy=_softmax, code=_softmax_code, text="softmax",
                latex=r"\operatorname{softmax}",
                section="deep learning", doc="∂s/∂x = diag(s) − s sᵀ", name_hint="s",
+               matrix=_sympy_softmax,
                jacobian_doc={0: "softmax: diag(s) − s sᵀ"}))
 
 
@@ -885,7 +1525,7 @@ def _diag_shape(shapes, params):
 
 
 def _diag_partial(y, args, params):
-    """vec(diag(v)) = Δₙ v and diag(X) = Δₙᵀ vec(X), with Δₙ the n²×n matrix of the
+    """vec(diag(v)) = 𝔻ₙ v and diag(X) = 𝔻ₙᵀ vec(X), with 𝔻ₙ the n²×n matrix of the
     diagonal's positions in vec."""
     x = args[0]
     n = x.shape.dims[0]
@@ -900,15 +1540,77 @@ def _diagonal_embedding(n):
     return D
 
 
-_register(Rule("diag", "linear", (1, 1), "diag", _diag_shape, _diag_partial,
+_register(Rule("diag", "linear", (1, 1), "diagonal", _diag_shape, _diag_partial,
                vjp=lambda g, y, args, params: (apply("diag", g),),
                numpy=_obj(_diag, lambda m: _as_array(m.diagonal()) if m.shape[0] != 1 and
                           m.shape[1] != 1 else _as_array(sympy.diag(*m))),
                code="np.diag({0})", text="diag", latex=r"\operatorname{diag}",
                section="linear algebra",
                doc="diag(v) builds a diagonal matrix; diag(X) takes the diagonal; both linear: "
-                   "∂vec(diag(v))/∂v = Δₙ, ∂diag(X)/∂vec(X) = Δₙᵀ",
+                   "∂vec(diag(v))/∂v = 𝔻ₙ, ∂diag(X)/∂vec(X) = 𝔻ₙᵀ",
+               matrix=lambda args, node: sympy.matrices.expressions.DiagMatrix(args[0])
+               if node.shape.is_matrix else sympy.matrices.expressions.DiagonalOf(args[0]),
                jacobian_doc={0: "diag is linear: it moves entries to or from the diagonal"}))
+
+# --- constants of a named size: eye(n), ones(n), ones(m, n); I and 𝟙 of an inferred size ------
+
+
+def _dims_call(name):
+    """eye(n), ones(m, n): the arguments are dimensions (names or positive integers)."""
+    def call(args, keywords, fail):
+        dims = []
+        for a in args:
+            size = _size_of(a)
+            if size is None:
+                fail(f"the arguments of {name} are sizes: names or positive integers", a,
+                     hint=f"write {name}(n) or {name}(3)" + (", or ones(m, n) for a matrix"
+                                                          if name == "ones" else ""))
+            dims.append(size)
+        return [], tuple(dims)
+    return call
+
+
+def _size_of(node):
+    """A size as written: a name, a positive integer, or a product of them (k m, k*m)."""
+    if isinstance(node, E.Var):
+        return dim(node.name)
+    if isinstance(node, E.Const) and node.value.is_Integer and node.value > 0:
+        return node.value
+    if isinstance(node, Call) and node.op in ("mul", "juxtapose"):
+        parts = [_size_of(a) for a in node.operands]
+        return None if None in parts else sympy.Mul(*parts)
+    return None
+
+
+def _eye_shape(shapes, params):
+    n = sympy.Mul(*params)          # Iₖₘ: the identity of size k m
+    return Shape((n, n))
+
+
+_register(Rule("eye", "constant", (1, 1), "identity", _eye_shape, text="eye",
+               build=lambda a, p, old: E.identity(sympy.Mul(*p) if p else old.rows),
+               call=_dims_call("eye"), section="linear algebra", macro=True,
+               doc="eye(n) = I, the n×n identity (written I where its size is inferred); "
+                   "a constant"))
+_register(Rule("ones", "constant", (1, 2), "constant", lambda s, p: Shape(tuple(p)),
+               text="ones", build=lambda a, p, old: E.ones(old if old is not None else
+                                                           Shape(tuple(p))),
+               call=_dims_call("ones"), section="linear algebra", macro=True,
+               doc="ones(n) = 𝟙, ones(m, n) = 𝟙𝟙ᵀ (written 𝟙 where its size is inferred); "
+                   "a constant"))
+
+_register(Rule("zeros", "constant", (1, 2), "constant", lambda s, p: Shape(tuple(p)),
+               text="zeros", build=lambda a, p, old: E.zero(old if old is not None else
+                                                            Shape(tuple(p))),
+               call=_dims_call("zeros"), section="linear algebra", macro=True,
+               doc="zeros(n), zeros(m, n): the zero vector and matrix (written 0ₙ where a size "
+                   "must be shown); a constant"))
+
+# Names that are constants, not variables: I (the identity, its size inferred) and π.
+RESERVED = {
+    "I": lambda span: Call(None, op="eye", operands=(), span=span),
+    "π": lambda span: E.Const(SCALAR, value=sympy.pi, span=span),
+}
 
 # --- structured matrices that appear in derivatives -------------------------------------------
 
@@ -932,34 +1634,130 @@ def _kron_code(args, node, ctx):
     return f"np.kron({a}, {b})"
 
 
-internal("jdiag", lambda s, p: s[0], _jdiag, code=_jdiag_code, text="diag",
-         latex=r"\operatorname{diag}", left=_left_diag)
-internal("kron", lambda s, p: s[0], _kron, code=_kron_code, text="⊗", latex=r"\otimes",
-         left=_left_kron)
+def _jdiag_build(args, params, old):
+    d = args[0]
+    return jdiag(d, d.shape) if not d.shape.is_scalar else \
+        E.mul(d, E.identity(old.rows if old is not None else ONE))
+
+
+def _sympy_vec(x):
+    M = sympy.matrices.expressions
+    return M.vec(x) if hasattr(M, "vec") else sympy.Function("vec")(x)
+
+
+internal("jdiag", lambda s, p: Shape((s[0].size, s[0].size)), _jdiag, code=_jdiag_code,
+         text="diag", latex=r"\operatorname{diag}", left=_left_diag, build=_jdiag_build,
+         vec_args=True,
+         matrix=lambda args, node: sympy.matrices.expressions.DiagMatrix(
+             args[0] if node.operands[0].shape.is_vector else _sympy_vec(args[0])))
+def _kron_shape(shapes, params):
+    a, b = shapes
+    if a.is_scalar or b.is_scalar:
+        raise ShapeError(f"kron takes two matrices (or vectors), not {a} and {b}",
+                         hint="for a scalar multiple write *")
+    rows, cols = a.rows * b.rows, a.cols * b.cols
+    return Shape((rows,)) if cols == ONE else Shape((rows, cols))
+
+
+def _ones(rows, cols=ONE) -> Expr:
+    """The constant 𝟙 of shape rows×cols (a vector for one column)."""
+    return E.ones(Shape((rows,)) if cols == ONE else Shape((rows, cols)))
+
+
+def _kron_partials(y, args, params):
+    """vec(A ⊗ B) = (Iₙ ⊗ K_qm ⊗ Iₚ)(vec A ⊗ vec B) for A m×n, B p×q (Magnus & Neudecker,
+    Theorem 3.10), so ∂vec(A ⊗ B)/∂vec(A) = (Iₙ ⊗ K_qm ⊗ Iₚ)(I_mn ⊗ vec B) and
+    ∂vec(A ⊗ B)/∂vec(B) = (Iₙ ⊗ K_qm ⊗ Iₚ)(vec A ⊗ I_pq)."""
+    a, b = args
+    (m, n), (p, q) = as_matrix(a.shape), as_matrix(b.shape)
+    K = E.call("K", [], Shape((q * m, q * m)), params=(q, m)) if (q != ONE and m != ONE) else \
+        E.identity(q * m)
+    perm = kron(kron(E.identity(n), K), E.identity(p))
+    return (E.matmul(perm, kron(E.identity(m * n), vec(b))),
+            E.matmul(perm, kron(vec(a), E.identity(p * q))))
+
+
+def _kron_vjp(g, y, args, params):
+    """The adjoint G of A ⊗ B (mp×nq) sums over blocks: Ā = (Iₘ ⊗ 𝟙ₚᵀ)(G ⊙ (𝟙ₘ𝟙ₙᵀ ⊗ B))(Iₙ ⊗ 𝟙_q)
+    and B̄ = (𝟙ₘᵀ ⊗ Iₚ)(G ⊙ (A ⊗ 𝟙ₚ𝟙_qᵀ))(𝟙ₙ ⊗ I_q): each block of G weighted by B, summed, and
+    the blocks weighted by A, added."""
+    a, b = args
+    (m, n), (p, q) = as_matrix(a.shape), as_matrix(b.shape)
+    g = E.expand_to(g, y.shape)
+    ga = E.matmul(kron(E.identity(m), E.transpose(_ones(p))),
+                  E.mul(g, kron(_ones(m, n), b)), kron(E.identity(n), _ones(q)))
+    gb = E.matmul(kron(E.transpose(_ones(m)), E.identity(p)),
+                  E.mul(g, kron(a, _ones(p, q))), kron(_ones(n), E.identity(q)))
+    return (as_shape(ga, a.shape), as_shape(gb, b.shape))
+
+
+_register(Rule("kron", "bilinear", (2, 2), "kron", _kron_shape, _kron_partials, vjp=_kron_vjp,
+               numpy=_kron, code=_kron_code, text="kron", latex=r"\operatorname{kron}",
+               left=_left_kron, build=lambda a, p, s: kron(*a),
+               section="Kronecker product (Magnus & Neudecker, Thm 3.10)",
+               doc="kron(A, B) = A ⊗ B, the Kronecker product; ⊗ typed between two operands is "
+                   "the paper's element-wise product",
+               matrix=lambda args, node: sympy.matrices.expressions.KroneckerProduct(*args),
+               jacobian_doc={0: "Kronecker product: linear in each factor",
+                             1: "Kronecker product: linear in each factor"}))
+def _vec_partials(y, args, params):
+    """vec is linear and keeps the entries in order: its Jacobian is I."""
+    return (E.identity(args[0].shape.size),)
+
+
+internal("unvec", lambda s, p: Shape(tuple(p)),
+         lambda x, m, n: np.reshape(np.asarray(x), (int(m), int(n)), order="F"),
+         code=lambda args, node, ctx: f"np.reshape({args[0]}, {ctx.dims(node.shape)}, "
+         "order='F')", text="vec⁻¹", latex=r"\operatorname{vec}^{-1}", view=True)
+
+
+def _vec_vjp(g, y, args, params):
+    """The adjoint of X in vec(X) is g folded back into X's shape, column by column."""
+    x = args[0]
+    if not x.shape.is_matrix:
+        return (as_shape(g, x.shape),)
+    return (E.call("unvec", [g], x.shape, params=x.shape.dims),)
+
+
 internal("vec", lambda s, p: Shape((s[0].size,)), _vec, code="np.ravel({0}, order='F')",
-         text="vec", latex=r"\operatorname{vec}", left=_left_column)
+         text="vec", latex=r"\operatorname{vec}", left=_left_column, view=True, infer="vec",
+         callable=True, arity=(1, 1), partials=_vec_partials, build=lambda a, p, old: vec(a[0]),
+         vjp=_vec_vjp,
+         doc="vec(X) stacks the columns of X into one vector (column-major, as every Jacobian "
+             "of a matrix here)", section="linear algebra (Magnus & Neudecker)")
 internal("vecT", lambda s, p: Shape((ONE, s[0].size)), _vecT, code="np.ravel({0}, order='F')",
-         text="vec", latex=r"\operatorname{vec}", left=_left_gradient_row)
+         text="vec", latex=r"\operatorname{vec}", left=_left_gradient_row, fixity="func_T",
+         prec=POST, view=True)
 internal("K", lambda s, p: Shape((p[0] * p[1], p[0] * p[1])),
          lambda m, n: _commutation(int(m), int(n)),
          code=lambda args, node, ctx: "np.eye({mn})[np.arange({mn}).reshape({n}, {m}).T.ravel()]"
          .format(mn=ctx.dim(node.params[0] * node.params[1]), m=ctx.dim(node.params[0]),
-                 n=ctx.dim(node.params[1])), text="K", latex="K", left=_left_commutation)
+                 n=ctx.dim(node.params[1])), text="𝕂", latex=r"\mathbb{K}",
+         left=_left_commutation, fixity="symbol", subscript=lambda p: list(p), infer="symbol")
 internal("Delta", lambda s, p: Shape((p[0] * p[0], p[0])), _diagonal_embedding,
          code=lambda args, node, ctx: "np.eye({nn})[:, ::{step}]".format(
              nn=ctx.dim(node.params[0] * node.params[0]), step=ctx.dim(node.params[0] + 1)),
-         text="Δ", latex=r"\Delta")
+         text="𝔻", latex=r"\mathbb{D}", fixity="symbol", subscript=lambda p: [p[0]],
+         infer="symbol")
 internal("unit", lambda s, p: Shape((dim(p[1]),)),
          lambda i, n: np.eye(int(n))[int(i)],
          code=lambda args, node, ctx: f"np.eye({node.params[1]})[{node.params[0]}]",
-         text="e", latex="e", left=_left_unit)
+         text="𝕖", latex=r"\mathbf{e}", left=_left_unit, fixity="symbol",
+         subscript=lambda p: [p[0] + 1], infer="unit",
+         build=lambda a, p, old: E.call("unit", [], old, p if len(p) == 2 else
+                                        (p[0], old.dims[0])))
 internal("hcat", lambda s, p: Shape((s[0].rows, dim(len(s)))) if s[0].rows != ONE
          else Shape((ONE, dim(len(s)))), _hcat,
          code=lambda args, node, ctx: _array(args) if node.operands[0].shape.is_scalar else
-         "np.column_stack([" + ", ".join(args) + "])", text="[]")
+         "np.column_stack([" + ", ".join(args) + "])", text="[]", fixity="columns",
+         matrix=lambda args, node: sympy.Matrix.hstack(*[
+             sympy.Matrix(a) if _is_matrix(a) else sympy.Matrix([[a]]) for a in args]))
 internal("vstack", lambda s, p: Shape((dim(len(s)), s[0].cols)),
          lambda *rows: np.vstack([np.asarray(r).reshape(1, -1) for r in rows]),
-         code=lambda args, node, ctx: "np.vstack([" + ", ".join(args) + "])", text="[]")
+         code=lambda args, node, ctx: "np.vstack([" + ", ".join(args) + "])", text="[]",
+         fixity="rows", infer="rows",
+         matrix=lambda args, node: sympy.Matrix.vstack(*[
+             sympy.Matrix(a) if _is_matrix(a) else sympy.Matrix([[a]]) for a in args]))
 def _index_partials(y, args, params):
     """∂gᵢ/∂g = eᵢᵀ: an entry of a vector (the adjoint of a vector literal's entry)."""
     n = args[0].shape.size
@@ -968,9 +1766,10 @@ def _index_partials(y, args, params):
 
 internal("index", lambda s, p: SCALAR, lambda x, i: np.asarray(x).ravel(order="F")[int(i)],
          code=lambda args, node, ctx: f"np.ravel({args[0]}, order='F')[{node.params[0]}]",
-         text="[]", partials=_index_partials)
+         text="𝕖", latex=r"\mathbf{e}", partials=_index_partials, fixity="index")
 internal("reshape", lambda s, p: s[0], lambda x: x,
-         code=lambda args, node, ctx: f"np.reshape({args[0]}, {ctx.dims(node.shape)})", text="")
+         code=lambda args, node, ctx: f"np.reshape({args[0]}, {ctx.dims(node.shape)})", text="",
+         fixity="transparent", build=lambda a, p, old: E.call("reshape", a, old, p), view=True)
 
 
 def _array(args):
@@ -985,12 +1784,20 @@ def resolve_function(name: str) -> str | None:
     """Canonical op name of a function spelled ``name`` by the user, or None if unknown."""
     name = ALIASES.get(name, name)
     rule = RULES.get(name)
-    if rule is None or rule.family == "internal" or name in _NOT_CALLABLE:
+    if rule is None or not rule.callable:
         return None
     return name
 
 
-_NOT_CALLABLE = {"add", "mul", "div", "pow", "matmul", "stack", "step", "sign"}
+def operator(name: str, operands: tuple, span) -> Call:
+    """The untyped node of an operator the grammar spells (its tree's name): a rule name, or
+    one of the two spellings that are other rules' nodes: a − b = a + (−1) b, −a = (−1) a."""
+    if name == "sub":
+        a, b = operands
+        return Call(None, op="add", operands=(a, operator("neg", (b,), b.span)), span=span)
+    if name == "neg":
+        return Call(None, op="mul", operands=(E.const(-1), operands[0]), span=span)
+    return Call(None, op=ALIASES.get(name, name), operands=operands, span=span)
 
 
 def function_arity(op: str) -> tuple[int, int]:
@@ -1003,8 +1810,25 @@ def function_names() -> list[str]:
     return sorted(names - {"T"})
 
 
-USER_FUNCTIONS = ("exp log ln sqrt sin cos tan tanh sigmoid relu abs softplus max min sum mean "
-                  "norm diag trace tr det inv logdet softmax logsumexp dot transpose").split()
+def reserved_names() -> set[str]:
+    """Names that are functions and so not variables: sin * x is an error (write sin(x)).
+    Greek letters stay names: σ(x) is the sigmoid, σ alone the variable sigma."""
+    return {n for n in function_names() if n.isascii()}
+
+
+def _symbol_dim(text: str):
+    return sympy.Integer(int(text)) if text.isdigit() else dim(text)
+
+
+# matcalc's structured constants as printed, double-struck with subscripts (𝕂ₘₙ, 𝔻ₙ, 𝕖₂):
+# the untyped node each one reads back as
+SYMBOLS = {
+    "𝕂": lambda items, span: Call(None, op="K", params=tuple(_symbol_dim(i) for i in items),
+                                  span=span),
+    "𝔻": lambda items, span: Call(None, op="Delta", params=(_symbol_dim(items[0]),), span=span),
+    "𝕖": lambda items, span: Call(None, op="unit", params=(int(items[0]) - 1,), span=span),
+}
+
 
 # How to call a function, where "write f(x)" or "write f(a, b)" says too little: the hint of a
 # wrong-argument-count error.
@@ -1023,7 +1847,6 @@ NOT_IN_LANGUAGE = {
     "logm": "the matrix logarithm is not supported; log(X) is element-wise",
     "sqrtm": "the matrix square root is not supported; sqrt(X) is element-wise",
     "pinv": "the pseudo-inverse is not supported; inv(X) takes a square matrix",
-    "kron": "the Kronecker product is not in the language (⊗ is the element-wise product)",
     "matmul": "write A @ B for the matrix product",
     "outer": "write x @ y^T for the outer product",
     "argmax": "argmax is piecewise constant: its derivative is 0 wherever it is defined",

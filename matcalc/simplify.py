@@ -23,29 +23,9 @@ from .rules import RULES, apply, grad_row, jdiag, kron
 
 
 def rebuild(node: Call, args) -> Expr:
-    """``node`` with ``args`` substituted, re-folded by the smart constructors."""
-    op = node.op
-    if op == "add":
-        return E.add(*args)
-    if op == "mul":
-        return E.mul(*args)
-    if op == "matmul":
-        return E.matmul(*args)
-    if op == "T":
-        return E.transpose(*args)
-    if op == "div":
-        return E.div(*args)
-    if op == "pow":
-        return E.power(*args)
-    if op == "jdiag":
-        return jdiag(args[0], args[0].shape) if not args[0].shape.is_scalar else E.mul(
-            args[0], E.identity(node.shape.rows))
-    if op == "kron":
-        return kron(*args)
-    if op in ("vstack", "hcat", "index", "reshape"):
-        return E.call(op, args, RULES[op].shape([a.shape for a in args], node.params)
-                      if op != "reshape" else node.shape, node.params)
-    return apply(op, *args, params=node.params)
+    """``node`` with ``args`` substituted, re-folded by the smart constructors (the table's
+    ``build`` for its operation)."""
+    return RULES[node.op].make(args, node.params, node.shape)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -106,6 +86,17 @@ def _pair(a: Expr, b: Expr) -> Expr | None:
             return apply("sum", h)
     if _is(a, "T") and a.operands[0].shape.is_vector and _ones_vector(b):
         return apply("sum", a.operands[0])           # vᵀ 𝟙 = sum(v)
+    return None
+
+
+def sum_by_ones(e: Expr) -> Expr | None:
+    """𝟙ᵀ M 𝟙 = sum(M): a row of ones and a column of ones around a product add its entries."""
+    if not (_is(e, "matmul") and len(e.operands) >= 3 and e.shape.is_scalar):
+        return None
+    first, *middle, last = e.operands
+    if isinstance(first, Const) and first.value == 1 and first.shape.is_row and \
+            _ones_vector(last):
+        return apply("sum", E.matmul(*middle))
     return None
 
 
@@ -200,7 +191,7 @@ def transpose_of_product(e: Expr) -> Expr | None:
         return None
     fs = e.operands[0].operands
     flipped = [E.transpose(f) for f in reversed(fs)]
-    if _transposed_factors(flipped) < 1 + _transposed_factors(fs) or fs[-1].shape.is_vector:
+    if _transposed_factors(flipped) <= 1 + _transposed_factors(fs) or fs[-1].shape.is_vector:
         return E.matmul(*flipped)
     return None
 
@@ -553,7 +544,7 @@ def diag_of_structured(e: Expr) -> Expr | None:
 REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after, inverse_of_inverse,
             inverse_of_product_cancels,
             transposed_products_in_chain, transpose_of_sum, index_of_known, sum_of_units,
-            negate_into_sum, sum_is_linear, matmul_pairs, scalars_out_of_products,
+            negate_into_sum, sum_is_linear, matmul_pairs, sum_by_ones, scalars_out_of_products,
             transpose_of_product, transpose_of_kron, sum_of_constant, merge_terms, diag_is_linear,
             jdiag_of_scalar)
 
@@ -686,6 +677,9 @@ def _from_sympy(s: sympy.Expr, atoms: _Atoms, flip: bool = True) -> Expr:
         return out
     if s.is_Mul or s.is_Pow:
         coeff, factors = s.as_coeff_mul()
+        # irrational numbers join the coefficient: 2/√π exp(−x²), not 2 exp(−x²)/√π
+        coeff *= sympy.Mul(*(f for f in factors if f.is_number))
+        factors = [f for f in factors if not f.is_number]
         num, den = [], []
         for f in factors:
             b, ex = f.as_base_exp()
@@ -838,6 +832,8 @@ def _factored(s: sympy.Expr) -> sympy.Expr:
     (1 − u)² + u (u − 1) = (u − 1)(2u − 1).  Full factorisation is tried on small
     expressions only (its cost grows fast)."""
     a = sympy.factor_terms(s)
+    if _fraction_of_integer_sum(a):
+        return sympy.expand(s)    # 1/100 + 99/100 step(x), not 1/100 (1 + 99 step(x))
     if not _has_power_of_sum_in_sum(a):
         return a                  # nothing factor() could shorten that factor_terms did not
     ops = sympy.count_ops(a)
@@ -846,6 +842,17 @@ def _factored(s: sympy.Expr) -> sympy.Expr:
         if sympy.count_ops(b) < ops:
             return b
     return a
+
+
+def _fraction_of_integer_sum(s: sympy.Expr) -> bool:
+    """c (a + k b) with a number c that is not an integer and an integer k ≠ ±1: SymPy took a
+    rational content out of a sum whose terms read better with their own coefficients."""
+    if not s.is_Mul:
+        return False
+    coeff, rest = s.as_coeff_Mul()
+    if not (coeff.is_Rational and not coeff.is_Integer and rest.is_Add):
+        return False
+    return any(abs(t.as_coeff_Mul()[0]) != 1 for t in rest.args)
 
 
 def _has_power_of_sum_in_sum(s: sympy.Expr) -> bool:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from . import expr as E
 from . import layout as L
 from . import render
-from .differentiate import depends, derivative
+from .differentiate import depends, derivative, forward
 from .expr import Call, Const, Expr, Var
 from .rules import RULES, rule_for
 from .shapes import SCALAR, Shape, as_sympy, dim, dim_str
@@ -302,18 +302,9 @@ def _groups(f: Expr, dep) -> list[list[Call]]:
 
 
 def _replace(e: Expr, mapping: dict[Expr, Expr]) -> Expr:
-    """``e`` with subexpressions replaced, every other operation kept exactly as it is."""
-    memo: dict[Expr, Expr] = {}
-    for n in E.topological(e):
-        if n in mapping:
-            memo[n] = mapping[n]
-        elif isinstance(n, Call):
-            args = tuple(memo[a] for a in n.operands)
-            memo[n] = n if args == n.operands else Call(n.shape, op=n.op, operands=args,
-                                                           params=n.params)
-        else:
-            memo[n] = n
-    return memo[e]
+    """``e`` with subexpressions replaced, every other operation kept exactly as it is (no
+    smart constructor folds the user's operations into others)."""
+    return E.substitute(e, mapping, lambda n, args: E.call(n.op, args, n.shape, n.params))
 
 
 def _contains_bilinear(e: Expr) -> bool:
@@ -473,24 +464,10 @@ def _local_partial(step: Intermediate, wrt: Var) -> tuple[Expr, str]:
     """∂step/∂wrt from the rule table: the entry's own partial for one operation, the partials
     of its operations multiplied along the step for a group (an affine function, sum(f(x)))."""
     definition = step.definition
-    inner = depends(definition, wrt.name)
     root = definition
-    J: dict[Expr, Expr] = {wrt: E.identity(wrt.shape.size) if not wrt.shape.is_scalar
-                           else E.const(1)}
-    names = []
-    for n in E.topological(definition):
-        if n not in inner or not isinstance(n, Call):
-            continue
-        rule = rule_for(n)
-        y = step.var if n is root else n
-        partials = rule.partials(y, n.operands, n.params)
-        terms = []
-        for i, a in enumerate(n.operands):
-            if a in inner:
-                terms.append(E.matmul(partials[i], J[a]))
-                names.append(_rule_name(rule, i, n, a))
-        J[n] = E.add(*terms) if len(terms) > 1 else terms[0]
-    jac = J[root]
+    names: list[str] = []
+    jac = forward(definition, wrt, depends(definition, wrt.name), outputs={root: step.var},
+                  record=lambda rule, i, n, a: names.append(_rule_name(rule, i, n, a)))
     if len(step.ops) > 1 or sum(1 for a in root.operands if a == wrt) > 1:
         jac = simplify(jac)
     if step.kind == "affine" and _contains_bilinear(definition):
@@ -956,7 +933,8 @@ class _Latex(_Printer):
 _TEXT_MATH = {
     "⊙": r"\odot", "⊘": r"\oslash", "⊗": r"\otimes", "·": r"\cdot", "′": r"'", "𝟙": r"\mathbf{1}",
     "−": "-", "≤": r"\le", "→": r"\to", "∂": r"\partial", "σ": r"\sigma", "√": r"\surd",
-    "Σ": r"\Sigma", "‖": r"\|", "×": r"\times", "ᵀ": r"^{\top}",
+    "Σ": r"\Sigma", "‖": r"\|", "×": r"\times", "ᵀ": r"^{\top}", "Φ": r"\Phi",
+    "φ": r"\varphi", "π": r"\pi",
 }
 _SUPERSCRIPTS = {**dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻ⁿᵖ", "0123456789-np")), "ᵀ": r"\top "}
 _SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉ᵢ", "0123456789i"))

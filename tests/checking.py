@@ -141,6 +141,42 @@ def check_sample(sample, seed: int = 0, symbolic: bool = True) -> list[Outcome]:
     return out
 
 
+def round_trip(sample, seed: int):
+    """For each derivative of a generated expression: None if its text parses back (with the
+    shapes the derivative reports) to an expression with the same values, else a message.
+    Values are drawn in (0.3, 1.5), where every generated expression is defined."""
+    try:
+        f = matcalc.parse(sample.text, sample.shapes)
+    except matcalc.MatcalcError as err:
+        yield f"{sample!r} does not parse: {err}"
+        return
+    dims = verify.small_dims({s for v in f.variables.values() for x in v.shape.dims
+                              for s in x.free_symbols})
+    for name in f.shapes:
+        try:
+            d = matcalc.diff(f, wrt=name)
+            text = str(d)
+        except matcalc.UnsupportedError:
+            continue
+        try:
+            back = matcalc.parse(text, shapes=d.shapes)
+            rng = np.random.default_rng(seed)
+            values = verify.random_values({n: v.shape for n, v in f.variables.items()}, dims,
+                                          rng, domain=(0.3, 1.5))
+            want = np.ravel(np.asarray(verify.evaluate(
+                d.expression, {n: values[n] for n in E.free_vars(d.expression)}, dims),
+                dtype=float))
+            got = np.ravel(back.evaluate(values))
+            if got.size == 1 and want.size != 1:      # a constant, printed once: 0, not 0₃₃
+                got = np.broadcast_to(got, want.shape)
+            with np.errstate(invalid="ignore"):
+                np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9, equal_nan=True)
+            yield None
+        except Exception as err:  # noqa: BLE001 - any failure to read back is the finding
+            yield (f"{sample!r} wrt {name}: {text!r} does not read back: "
+                   f"{type(err).__name__}: {str(err).splitlines()[0][:300]}")
+
+
 # ---------------------------------------------------------------------------------------------
 # Wrong claims: matcalc's derivatives perturbed, for the check (issue 13; benchmarks/claims.py)
 

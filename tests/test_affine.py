@@ -11,12 +11,12 @@ from oracles import assert_verified
 # (expression, wrt, declared shapes, expected text, expected shape)
 AFFINE = [
     ("W@x + b", "x", {}, "W", ("n", "m")),
-    ("W@x + b", "b", {}, "I", ("n", "n")),
-    ("W@x + b", "W", {}, "xᵀ ⊗ I", ("n", "n", "m")),
+    ("W@x + b", "b", {}, "Iₙ", ("n", "n")),
+    ("W@x + b", "W", {}, "kron(xᵀ, Iₙ)", ("n", "n", "m")),
     ("W@x", "x", {"W": "m,n"}, "W", ("m", "n")),
     ("sigmoid(W@x + b)", "x", {}, "diag(u ⊙ (1 − u)) W where u = σ(W x + b)", ("n", "m")),
     ("sigmoid(W@x + b)", "b", {}, "diag(u ⊙ (1 − u)) where u = σ(W x + b)", ("n", "n")),
-    ("sigmoid(W@x + b)", "W", {}, "xᵀ ⊗ diag(u ⊙ (1 − u)) where u = σ(W x + b)", ("n", "n", "m")),
+    ("sigmoid(W@x + b)", "W", {}, "kron(xᵀ, diag(u ⊙ (1 − u))) where u = σ(W x + b)", ("n", "n", "m")),
     ("sum((W@x + b - y)^2)", "W", {}, "2(W x + b − y) xᵀ", ("n", "m")),
     ("sum((W@x + b - y)^2)", "b", {}, "2(W x + b − y)ᵀ", ("1", "n")),
     ("sum((W@x + b - y)^2)", "x", {}, "2(W x + b − y)ᵀ W", ("1", "m")),

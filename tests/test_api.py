@@ -13,7 +13,7 @@ def test_derivative_surface():
     assert d.latex == r"\mathbf{x}^{\top}"
     assert d.equation_latex == (r"\frac{\partial}{\partial \mathbf{w}} "
                                 r"\sum\left(\mathbf{w} \odot \mathbf{x}\right) = \mathbf{x}^{\top}")
-    assert d._repr_latex_() == f"${d.equation_latex}$"
+    assert d._repr_latex_() == f"$${d.display_latex}$$"     # display math: tests/test_notebook.py
     assert d.shape == ("1", "n")
     assert d.shapes == {"w": ("n",), "x": ("n",)}
     assert d.check() is True

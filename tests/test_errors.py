@@ -17,11 +17,10 @@ BAD = [
     ("w * * x", "w", {}, matcalc.ParseError, "stray operator '*'"),
     ("+", "x", {}, matcalc.ParseError, "stray operator '+'"),
     ("x +", "x", {}, matcalc.ParseError, "unexpected end of input"),
-    ("2x", "x", {}, matcalc.ParseError, "no operator between them"),
     ("sigmoyd(x)", "x", {}, matcalc.UnknownFunctionError, "did you mean sigmoid?"),
     ("frobnicate(x)", "x", {}, matcalc.UnknownFunctionError, "known functions"),
     ("expm(X)", "X", {}, matcalc.UnknownFunctionError, "matrix exponential is not supported"),
-    ("kron(A, X)", "X", {}, matcalc.UnknownFunctionError, "Kronecker product is not in"),
+    ("kron(2, X)", "X", {}, matcalc.ShapeError, "kron takes two matrices"),
     ("sum(x, y)", "x", {}, matcalc.ParseError, "sum takes 1 argument, got 2"),
     ("max(x)", "x", {}, matcalc.ParseError, "max takes 2 arguments, got 1"),
     ("max(x)", "x", {}, matcalc.ParseError, "max(a, b) is element-wise, as in max(0, x)"),
@@ -39,10 +38,10 @@ BAD = [
     ("x.__class__", "x", {}, matcalc.ParseError, "only .T"),
     ("x.y", "x", {}, matcalc.ParseError, "only .T"),
     ("\"x\"", "x", {}, matcalc.ParseError, "no strings"),
-    ("import os", "x", {}, matcalc.ParseError, "no operator between them"),
+    ("import os", "x", {}, matcalc.ParseError, "not code"),
     ("os.system('x')", "x", {}, matcalc.ParseError, "only .T"),
     ("exec(\"x\")", "x", {}, matcalc.ParseError, "no strings"),
-    ("x if y else z", "x", {}, matcalc.ParseError, "no operator between them"),
+    ("x if y else z", "x", {}, matcalc.ParseError, "expected"),
     ("`x`", "x", {}, matcalc.ParseError, "no code"),
     ("x[0]", "x", {}, matcalc.ParseError, "no indexing"),
     # Unicode look-alikes
@@ -56,13 +55,13 @@ BAD = [
     ("det(A)", "A", {"A": "m,n"}, matcalc.ShapeError, "square matrix"),
     ("diag(a)", "a", {"a": "scalar"}, matcalc.ShapeError, "vector or a square matrix"),
     ("logsumexp(A)", "A", {"A": "m,n"}, matcalc.ShapeError, "takes a vector"),
-    ("2 @ x", "x", {}, matcalc.ShapeError, "@ needs"),
+    ("2 @ x", "x", {}, matcalc.ShapeError, "write * to scale"),
     ("A@B", "A", {"A": "m,n", "B": "m,n"}, matcalc.ShapeError, "@ needs the columns"),
-    ("x + A", "x", {"x": "n", "A": "n,n"}, matcalc.ShapeError, "element-wise operands"),
+    ("x + A", "x", {"x": "m", "A": "n,n"}, matcalc.ShapeError, "element-wise operands"),
     ("max(x, y)", "x", {"x": "n", "y": "m"}, matcalc.ShapeError, "element-wise operands"),
     # shapes
     ("w*x", "w", {"w": "n", "x": "m"}, matcalc.ShapeError, "element-wise operands"),
-    ("W@x + W", "x", {}, matcalc.ShapeError, "element-wise operands"),
+    ("W@x + V", "x", {"W": "n,m", "V": "k,m"}, matcalc.ShapeError, "element-wise operands"),
     ("A@x", "x", {"A": "m,n", "x": "m"}, matcalc.ShapeError, "@ needs the columns"),
     ("w·x", "x", {"w": "n", "x": "m"}, matcalc.ShapeError, "two vectors of one length"),
     ("w·X", "w", {"X": "m,n"}, matcalc.ShapeError, "two vectors"),
@@ -272,7 +271,7 @@ def test_regression_entry_of_a_scalar_times_ones():
 
 @pytest.mark.parametrize("expr, wrt, expected", [
     ("softmax(s)", "s", "diag(u) − u uᵀ where u = softmax(s)"),
-    ("sigmoid(W@u + b)", "W", "uᵀ ⊗ diag(v ⊙ (1 − v)) where v = σ(W u + b)"),
+    ("sigmoid(W@u + b)", "W", "kron(uᵀ, diag(v ⊙ (1 − v))) where v = σ(W u + b)"),
 ])
 def test_named_intermediates_avoid_the_users_letters(expr, wrt, expected):
     from oracles import assert_verified

@@ -143,16 +143,16 @@ def test_deep_learning_layers_and_losses(expr, wrt, shapes, text):
 
 # Tensor results: vec/Kronecker form; evaluate gives out.shape + wrt.shape.
 TENSORS = [
-    ("inv(X)", "X", {}, "−X⁻ᵀ ⊗ X⁻¹", ("n", "n", "n", "n")),
-    ("X@X", "X", {}, "Xᵀ ⊗ I + I ⊗ X", ("n", "n", "n", "n")),
-    ("X^T", "X", {}, "Kₙₘ", ("m", "n", "n", "m")),
-    ("A@X@B", "X", {}, "Bᵀ ⊗ A", ("n", "p", "m", "k")),
-    ("W@x", "W", {}, "xᵀ ⊗ I", ("n", "n", "m")),
-    ("x@x^T", "x", {}, "x ⊗ I + I ⊗ x", ("n", "n", "n")),
-    ("X^T@X", "X", {}, "(Xᵀ ⊗ I) Kₙₘ + I ⊗ Xᵀ", ("m", "m", "n", "m")),
-    ("softmax(W@x + b)", "W", {}, "xᵀ ⊗ (diag(s) − s sᵀ) where s = softmax(W x + b)",
+    ("inv(X)", "X", {}, "−kron(X⁻ᵀ, X⁻¹)", ("n", "n", "n", "n")),
+    ("X@X", "X", {}, "kron(Xᵀ, I) + kron(I, X)", ("n", "n", "n", "n")),
+    ("X^T", "X", {}, "𝕂ₙₘ", ("m", "n", "n", "m")),
+    ("A@X@B", "X", {}, "kron(Bᵀ, A)", ("n", "p", "m", "k")),
+    ("W@x", "W", {}, "kron(xᵀ, Iₙ)", ("n", "n", "m")),
+    ("x@x^T", "x", {}, "kron(x, I) + kron(I, x)", ("n", "n", "n")),
+    ("X^T@X", "X", {}, "kron(Xᵀ, Iₘ) 𝕂ₙₘ + kron(Iₘ, Xᵀ)", ("m", "m", "n", "m")),
+    ("softmax(W@x + b)", "W", {}, "kron(xᵀ, diag(s) − s sᵀ) where s = softmax(W x + b)",
      ("n", "n", "m")),
-    ("tanh(W@x)", "W", {}, "xᵀ ⊗ diag(1 − tanh(W x)²)", ("n", "n", "m")),
+    ("tanh(W@x)", "W", {}, "kron(xᵀ, diag(1 − tanh(W x)²))", ("n", "n", "m")),
 ]
 
 
@@ -184,9 +184,9 @@ SECOND = [
     ("sum(log(1 + exp(-y*(X@w))))", "w", "w", {},
      "Xᵀ diag(y² ⊙ u ⊙ (1 − u)) X where u = σ(−y ⊙ (X w))", ("m", "m")),
     ("norm(x)", "x", "x", {}, "(I − x xᵀ/‖x‖²)/‖x‖", ("n", "n")),
-    ("sum((W@x + b - y)^2)", "b", "b", {}, "2I", ("n", "n")),
-    ("sum((W@x + b - y)^2)", "W", "b", {}, "2(x ⊗ I)", ("n", "m", "n")),
-    ("sum((W@x + b - y)^2)", "b", "W", {}, "2(xᵀ ⊗ I)", ("n", "n", "m")),
+    ("sum((W@x + b - y)^2)", "b", "b", {}, "2Iₙ", ("n", "n")),
+    ("sum((W@x + b - y)^2)", "W", "b", {}, "2kron(x, Iₙ)", ("n", "m", "n")),
+    ("sum((W@x + b - y)^2)", "b", "W", {}, "2kron(xᵀ, Iₙ)", ("n", "n", "m")),
     ("w·x + b", "w", "b", {}, "0", ("n",)),
     ("x^3", "x", "x", {}, "6x", ()),
     ("sin(x)*y", "x", "y", {}, "cos(x)", ()),

@@ -61,7 +61,7 @@ def test_stale_tables_are_rebuilt(tmp_path):
     grammar = _grammar_path().read_text(encoding="utf-8")
     cache = tmp_path / "parser.lark"
     build_parser(grammar, cache).parse("w·x")
-    without_dot = grammar.replace('| product "·" unary', "// (no dot)")
+    without_dot = grammar.replace('| dotprod "·" product', "// (no dot)")
     assert without_dot != grammar
     with pytest.raises(UnexpectedInput):
         build_parser(without_dot, cache).parse("w·x")
