@@ -293,8 +293,11 @@ class Plan:
                             # log|det X|, as NumPy's slogdet computes it for evaluate() and the
                             # generated code (the table's SymPy form, log det X, is not real
                             # where det X < 0, and the two forms must not disagree there)
-                            det = as_sympy(np.asarray(RULES["det"].numpy(*args)).item())
+                            det = as_sympy(np.asarray(_matrix_function(
+                                RULES["det"].numpy, args[0], ())).item())
                             out = sympy.log(sympy.Abs(det))
+                        elif exact and n.op in ("det", "inv"):
+                            out = _matrix_function(RULES[n.op].numpy, args[0], shape)
                         else:
                             out = RULES[n.op].numpy(*args, *params)
                     out = np.asarray(out)
@@ -362,6 +365,28 @@ def _frozen(node, args, c, exact):
         return np.sum(np.asarray(c) * np.asarray(args[0]))
     a, b = np.broadcast_arrays(np.asarray(args[0]), np.asarray(args[1]))
     return np.where(c, a, b)
+
+
+_H = sympy.Rational(1, 10**30)
+
+
+def _matrix_function(form, A, out_shape: tuple):
+    """det or inv of a matrix whose entries are a₀ + a₁ s, to first order in s: the value at
+    a₀ exactly, the slope by a central difference of step 10⁻³⁰ (its error, of order 10⁻⁶⁰, is
+    below the 60 digits carried).  SymPy's determinant of the matrix in s itself, by fraction-
+    free elimination of polynomials, took seconds."""
+    A = np.asarray(A, dtype=object)
+    if not any(as_sympy(a).has(_S) for a in A.ravel()):
+        return form(A)
+    pairs = [_taylor(a) for a in A.ravel()]
+    if any(p is sympy.nan for pair in pairs for p in pair):
+        return np.full(out_shape, sympy.nan, dtype=object)
+    A0 = np.array([p[0] for p in pairs], dtype=object).reshape(A.shape)
+    A1 = np.array([p[1] for p in pairs], dtype=object).reshape(A.shape)
+    f0 = np.asarray(form(A0), dtype=object)
+    fp = np.asarray(form(A0 + _H * A1), dtype=object)
+    fm = np.asarray(form(A0 - _H * A1), dtype=object)
+    return f0 + (fp - fm) / (2 * _H) * _S
 
 
 def _floaty(e):
