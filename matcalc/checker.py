@@ -8,7 +8,10 @@ differentiated by itself, in two tiers:
 
 * *screen* — central differences in double precision along each entry of the variable (along
   three random directions when it has more than six entries), at every point.  It compares to a
-  relative 10⁻⁷ (such differences are good to about 10⁻¹⁰) plus 10⁻⁸ of the largest entry.
+  relative 10⁻⁷ (such differences are good to about 10⁻¹⁰) plus 10⁻⁸ of the largest entry;
+  where that fails, Richardson's extrapolation from steps h and 2h decides, allowing for the
+  difference of the two (a function that curves fast on the scale of h).  Points where double
+  precision runs out (values beyond 10³⁰⁰ or subnormal) are left to the precise tier.
 * *precise* — SymPy: the variable moved along a rational direction ``v`` as ``x + s v``, every
   component built exactly (rationals stay exact, other numbers carry 60 digits) and, node by
   node, reduced to its first-order Taylor polynomial in ``s`` by SymPy's sum, product, power and
@@ -473,7 +476,7 @@ def _moderate(v) -> bool:
     """Whether a float is within 2**±4000 or 0 (mpmath computes tanh(e**(e**40)) by a shift of
     that many bits: such a value is treated as no number)."""
     sign, man, exp, bc = v._mpf_
-    return not man or abs(exp + bc) <= _HUGE
+    return not man or exp + bc <= _HUGE        # tiny numbers are fine: only huge ones shift
 
 
 def _tidy(a, linear: bool = False):
@@ -815,11 +818,14 @@ class Checker:
         vals = self._values(point)
         codes: dict = {}
         tau = self._tau(False)
-        f0 = self.plan_f.run(vals, truth=True, tau=tau, record=codes)[self.p.f]
+        memo = self.plan_f.run(vals, truth=True, tau=tau, record=codes)
+        f0 = memo[self.p.f]
         defined = np.isfinite(f0)
         if not defined.any():
             return False
         self.any_defined = True
+        if not all(_float_safe(v) for v in memo.values()):
+            return False            # values at the ends of double precision: no judge here
         C = np.asarray(self._candidate(vals, False), dtype=float)
         x0 = np.asarray(self._wrt_get(vals), dtype=float)
         X = max(1.0, float(np.abs(x0).max(initial=0)))
@@ -841,14 +847,29 @@ class Checker:
         self.nonzero = False
         for u, j, D, Cu in results:
             ok_truth = np.isfinite(D) & defined
+            finer = None
             for o in zip(*np.nonzero(ok_truth)) if D.ndim else ([()] if ok_truth else []):
                 d, c = float(D[o]), float(Cu[o])
-                if not math.isfinite(c) and self.overflow:
-                    continue        # double precision overflowed: no comparison here
+                if not math.isfinite(c) and (self.overflow or where):
+                    continue        # double precision overflowed, or at a kink a formula
+                    #                 divides by its argument (|x|' = x/|x|): no comparison
                 seen.add(o)
                 self.nonzero |= d != 0 or c != 0
                 if not math.isfinite(c) or abs(c - d) > SCREEN_RTOL * max(abs(c), abs(d)) + atol:
-                    differ.append((u, j, o))
+                    # a difference, or a difference quotient far from the derivative where f
+                    # curves fast on the scale of h (e^(W x), W of size 40): Richardson's
+                    # extrapolation from steps h and 2h, allowing for what it cannot remove
+                    if finer is None:
+                        fp2 = self.plan_f.run(self._wrt_set(vals, x0 + 2 * h * u), truth=True,
+                                              codes=codes)[self.p.f]
+                        fm2 = self.plan_f.run(self._wrt_set(vals, x0 - 2 * h * u), truth=True,
+                                              codes=codes)[self.p.f]
+                        D2 = np.asarray((fp2 - fm2) / (4 * h))
+                        finer = (np.asarray((4 * D - D2) / 3), np.abs(np.asarray(D - D2)))
+                    dr, slack = float(finer[0][o]), float(finer[1][o])
+                    if not math.isfinite(c) or not math.isfinite(dr) or \
+                            abs(c - dr) > SCREEN_RTOL * max(abs(c), abs(dr)) + atol + slack:
+                        differ.append((u, j, o))
         confirmed: set = set()
         for u, j, o in differ:      # the precise check along u compares every entry of f
             if id(u) in confirmed:
@@ -917,9 +938,10 @@ class Checker:
         for o, d in truths.items():
             c = Cu[o] if np.ndim(Cu) else np.asarray(Cu).item()
             c = _tidy_one(c)
-            if partial and _real(c) is None:
+            if (partial or where) and _real(c) is None:
                 continue            # where f is partly no number, so may be a candidate's
-                #                     entry that multiplies it by 0 (a diag(…) of it)
+                #                     entry that multiplies it by 0 (a diag(…) of it); at a
+                #                     kink, a formula may divide by its argument
             if not _same(d, c, scale):
                 return (o, d, c)
         self.compared_entries |= set(truths)
@@ -1231,6 +1253,15 @@ def _is_exact(point) -> bool:
         a = np.asarray(v)
         return a.dtype == object
     return False
+
+
+def _float_safe(v) -> bool:
+    """No finite entry of ``v`` is so large (beyond 10³⁰⁰) or so small (subnormal, a few
+    bits left) that double-precision differences of it mean nothing."""
+    if not isinstance(v, np.ndarray) or v.dtype != float or not v.size:
+        return True
+    a = np.abs(v[np.isfinite(v)])
+    return not (np.any(a > 1e300) or np.any((a > 0) & (a < 1e-300)))
 
 
 def _contract(C, V, k):
