@@ -1018,7 +1018,7 @@ class Checker:
             if not math.isfinite(zt):
                 return None
             if zt == 0 or abs(tb - ta) < 1e-15:
-                return t
+                break
             if (zt > 0) == (zb > 0):
                 tb, zb = t, zt
                 if side == -1:
@@ -1029,7 +1029,7 @@ class Checker:
                 if side == 1:
                     zb /= 2
                 side = 1
-        return (ta + tb) / 2
+        return t, abs(zt)
 
     def _line_points(self, point, direction):
         """(t, kink) to test along the line: the midpoint of every interval between
@@ -1052,10 +1052,16 @@ class Checker:
                         mag = max(abs(b[e]), abs(c)) if math.isfinite(c) else abs(b[e])
                         crossings.append((ts[i], node, e, mag))
                     elif (a[e] > 0) != (b[e] > 0) and b[e] != 0:
-                        t = self._crossing(node, e, point, direction, ts[i], ts[i + 1],
-                                           a[e], b[e])
-                        if t is not None:
-                            crossings.append((t, node, e, max(abs(a[e]), abs(b[e]))))
+                        found = self._crossing(node, e, point, direction, ts[i], ts[i + 1],
+                                               a[e], b[e])
+                        if found is None:
+                            continue
+                        t, residual = found
+                        mag = max(abs(a[e]), abs(b[e]))
+                        # a sign change through infinity (an entry of V⁻¹ where V is
+                        # singular) is no kink: it only divides the line
+                        crossings.append((t, node if residual <= 1e-6 * mag else None, e,
+                                          mag))
         # stretches of the grid where the expression's definedness does not change
         runs, start = [], 0
         for i in range(1, len(ts) + 1):
@@ -1076,6 +1082,8 @@ class Checker:
                 out.append((lo, None))
             last = None
             for c in inside:
+                if c[1] is None:
+                    continue
                 if last is None or c[0] - last > 1e-12:
                     out.append((c[0], (c[1], c[2], c[3])))
                     last = c[0]
