@@ -10,7 +10,8 @@ differentiated by itself, in two tiers:
   three random directions when it has more than six entries), at every point.  It compares to a
   relative 10⁻⁷ (such differences are good to about 10⁻¹⁰) plus 10⁻⁸ of the largest entry;
   where that fails, Richardson's extrapolation from steps h and 2h decides, allowing for the
-  difference of the two (a function that curves fast on the scale of h).  Points where double
+  difference of the two (a function that curves fast on the scale of h) and for how much the
+  candidate moves over h (double precision's noise, where it has run out).  Points where double
   precision runs out (values beyond 10³⁰⁰ or subnormal) are left to the precise tier.
 * *precise* — SymPy: the variable moved along a rational direction ``v`` as ``x + s v``, every
   component built exactly (rationals stay exact, other numbers carry 60 digits) and, node by
@@ -49,10 +50,12 @@ a real number.
 
 **Where arithmetic gives out**, the check says so rather than guess: a point where the
 expression is no real number in exact arithmetic is skipped (a matrix singular, in double
-precision only nearly; after six, the rest of those sizes), numbers beyond 2^±4000 count as
-none, a nan from an overflow (∞·0) is no counterexample, and if the screen is wrong more than a
-dozen times the verdict is *undecided*.  ``logdet`` is log|det X|, as NumPy's ``slogdet``
-computes it for ``evaluate()`` and the generated code.
+precision only nearly; after six, the rest of those sizes), numbers beyond 2^4000 count as
+none, a nan from an overflow (∞·0) is no counterexample, a line on which the screen is wrong
+three times is left (double precision has run out there: sin of 10²⁰, 0/0 after an underflow;
+the verdict notes it), and if the screen is wrong thirty times in all the verdict is
+*undecided*.  ``logdet`` is log|det X|, as NumPy's ``slogdet`` computes it for ``evaluate()``
+and the generated code.
 """
 
 from __future__ import annotations
@@ -286,8 +289,8 @@ class Plan:
                                 record[n] = c
                             out = _undefined_where(_frozen(n, args, c, exact), z, exact)
                         else:
-                            if n.op in ("step", "sign") and n in tau:
-                                args = [_snap(z, tau[n], exact)]
+                            if n in tau:        # at a crossing: the kink itself, as the
+                                args = _snapped(n, args, z, tau[n], exact)   # truth sees it
                             out = RULES[n.op].numpy(*args, *params)
                     else:
                         if exact and n.op == "pow":
@@ -408,6 +411,17 @@ def _real_power(args):
     if all(as_sympy(v).is_Integer for v in p.ravel()):
         return args
     return [np.vectorize(_floaty, otypes=[object])(base) if base.size else base, p]
+
+
+def _snapped(node, args, z, tau, exact):
+    """A kink operation's arguments with every argument within ``tau`` of its kink put on it:
+    the argument 0 (relu, abs, step, sign, …), or for max and min the tie, a = b (a residual of
+    10⁻¹⁵ left in max(z, 0) and multiplied by e⁷⁵ is no longer small)."""
+    if node.op in ("max", "min"):
+        a, b = np.broadcast_arrays(np.asarray(args[0]), np.asarray(args[1]))
+        near = np.asarray(_snap(z, tau, exact)) == 0
+        return [a, np.where(near, a, b)]
+    return [_snap(z, tau, exact)] + list(args[1:])
 
 
 def _undefined_where(value, z, exact):
@@ -675,7 +689,8 @@ def _on_line(point, direction, t):
 
 
 _EQUAL, _UNDEFINED = "equal", "undefined"
-_MAX_CONFIRMATIONS = 12
+_MAX_CONFIRMATIONS = 30
+_MAX_LINE_ALARMS = 3
 _MAX_UNDEFINED = 6
 
 
@@ -701,6 +716,8 @@ class Checker:
         self.any_defined = False
         self.confirmations = 0
         self.undecided = False
+        self.abandoned = 0              # lines given up where double precision ran out
+        self.line_alarms = 0
 
     # -- set-up per size set ----------------------------------------------------------------
 
@@ -865,7 +882,14 @@ class Checker:
                         fm2 = self.plan_f.run(self._wrt_set(vals, x0 - 2 * h * u), truth=True,
                                               codes=codes)[self.p.f]
                         D2 = np.asarray((fp2 - fm2) / (4 * h))
-                        finer = (np.asarray((4 * D - D2) / 3), np.abs(np.asarray(D - D2)))
+                        # and how much the candidate itself moves over h: double precision's
+                        # noise where it has run out (sin of e⁴⁰), tiny where it has not
+                        Cp = np.asarray(self._candidate(self._wrt_set(vals, x0 + h * u),
+                                                        False), dtype=float)
+                        Cpu = np.tensordot(Cp, u, axes=len(self.wrt_shape)) \
+                            if self.wrt_shape else Cp * u
+                        finer = (np.asarray((4 * D - D2) / 3),
+                                 np.abs(np.asarray(D - D2)) + np.abs(np.asarray(Cpu - Cu)))
                     dr, slack = float(finer[0][o]), float(finer[1][o])
                     if not math.isfinite(c) or not math.isfinite(dr) or \
                             abs(c - dr) > SCREEN_RTOL * max(abs(c), abs(dr)) + atol + slack:
@@ -890,7 +914,7 @@ class Checker:
         counterexample if there is one).  A point where the expression is no real number in
         exact arithmetic (a matrix singular, in double precision only nearly) is skipped; where
         that happens again and again, so are the rest of these sizes.  Where the screen was
-        wrong more than a dozen times, the verdict says it is undecided."""
+        wrong thirty times, the verdict says it is undecided."""
         if self.confirmations >= _MAX_CONFIRMATIONS:
             self.undecided = True           # never silently dropped: the verdict says so
             return _UNDEFINED
@@ -902,6 +926,7 @@ class Checker:
             self._report(exact, bad, where, j)
         if bad == _EQUAL:
             self.confirmations += 1         # the screen's false alarms
+            self.line_alarms += 1
         else:
             self.undefined_here += 1
             if self.undefined_here >= _MAX_UNDEFINED:
@@ -1130,6 +1155,10 @@ class Checker:
                            counterexample=found.counterexample)
         verdict = Verdict(True, p.subject, "", self.points, self.precise, self.kinks,
                           [{str(a): b for a, b in s.items()} for s in sets])
+        if self.abandoned:
+            verdict.notes.append(f"{self.abandoned} of the lines tested ran where double "
+                                 f"precision gives out (values near 1e±300, or sin of 1e20); "
+                                 f"the rest of each was left to the other lines")
         if self.undecided:
             verdict.equal = False
             verdict.unverified = (f"the double-precision screen saw differences at more than "
@@ -1183,7 +1212,11 @@ class Checker:
                     break
 
     def _test(self, k, li, point, direction, todo):
+        self.line_alarms = 0
         for t, kink in todo:
+            if self.line_alarms >= _MAX_LINE_ALARMS:
+                self.abandoned += 1     # double precision has run out along this line: the
+                break                   # rest of it is left to the other lines
             at = _on_line(point, direction, t)
             self.mag = None if kink is None else kink[2]
             if not self._screen(at, self._where(kink)):
