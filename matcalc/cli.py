@@ -329,6 +329,8 @@ def _check_claim(args) -> int:
     if verdict.equal:
         print(f"✓ equal: {verdict.subject} = {claim}    [{verdict.shape_label}]")
         print(f"  checked at {verdict.summary}")
+        for note in verdict.notes:
+            print(f"  note: {note}")
         return 0
     if verdict.counterexample is None:
         print(f"? not verified: {verdict.subject} = {claim}: {verdict.unverified}")
