@@ -50,7 +50,7 @@ from sympy.matrices.expressions import HadamardPower, HadamardProduct
 from test_paper import PAPER
 
 import matcalc
-from matcalc import verify
+from matcalc import terminal, verify
 from matcalc.simplify import clear_caches
 
 try:
@@ -330,8 +330,12 @@ def agrees(ours, theirs):
     return "no"
 
 
+BAR = terminal.NoProgress()     # main() puts a progress bar (stderr, terminals only) here
+
+
 def compare(repeats):
     rows = [(sec, expr, wrt, shapes) for sec, expr, wrt, shapes, *_ in PAPER] + EXTRA
+    BAR.grow(len(rows))
     print(f"## 1. Differentiation: matcalc and SymPy {sp.__version__} (median of {repeats}; "
           "SymPy's cache and matcalc's memo cleared before each)\n")
     print(f"{'row':<22} {'expression':<38} {'wrt':<6} {'matcalc':>9} {'SymPy':>9} "
@@ -341,6 +345,7 @@ def compare(repeats):
     agreement = {}
     ratios, both, everything = [], [], []
     for label, expr, wrt, shapes in rows:
+        BAR.advance(label=f"bench: 1. {label}")
         t_mc = median_time(lambda e=expr, w=wrt, s=shapes: matcalc_once(e, w, s), repeats)
         d = matcalc_once(expr, wrt, shapes)
         if label.startswith("§"):
@@ -434,7 +439,9 @@ def swell(repeats):
           f"{'print':>9} {'ratio':>5} {'printed':>8} {'ratio':>5} {'numpy code':>10} "
           f"{'ratio':>5}")
     prev = None
+    BAR.grow(6)
     for layers in (1, 2, 4, 8, 16, 32):
+        BAR.advance(label=f"bench: 2. L = {layers}")
         e = network(layers)
 
         def engine(e=e):
@@ -583,14 +590,18 @@ def main(argv=None):
           f"{platform.python_version()}, SymPy {sp.__version__}, NumPy {np.__version__}, "
           f"Lark {lark.__version__}, JAX {jax.__version__ if jax else '—'}; "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}\n")
-    if "compare" not in skip:
-        compare(args.repeats)
-    if "swell" not in skip:
-        swell(args.repeats)
-    if "startup" not in skip:
-        startup(args.startup_runs)
-    if "numpy" not in skip:
-        numpy_code(args.n)
+    global BAR
+    with terminal.progress(2, "bench") as BAR:
+        if "compare" not in skip:
+            compare(args.repeats)
+        if "swell" not in skip:
+            swell(args.repeats)
+        BAR.advance(label="bench: 3. start-up")
+        if "startup" not in skip:
+            startup(args.startup_runs)
+        BAR.advance(label="bench: 4. NumPy")
+        if "numpy" not in skip:
+            numpy_code(args.n)
     print(f"(load average now {os.getloadavg()[0]:.2f})")
 
 

@@ -23,9 +23,12 @@ import traceback
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))            # soak the tree this script is in, not an installed copy
+sys.path.insert(1, str(ROOT / "tests"))
 
 import matcalc  # noqa: E402
+from matcalc import terminal  # noqa: E402
 from checking import ERROR, OK, UNSUPPORTED, WRONG, check_sample  # noqa: E402
 from strategies import RandomSource, generate  # noqa: E402
 
@@ -128,11 +131,19 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     start = time.time()
-    with multiprocessing.Pool(args.jobs) as pool:
-        parts = pool.map(run_seeds, chunks(args.first, args.samples, 50))
+    generated, fuzzing = chunks(args.first, args.samples, 50), chunks(args.first, args.fuzz, 1000)
+    with multiprocessing.Pool(args.jobs) as pool, \
+            terminal.progress(len(generated) + len(fuzzing), "soak: generated") as bar:
+        parts = []
+        for part in pool.imap(run_seeds, generated):     # in order, as map, but one by one
+            parts.append(part)
+            bar.advance()
         gen_time = time.time() - start
         fuzz_start = time.time()
-        fuzzed = pool.map(run_fuzz, chunks(args.first, args.fuzz, 1000))
+        fuzzed = []
+        for part in pool.imap(run_fuzz, fuzzing):
+            fuzzed.append(part)
+            bar.advance(label="soak: fuzzed")
         fuzz_time = time.time() - fuzz_start
 
     counts: Counter = Counter()
@@ -153,7 +164,7 @@ def main(argv=None) -> int:
     print(f"# matcalc soak: {args.samples} generated expressions (seeds {args.first}…"
           f"{args.first + args.samples - 1}), {args.jobs} processes, {gen_time:.0f} s")
     print(f"{checked} checked, {counts[WRONG]} wrong, {counts[UNSUPPORTED]} unsupported")
-    print(f"  {counts[OK]} right by SymPy component expansion, {numeric} of them also by finite "
+    print(f"  {counts[OK]} right by matcalc's check, {numeric} of them also by finite "
           f"differences (the rest at kinks or overflow); {counts[ERROR]} other exceptions")
     for detail, n in unsupported.most_common(5):
         print(f"  unsupported ×{n}: {detail} (first: {first[detail]})")

@@ -10,10 +10,12 @@ Deep Learning*).
 
 __version__ = "0.1.0"
 
-from .api import Derivative, Derivatives, Expression, diff, hessian, parse, to_numpy
+from .api import (Derivative, Derivatives, Expression, Verdict, check, diff, hessian, parse,
+                  to_numpy)
 from .errors import (MatcalcError, ParseError, ShapeError, UnknownFunctionError,
                      UnsupportedError, VerificationError)
 
-__all__ = ["diff", "hessian", "parse", "to_numpy", "Derivative", "Derivatives", "Expression",
-           "MatcalcError", "ParseError", "ShapeError", "UnknownFunctionError", "UnsupportedError",
+__all__ = ["diff", "hessian", "parse", "check", "to_numpy", "Derivative", "Derivatives",
+           "Expression", "Verdict", "MatcalcError", "ParseError", "ShapeError",
+           "UnknownFunctionError", "UnsupportedError",
            "VerificationError", "__version__"]

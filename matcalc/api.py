@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import sympy
-from sympy.matrices.exceptions import NonInvertibleMatrixError
 
+from . import checker, render, verify
 from . import expr as E
 from . import layout as L
-from . import render, verify
 from .differentiate import derivative, hcat
-from .errors import MatcalcError, ParseError, ShapeError, VerificationError
-from .expr import Expr, Var
+from .errors import MatcalcError, ParseError, ShapeError, UnsupportedError, VerificationError
+from .expr import Call, Expr, Var
 from .infer import declared_shapes, infer
 from .lazy import lazy_module
 from .parse import parse_syntax, parse_wrt
 from .rules import RULES
 from .shapes import Shape, as_sympy, dim, dim_str, space
 from .simplify import frozen, simplify
+from .terminal import NoProgress, Progress
 
 np = lazy_module("numpy")  # needed only to evaluate (start-up: lazy.py)
 steps_view = lazy_module("matcalc.steps")      # needed only for --steps
 codegen = lazy_module("matcalc.codegen")       # needed only for --format numpy
+Verdict = checker.Verdict
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,12 @@ class Expression:
 
     @property
     def shapes(self) -> dict[str, tuple[str, ...]]:
-        """The variables' shapes (of the original expression, for a derivative's own)."""
-        return {n: v.shape.as_strings() for n, v in E.free_vars(self.origin or self.node).items()}
+        """The variables' shapes (of the original expression, for a derivative's own); a
+        variable of the text that simplification removed (x in x*0) is listed too."""
+        out = {n: v.shape.as_strings() for n, v in E.free_vars(self.origin or self.node).items()}
+        if self.origin is None:
+            out.update({n: v.shape.as_strings() for n, v in self.scope.items() if n not in out})
+        return out
 
     @property
     def variables(self) -> dict[str, Var]:
@@ -99,14 +105,15 @@ class Expression:
         if missing:
             raise ShapeError(f"evaluate needs values for {', '.join(missing)}")
         given = {n: s for n, s in shapes.items() if n in values}
-        dims = verify.bind_dims(given, {n: values[n] for n in given})
+        arrays = {n: verify.real_array(n, values[n]) for n in given}
+        dims = verify.bind_dims(given, arrays)
         unbound = {d for x in self.node.shape.dims for d in as_sympy(x).free_symbols} | {
             d for v in E.free_vars(self.node).values() for x in v.shape.dims
             for d in as_sympy(x).free_symbols}
         if unbound - set(dims):
             raise ShapeError("evaluate needs values that fix the size "
                              f"{', '.join(sorted(map(str, unbound - set(dims))))}")
-        value = verify.evaluate(self.node, {n: values[n] for n in E.free_vars(self.node)}, dims)
+        value = verify.evaluate(self.node, {n: arrays[n] for n in E.free_vars(self.node)}, dims)
         return np.asarray(value, dtype=float)
 
 
@@ -121,7 +128,38 @@ def parse(text: str, shapes: dict | None = None) -> Expression:
         raise ParseError(f"an expression must be a string, not {type(text).__name__}")
     declared, props = declared_shapes(shapes)
     tree = parse_syntax(text)
-    return Expression(infer(tree, declared, text, props), text, declared, props)
+    node = infer(tree, declared, text, props)
+    return Expression(node, text, declared, props, _vanished(tree, node, declared, text, props))
+
+
+def _vanished(tree: Expr, node: Expr, declared: dict, text: str, props: dict) -> dict[str, Var]:
+    """The variables of the text that the smart constructors folded away (x in x*0, 0*x, x^0),
+    with the shapes inference gave them: the text is inferred again with every number read as
+    a scalar variable (a number is a scalar, so the constraints are the same, and nothing
+    folds)."""
+    written = E.free_vars(tree)
+    present = E.free_vars(node)
+    if all(name in present for name in written):
+        return {}
+    numbers: dict = {}
+
+    def rebuild(n, args):
+        return Call(None, op=n.op, operands=tuple(args), params=n.params, span=n.span)
+
+    mapping = {}
+    for n in E.topological(tree):
+        if isinstance(n, E.Const) and n.shape is not None and n.shape.is_scalar and \
+                n not in mapping:
+            name = f"\0{len(numbers)}"          # no name the grammar can read
+            numbers[name] = Shape(())
+            mapping[n] = Var(None, name=name, span=n.span)
+    kept = E.substitute(tree, mapping, rebuild)
+    try:
+        typed = infer(kept, {**declared, **numbers}, text, props)
+    except MatcalcError:                        # cannot happen; the shapes stay unknown then
+        return {}
+    return {name: v for name, v in E.free_vars(typed).items()
+            if name in written and name not in present}
 
 
 @dataclass
@@ -134,6 +172,8 @@ class Derivative:
     layout: str = "numerator"
     first: Derivative | None = field(default=None, repr=False)   # for ∂/∂b (∂f/∂w): ∂f/∂w
     stacked: bool = False         # wrt a vector literal [x, y] (even of one entry)
+    checked: checker.Verdict | None = field(default=None, repr=False, compare=False)
+    #                               the verdict of the last check()
 
     # -- what it is --------------------------------------------------------------------------
 
@@ -245,7 +285,12 @@ class Derivative:
         out = []
         present = E.free_vars(self.f.origin or self.f.node)
         for v in self.wrt:
-            if v.name not in present and self.first is None:
+            if v.name in present or self.first is not None:
+                continue
+            if v.name in self.f.scope:      # written, then simplified away: x*0, x^0
+                out.append(f"{v.name} vanishes from {self.f.source} once it is simplified (to "
+                           f"{render.text(self.f.node)}): the derivative is zero")
+            else:
                 out.append(f"{v.name} does not appear in {self.f.source}: the derivative is zero")
         f = self.f.origin or self.f.node
         if self.first is None and "⊗" in self.f.source:
@@ -287,7 +332,11 @@ class Derivative:
 
     def evaluate(self, values: dict) -> np.ndarray:
         """The derivative at concrete values, as an array of exactly ``shape`` (sizes bind
-        the dimensions; a mismatch is a ShapeError)."""
+        the dimensions; a mismatch is a ShapeError).  Values are real numbers or arrays of
+        them: anything else (None, text, complex numbers, ragged lists) is a MatcalcError."""
+        if not isinstance(values, dict):
+            raise MatcalcError(f"evaluate takes a dict of values by name, not "
+                               f"{type(values).__name__}", hint="e.g. {'x': [1.0, 2.0]}")
         shapes = {n: v.shape for n, v in E.free_vars(self.f.node).items()}
         missing = [n for n in shapes if n not in values]
         if missing:
@@ -297,14 +346,22 @@ class Derivative:
         scope = {n: v.shape for n, v in self.f.variables.items()}
         scope.update({v.name: v.shape for v in self.wrt})
         given = {n: s for n, s in {**scope, **shapes}.items() if n in values}
-        dims = verify.bind_dims(given, {n: values[n] for n in given})
+        arrays = {n: verify.real_array(n, values[n]) for n in given}
+        dims = verify.bind_dims(given, arrays)
         unbound = {d for s in shapes.values() for x in s.dims for d in x.free_symbols} | {
             d for x in L.result_shape(self.f.node.shape, self.wrt_shape, self.layout)
+            for d in as_sympy(x).free_symbols} | {
+            d for n in E.topological(self.expression)
+            for x in n.shape.dims + ((n.value,) if isinstance(n, E.Const) else ())
             for d in as_sympy(x).free_symbols}
         if unbound - set(dims):
-            raise ShapeError("evaluate needs values that fix the size "
-                             f"{', '.join(sorted(map(str, unbound - set(dims))))}")
-        value = verify.evaluate(self.expression, {n: values[n] for n in shapes}, dims)
+            sizes = sorted(map(str, unbound - set(dims)))
+            carriers = [n for n, s in scope.items() if n not in values and any(
+                str(d) in sizes for x in s.dims for d in as_sympy(x).free_symbols)]
+            raise ShapeError("evaluate needs values that fix the size " + ", ".join(sizes),
+                             hint=f"give a value for {', '.join(carriers)}" if carriers
+                             else None)
+        value = verify.evaluate(self.expression, {n: arrays[n] for n in shapes}, dims)
         target = tuple(int(as_sympy(d).subs(dims)) if not isinstance(d, int) else d
                        for d in L.result_shape(self.f.node.shape, self.wrt_shape, self.layout))
         if L.is_tensor(self.f.node.shape, self.wrt_shape):
@@ -350,53 +407,100 @@ class Derivative:
         second.first = self
         return second
 
-    def _expanded(self, shapes, dims, props):
-        """The Jacobian by SymPy component expansion, matcalc's result at the same symbolic
-        point, and that point."""
-        expected = []
-        for v in self.wrt:
-            exp, env = verify.symbolic_jacobian(self.f.node, v.name, shapes, dims, props)
-            expected.append(exp)
-        if self._literal:
-            expected = np.stack([np.asarray(e) for e in expected], axis=-1)
-        else:
-            expected = expected[0]
-        return expected, self.tensor(env, dims, symbolic=True), env
+    def check(self, progress: bool | None = None) -> bool:
+        """Verify this result against the true derivative (``matcalc.check``'s oracle: SymPy
+        and finite differences of the expression's components, at points on both sides of
+        every kink and at the kinks, at several sets of sizes); raises VerificationError on a
+        mismatch, returns True otherwise.  ``progress``: a bar on stderr for a check over a
+        second (None: on a terminal only)."""
+        verdict = self.checked = self.verdict(progress)
+        if verdict.equal:
+            return True
+        if verdict.counterexample is None:
+            raise VerificationError(f"∂/∂{self.wrt_text} {self.f}: {verdict.unverified}, so "
+                                    f"the derivative could not be verified")
+        raise VerificationError(
+            f"∂/∂{self.wrt_text} {self.f} = {self} is wrong "
+            f"(this is a bug in matcalc: please report it)\n"
+            + verdict.counterexample.describe(self.shape_label[1:-1]))
 
-    def check(self) -> bool:
-        """Verify by SymPy component expansion at small distinct sizes (the paper's "grind it
-        down to scalars"); raises VerificationError on a mismatch, returns True otherwise."""
-        shapes = {n: v.shape for n, v in E.free_vars(self.f.node).items()}
-        shapes.update({v.name: v.shape for v in self.wrt})
-        scope = [v.shape for v in self.f.variables.values()]
-        symbols = sorted({d for s in list(shapes.values()) + scope for d in s.dims
-                          if d.free_symbols}, key=str)
-        props = {n: v.props for n, v in E.free_vars(self.f.node).items() if v.props}
-        for dims in verify.size_choices([d for d in symbols if d.is_Symbol]):
-            try:
-                expected, got, env = self._expanded(shapes, dims, props)
-                break
-            except NonInvertibleMatrixError:    # log det(X A), X n×m, is singular for m < n
-                continue
-        else:
-            raise VerificationError(
-                f"∂/∂{self.wrt_text} {self.f}: a matrix that is inverted is singular at every "
-                f"size tried, so the derivative could not be verified")
-        rng = np.random.default_rng(0)
-        expected = verify.on_constraints(np.asarray(expected, dtype=object), env, props)
-        got = verify.on_constraints(np.asarray(got, dtype=object).reshape(np.shape(expected)),
-                                    env, props)
-        bad, unverified = verify.compare_symbolic(expected, got, env, rng)
-        if bad:
-            index, want, have = bad[0]
-            raise VerificationError(
-                f"∂/∂{self.wrt_text} {self.f}: component {index} should be {want}, "
-                f"matcalc's result gives {have} (this is a bug in matcalc: please report it)")
-        if unverified and unverified == np.size(expected):
-            raise VerificationError(
-                f"∂/∂{self.wrt_text} {self.f}: no point was found where the expression is real "
-                f"and smooth, so the derivative could not be verified")
-        return True
+    def verdict(self, progress: bool | None = None) -> checker.Verdict:
+        """The check of this result as a ``Verdict`` (``check`` raises instead)."""
+        huge = _huge_sizes(self)
+        if huge:
+            symbolic = self._with_symbolic_sizes(huge)
+            verdict = symbolic.verdict(progress)
+            verdict.notes.insert(0, _huge_note(huge))
+            return verdict
+        problem = checker.Problem(
+            f=self.f.node, wrt=self.wrt, literal=self._literal,
+            candidate=self.expression, layout=self.layout,
+            variables=_check_variables(self.f, self.wrt),
+            props={n: v.props for n, v in _check_variables(self.f, self.wrt).items()},
+            subject=f"∂/∂{self.wrt_text} {render.operand_text(self.f.node)}")
+        verdict = _run_check(problem, progress)
+        verdict.text_of_candidate = self.__str__        # printed only when asked for
+        verdict.shape_label = self.shape_label[1:-1]
+        return verdict
+
+    def _with_symbolic_sizes(self, huge: dict) -> Derivative:
+        """The same derivative with every huge declared size a symbol (checked at small
+        sizes: declared sizes never allocate)."""
+        if self.first is not None:
+            return self.first._with_symbolic_sizes(huge).diff(self.wrt_text)
+        declared = {}
+        for name, shape in self.f.declared.items():
+            dims = tuple(dim(huge[d]) if d in huge else d for d in shape.dims)
+            declared[name] = tuple(str(d) for d in dims) + tuple(sorted(self.f.props.get(
+                name, ())))
+        f = parse(self.f.source, declared)
+        return _diff_one(f, self.wrt_text, self.layout)
+
+
+def _check_variables(f: Expression, wrt) -> dict[str, Var]:
+    """Everything that takes a value in a check: the variables of f (those simplified away
+    included) and the variables differentiated by."""
+    out = dict(f.variables)
+    out.update({v.name: v for v in wrt})
+    return out
+
+
+def _huge_sizes(d: Derivative) -> dict:
+    """Declared integer sizes too large to instantiate, each with a fresh name."""
+    sizes = set()
+    for v in _check_variables(d.f, d.wrt).values():
+        sizes |= {x for x in map(as_sympy, v.shape.dims) if x.is_Integer and
+                  int(x) > checker.SIZE_LIMIT}
+    if not sizes:
+        return {}
+    taken = {str(s) for v in _check_variables(d.f, d.wrt).values() for x in v.shape.dims
+             for s in as_sympy(x).free_symbols} | set(_check_variables(d.f, d.wrt))
+    names = (f"N{i}" if i else "N" for i in range(10**6))
+    out = {}
+    for size in sorted(sizes):
+        name = next(n for n in names if n not in taken)
+        out[size] = name
+    return out
+
+
+def _huge_note(huge: dict) -> str:
+    what = ", ".join(f"{_size_text(k)} as {v}" for k, v in huge.items())
+    return (f"declared sizes never allocate: the check re-derived the expression with "
+            f"{what}, a symbol, and checked that at small sizes")
+
+
+def _size_text(n) -> str:
+    s = str(n)
+    return s if len(s) <= 12 else f"{s[:3]}…({len(s)} digits)"
+
+
+def _run_check(problem: checker.Problem, progress) -> checker.Verdict:
+    if progress is False:
+        bar = NoProgress()
+    else:
+        bar = Progress(0, "matcalc: checking", enabled=progress)
+    with bar:
+        return checker.check(problem, bar)
 
 
 def _concrete(shape: Shape, dims: dict) -> tuple[int, ...]:
@@ -579,6 +683,17 @@ def diff(expr: str | Expression, wrt, shapes: dict | None = None,
 
 
 def _diff_one(f: Expression, wrt: str, layout: str) -> Derivative:
+    targets, literal = _targets(f, wrt)
+    if literal:
+        result = hcat([simplify(derivative(f.node, v), frozen(f.node)) for v in targets])
+    else:
+        result = derivative(f.node, targets[0])
+    return Derivative(f, tuple(targets), result, layout, stacked=literal)
+
+
+def _targets(f: Expression, wrt: str) -> tuple[list[Var], bool]:
+    """The variables of ``wrt`` (a name or a vector literal of scalar names), and whether it is
+    a literal."""
     if not isinstance(wrt, str):
         raise ParseError(f"wrt must be a variable name, not {wrt!r}")
     names = parse_wrt(wrt)
@@ -598,11 +713,114 @@ def _diff_one(f: Expression, wrt: str, layout: str) -> Derivative:
         if not v.shape.is_scalar:
             raise ShapeError(f"a vector literal in wrt holds scalar variables; {v.name} is "
                              f"{v.shape}", text=wrt)
-    if literal:
-        result = hcat([simplify(derivative(f.node, v), frozen(f.node)) for v in targets])
-    else:
-        result = derivative(f.node, targets[0])
-    return Derivative(f, tuple(targets), result, layout, stacked=literal)
+    return targets, literal
+
+
+def check(expr: str | Expression, wrt: str, claim: str | None = None,
+          shapes: dict | None = None, layout: str = "numerator",
+          progress: bool | None = None) -> checker.Verdict:
+    """Whether ``claim`` — a derivative typed in matcalc's language, with the expression's
+    variables and shapes (a dimension's name stands for its size) — equals ∂expr/∂wrt in
+    ``layout``; without a claim, matcalc's own result is checked.  Returns a ``Verdict``:
+    true when equal, else with a counterexample (the point, the entry, the claimed and the
+    true value).  A claim of the wrong shape is a ShapeError saying what is expected.
+
+    >>> bool(check("sum(w*x)", "w", claim="x'"))
+    True
+    >>> v = check("x^2", "x", claim="2*x + max(0, x - 8/5)")
+    >>> bool(v), v.counterexample.point["x"] > 8/5
+    (False, True)
+    """
+    if layout not in L.LAYOUTS:
+        raise MatcalcError(f"unknown layout {layout!r}", hint="use numerator or denominator")
+    f = expr if isinstance(expr, Expression) else parse(expr, shapes)
+    if claim is None:
+        return _diff_one(f, wrt, layout).verdict(progress)
+    if not isinstance(claim, str):
+        raise ParseError(f"a claim must be a string, not {type(claim).__name__}")
+    targets, literal = _targets(f, wrt)
+    fake = Derivative(f, tuple(targets), E.zero(), layout, stacked=literal)
+    huge = _huge_sizes(fake)
+    if huge:
+        size = _size_text(next(iter(huge)))
+        raise ShapeError(f"a claim is checked at small sizes, and the size {size} is declared "
+                         f"as a number", hint="declare it by a name (--shape x=N, or "
+                         "shapes={'x': 'N'}) and write that name in the claim where the size "
+                         "appears")
+    candidate, sizes = _parse_claim(claim, f, fake)
+    problem = checker.Problem(
+        f=f.node, wrt=tuple(targets), literal=literal, candidate=candidate, layout=layout,
+        variables=_check_variables(f, targets),
+        props={n: v.props for n, v in _check_variables(f, targets).items()},
+        sizes_as_values=sizes,
+        subject=f"∂/∂{fake.wrt_text} {render.operand_text(f.node)}")
+    verdict = _run_check(problem, progress)
+    verdict.candidate = " ".join(claim.split())
+    verdict.shape_label = fake.shape_label[1:-1]
+    return verdict
+
+
+def _shape_words(shape: Shape) -> str:
+    if shape.is_scalar:
+        return "a scalar"
+    if shape.is_vector:
+        return f"a column {dim_str(as_sympy(shape.dims[0]))}"
+    if shape.is_row:
+        return f"a row 1×{dim_str(as_sympy(shape.dims[1]))}"
+    return f"a {shape} matrix"
+
+
+def _parse_claim(text: str, f: Expression, d: Derivative):
+    """The claim as a typed expression of the derivative's shape, with the expression's
+    shapes; names of dimensions that are not variables stand for the sizes."""
+    variables = _check_variables(f, d.wrt)
+    dims = {str(s): s for v in variables.values() for x in v.shape.dims
+            for s in as_sympy(x).free_symbols}
+    tree = parse_syntax(text)
+    sizes = {}
+    for name, v in E.free_vars(tree).items():
+        if name in variables:
+            continue
+        if name in dims:
+            sizes[name] = dims[name]
+            continue
+        known = list(variables) + sorted(dims)
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+        raise ShapeError(f"the claim uses {name}, which is not a variable of {f.source}",
+                         text=text, span=v.span,
+                         hint=(f"did you mean {close[0]}? " if close else "") +
+                         f"the variables are: {', '.join(variables) or 'none'}" +
+                         (f"; the sizes {', '.join(sorted(dims))} may be used as numbers"
+                          if dims else ""))
+    declared = {n: v.shape for n, v in variables.items()}
+    declared.update({n: Shape(()) for n in sizes})
+    props = {n: set(v.props) for n, v in variables.items() if v.props}
+    node = infer(tree, declared, text, props)
+    fs, xs = f.node.shape, d.wrt_shape
+    if L.is_tensor(fs, xs):
+        raise UnsupportedError(
+            f"∂/∂{d.wrt_text} {f.source} has more than two axes ({d.shape_label[1:-1]}); a "
+            f"claim cannot be written for it in the language",
+            hint="check matcalc's own result (leave out the claim), or claim the derivative "
+                 "of a scalar function of the expression")
+    want = Shape(tuple(as_sympy(x) for x in L.result_shape(fs, xs, d.layout)))
+    if node.shape != want:
+        if node.shape.is_scalar and isinstance(node, E.Const):
+            return E.Const(want, value=node.value), sizes      # 0 for every entry
+        other = "denominator" if d.layout == "numerator" else "numerator"
+        other_shape = Shape(tuple(as_sympy(x) for x in L.result_shape(fs, xs, other)))
+        hints = []
+        if node.shape.T == want:
+            hints.append("the transpose (" + (text.strip() + "'" if len(text) < 40 else
+                                              "write ' after it") + ")")
+        if node.shape == other_shape and other_shape != want:
+            hints.append(f"--layout {other} (layout='{other}')")
+        raise ShapeError(
+            f"the claim is {_shape_words(node.shape)}, but ∂/∂{d.wrt_text} {f.source} is "
+            f"{_shape_words(want)} in {d.layout} layout", text=text, span=(0, len(text)),
+            hint=("did you mean " + ", or ".join(hints) + "?") if hints else
+            "write a derivative of that shape")
+    return node, sizes
 
 
 def _hint_names(name: str, variables) -> str:
@@ -663,5 +881,5 @@ def hessian(expr: str | Expression, wrt, shapes: dict | None = None
     return Derivatives(Derivatives(d.diff(w) for w in wrt) for d in diff(f, list(wrt)))
 
 
-__all__ = ["diff", "hessian", "parse", "to_numpy", "Derivative", "Derivatives", "Expression",
-           "VerificationError"]
+__all__ = ["diff", "hessian", "parse", "check", "to_numpy", "Derivative", "Derivatives",
+           "Expression", "Verdict", "VerificationError"]

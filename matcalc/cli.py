@@ -10,15 +10,19 @@ cross-entropy) without ``--``.
 from __future__ import annotations
 
 import argparse
+import argparse
+import difflib
 import os
 import sys
 
 from . import __version__, report
-from .api import Derivative, diff, parse, to_numpy
+from .api import Derivative, check, diff, parse, to_numpy
 from .errors import MatcalcError, ShapeError, VerificationError
 from .lazy import lazy_module
+from .parse import parse_wrt
 from .report import shapes_line  # noqa: F401  (re-exported: cli.shapes_line)
 from .shapes import parse_shape, parse_shape_assignment
+from .terminal import make_printable
 
 json = lazy_module("json")  # only --format json needs it (start-up: lazy.py)
 web_server = lazy_module("matcalc.web.server")   # only matcalc serve needs it
@@ -30,6 +34,7 @@ EPILOG = """examples:
   matcalc diff "W@x + b" --wrt W --shape W=m,n
   matcalc diff "[3*x^2*y, 2*x + y^8]" --wrt "[x, y]"
   matcalc check "sigmoid(W@x + b)" --wrt x
+  matcalc check "sum((W@x - y)^2)" --wrt W --claim "2*(W@x - y)@x'"
   matcalc diff "sum((W2@relu(W1@x + b1) + b2 - y)^2)" --wrt W1 --wrt b1 --format numpy
   matcalc diff "sum(sigmoid(X@W + b))" --wrt b          # NumPy broadcasting: X W + 𝟙 bᵀ
 
@@ -77,8 +82,14 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--steps", action="store_true",
                    help="show the derivation as the paper does it: intermediate variables, "
                         "partial Jacobians, the chain rule, the product, the substitution")
-    c = sub.add_parser("check", help="verify the derivative and print the verdict")
+    c = sub.add_parser("check", help="verify the derivative, or a claimed one, and print the "
+                       "verdict", epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     common(c)
+    c.add_argument("--claim", metavar="TEXT",
+                   help="a derivative to check instead of matcalc's, in the same language, with "
+                        "the expression's variables (a size's name stands for the size): exit 0 "
+                        "if it is equal, 1 with a counterexample if not")
     _web_commands(sub)
     return p
 
@@ -135,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
+    make_printable(sys.stdout)          # PYTHONIOENCODING=ascii: ASCII, not UnicodeEncodeError
+    make_printable(sys.stderr)
     parser = _parser()
     argv, padded = _dash_values(parser, sys.argv[1:] if argv is None else list(argv))
     args = parser.parse_args(argv)
@@ -216,6 +229,9 @@ def _shapes(specs: list[str]) -> dict[str, str]:
     out = {}
     for spec in specs:
         name, value = parse_shape_assignment(spec)
+        if name in out:
+            raise ShapeError(f"--shape declares {name} twice ({name}={out[name]} and "
+                             f"{name}={value})", hint="give each variable one --shape")
         try:
             parse_shape(value)
         except ShapeError as e:
@@ -228,9 +244,29 @@ def _shapes(specs: list[str]) -> dict[str, str]:
     return out
 
 
+def _declared_but_absent(f, shapes: dict, wrts: list[str]) -> None:
+    """A --shape for a name that is not in the expression is a mistake (a typo, most
+    often), unless it is a variable differentiated by: its derivative is then 0 (with a
+    note)."""
+    wanted = {name for w in wrts for name, _ in parse_wrt(w)}
+    present = list(f.shapes)
+    for name in shapes:
+        if name in present or name in wanted:
+            continue
+        close = difflib.get_close_matches(name, present, n=1, cutoff=0.5)
+        raise ShapeError(f"--shape {name}=…: {name} is not a variable of {args_text(f)}",
+                         hint=(f"did you mean {close[0]}? " if close else "") +
+                         f"the variables are: {', '.join(present) or 'none'}")
+
+
+def args_text(f) -> str:
+    return f.source if len(f.source) <= 60 else f.source[:57] + "…"
+
+
 def _derivatives(args) -> list[Derivative]:
     shapes = _shapes(args.shape)
     f = parse(args.expr, shapes)
+    _declared_but_absent(f, shapes, list(args.wrt))
     results = diff(f, list(args.wrt), layout=args.layout)
     if getattr(args, "order", 1) == 2:
         results = [d.diff(w) for d, w in zip(results, args.wrt)]
@@ -238,6 +274,8 @@ def _derivatives(args) -> list[Derivative]:
 
 
 def _run(args) -> int:
+    if args.command == "check" and args.claim is not None:
+        return _check_claim(args)
     if args.command == "diff" and args.format == "json":
         # the web page's function (report.py), so --format json and the page cannot drift
         out = report.build({"expression": args.expr, "wrt": list(args.wrt),
@@ -251,7 +289,9 @@ def _run(args) -> int:
         for d in ds:
             d.check()
             print(f"✓ {d.line}")
-            print("  verified by SymPy component expansion")
+            print(f"  {_verified(d)}")
+            for note in d.notes + d.checked.notes:
+                print(f"  note: {note}")
         return 0
     checked = [d.check() for d in ds] if args.check else []
     if args.format == "numpy":
@@ -271,5 +311,38 @@ def _run(args) -> int:
         if args.steps:
             print("  " + str(d.steps).replace("\n", "\n  "))
         if checked:
-            print("  ✓ verified by SymPy component expansion")
+            print(f"  ✓ {_verified(d)}")
+            for note in d.checked.notes:
+                print(f"  note: {note}")
     return 0
+
+
+def _verified(d: Derivative) -> str:
+    v = d.checked
+    how = "verified against SymPy and finite differences of the components"
+    return f"{how} ({v.summary})" if v is not None else how
+
+
+def _check_claim(args) -> int:
+    """``check EXPR --wrt x --claim TEXT``: 0 and "equal", or 1 and a counterexample."""
+    if len(args.wrt) != 1:
+        raise MatcalcError("--claim checks one derivative: give one --wrt",
+                           hint="a vector literal --wrt \"[x, y]\" counts as one")
+    shapes = _shapes(args.shape)
+    f = parse(args.expr, shapes)
+    _declared_but_absent(f, shapes, list(args.wrt))
+    print(shapes_line(f.shapes, f.properties))
+    verdict = check(f, args.wrt[0], claim=args.claim, layout=args.layout)
+    claim = " ".join(args.claim.split())
+    if verdict.equal:
+        print(f"✓ equal: {verdict.subject} = {claim}    [{verdict.shape_label}]")
+        print(f"  checked at {verdict.summary}")
+        for note in verdict.notes:
+            print(f"  note: {note}")
+        return 0
+    if verdict.counterexample is None:
+        print(f"? not verified: {verdict.subject} = {claim}: {verdict.unverified}")
+        return 1
+    print(f"✗ not equal: {verdict.subject} ≠ {claim}")
+    print("  " + verdict.counterexample.describe(verdict.shape_label).replace("\n", "\n  "))
+    return 1

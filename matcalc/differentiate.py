@@ -93,7 +93,9 @@ def _total(contributions: list[Expr], shape: Shape) -> Expr:
     """The total derivative: the sum of the contributions of every data-flow path."""
     if not contributions:
         return E.zero(shape)
-    return E.add(*contributions)
+    # an n×1 matrix's adjoint may arrive as a vector on one path: the same entries
+    return E.add(*(c if c.shape == shape or c.shape.is_scalar else as_shape(c, shape)
+                   for c in contributions))
 
 
 def _partials(rule, node: Call, y: Expr | None = None):

@@ -450,6 +450,12 @@ _HINTS = {
     "—": "did you mean '-'? (an em dash, a look-alike of the minus sign)",
     "⋅": "did you mean '·'? (the dot product is · U+00B7, or dot(w, x))",
     "∙": "did you mean '·'? (the dot product is · U+00B7, or dot(w, x))",
+    "\u0387": "did you mean '·'? (this is the Greek ano teleia U+0387, a look-alike: the dot "
+               "product is · U+00B7, or dot(w, x))",
+    "\u0374": "did you mean ' (the transpose)? (this is the Greek numeral sign U+0374, a "
+               "look-alike)",
+    "\u02b9": "did you mean ' (the transpose)? (a modifier letter prime, a look-alike)",
+    "\u2032": "did you mean ' (the transpose)? (a prime sign, a look-alike)",
     "`": "expressions hold no code or strings",
 }
 

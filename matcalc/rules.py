@@ -252,6 +252,10 @@ def as_shape(g: Expr, shape: Shape) -> Expr:
         return E.transpose(g)
     if isinstance(g, E.Const):
         return E.Const(shape, value=g.value)
+    if g.shape.size == shape.size and (shape.is_vector or ONE in (shape.rows, shape.cols)):
+        # an n×1 (or 1×n) matrix and a vector hold the same entries in the same order
+        v = E.transpose(g) if g.shape.is_row else g
+        return v if v.shape == shape else E.call("reshape", [v], shape)
     raise UnsupportedError(f"internal: cannot read a {g.shape} adjoint as {shape}")
 
 

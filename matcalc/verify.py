@@ -18,7 +18,7 @@ import itertools
 import sympy
 
 from . import expr as E
-from .errors import ShapeError
+from .errors import MatcalcError, ShapeError
 from .expr import Call, Const, Expr, Identity, Var
 from .lazy import lazy_module
 from .rules import RULES
@@ -66,6 +66,37 @@ def evaluate(e: Expr, values: dict, dims: dict, symbolic: bool = False) -> np.nd
                                          f"expected {shape}")
             memo[n] = out
     return memo[e]
+
+
+def real_array(name: str, value) -> np.ndarray:
+    """``value`` as an array of real numbers (floats), or a MatcalcError saying what is wrong
+    with it: None, text, complex numbers, lists of unequal lengths, other objects."""
+    what = "a number or an array of numbers"
+    if value is None:
+        raise MatcalcError(f"the value of {name} is None", hint=f"give {what}")
+    if isinstance(value, (str, bytes)):
+        raise MatcalcError(f"the value of {name} is text ({value!r:.40})",
+                           hint=f"give {what}")
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as err:
+        raise MatcalcError(f"the value of {name} is not a rectangular array of numbers "
+                           f"(rows of different lengths?)", hint=str(err)) from None
+    if arr.dtype.kind == "c" or (arr.dtype == object and any(
+            isinstance(v, complex) for v in arr.ravel())):
+        if np.any(np.imag(arr.astype(complex)) != 0):
+            raise MatcalcError(f"the value of {name} has complex entries; matcalc's "
+                               f"derivatives are of real functions of real variables",
+                               hint="give real numbers (the real part, if that is meant)")
+        arr = np.real(arr.astype(complex))
+    if arr.dtype.kind not in "biuf":
+        try:
+            arr = arr.astype(float)
+        except (ValueError, TypeError):
+            raise MatcalcError(f"the value of {name} is not {what} (it holds "
+                               f"{type(arr.ravel()[0]).__name__ if arr.size else 'nothing'})",
+                               hint=f"give {what}") from None
+    return arr.astype(float)
 
 
 def bind_dims(shapes: dict[str, Shape], values: dict) -> dict:

@@ -13,8 +13,9 @@ import numpy as np
 import sympy
 
 import matcalc
+from matcalc import checker, verify
 from matcalc import expr as E
-from matcalc import verify
+from matcalc.api import _check_variables
 from matcalc.layout import result_shape
 
 OK, WRONG, UNSUPPORTED, ERROR = "ok", "wrong", "unsupported", "error"
@@ -174,3 +175,68 @@ def round_trip(sample, seed: int):
         except Exception as err:  # noqa: BLE001 - any failure to read back is the finding
             yield (f"{sample!r} wrt {name}: {text!r} does not read back: "
                    f"{type(err).__name__}: {str(err).splitlines()[0][:300]}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Wrong claims: matcalc's derivatives perturbed, for the check (issue 13; benchmarks/claims.py)
+
+PERTURBATIONS = ("sign", "transpose", "term", "factor")
+
+
+def perturbed(d, kind: str):
+    """``d``'s derivative (as shown, layout applied) made wrong: its sign flipped, transposed
+    (a square, non-symmetric result), a term dropped (a sum), or times 1 + 10⁻⁶; None where
+    the perturbation does not apply."""
+    e = d.expression
+    if kind == "sign":
+        return E.neg(e)
+    if kind == "factor":
+        return E.mul(E.const(sympy.Rational(1000001, 1000000)), e)
+    if kind == "transpose":
+        return E.transpose(e) if e.shape.is_square and not E.is_symmetric(e) else None
+    if kind == "term":
+        if isinstance(e, E.Call) and e.op == "add" and len(e.operands) > 1:
+            rest = E.add(*e.operands[1:])
+            return rest if rest.shape == e.shape else None
+        return None
+    raise ValueError(kind)
+
+
+def problem_for(d, candidate):
+    """The check of ``candidate`` as ∂f/∂wrt of ``d``'s expression (a Problem)."""
+    variables = _check_variables(d.f, d.wrt)
+    return checker.Problem(f=d.f.node, wrt=d.wrt, literal=d._literal, candidate=candidate,
+                           layout=d.layout, variables=variables,
+                           props={n: v.props for n, v in variables.items()},
+                           subject=f"∂/∂{d.wrt_text} {d.f}")
+
+
+def differs(d, candidate, seed: int = 0, points: int = 4) -> bool:
+    """Whether ``candidate`` differs from ``d``'s derivative at random points (double
+    precision, at small distinct sizes): a perturbation that changes nothing (the sign of a
+    zero, a dropped zero term) is no wrong claim."""
+    rng = np.random.default_rng(seed)
+    problem = problem_for(d, candidate)
+    c = checker.Checker(problem, seed=seed)
+    for dims in checker.size_sets(c._symbols())[:2]:
+        c._setup(dims)
+        plan = checker.Plan([d.expression, candidate], dims)
+        for _ in range(points):
+            point = {n: rng.uniform(-2, 2, size=s) for n, s in c.var_shapes.items()}
+            for n, v in c.p.variables.items():
+                if "sym" in v.props:
+                    point[n] = (point[n] + point[n].T) / 2
+                if "prob" in v.props:
+                    point[n] = np.abs(point[n]) / np.abs(point[n]).sum()
+            with np.errstate(all="ignore"):
+                memo = plan.run(c._values(point))
+            a = np.asarray(memo[d.expression], dtype=float)
+            b = np.asarray(memo[candidate], dtype=float).reshape(a.shape) \
+                if np.size(memo[candidate]) == a.size else None
+            if b is None:
+                return True
+            ok = np.isfinite(a) & np.isfinite(b)
+            scale = max(1.0, float(np.abs(a[ok]).max(initial=0)))
+            if np.any(np.abs(a[ok] - b[ok]) > 1e-9 * scale):
+                return True
+    return False
