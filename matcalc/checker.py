@@ -649,7 +649,7 @@ def _sym(v):
 def _random_point(problem: Problem, shapes: dict, rng, scale, positive, near_identity):
     """A random point: entries of magnitude in [0.3, 1.2]·scale (away from the origin), all
     positive or of random sign; square matrices near scale·I if ``near_identity``; symmetric
-    matrices symmetric, probability vectors positive and summing to 1."""
+    matrices symmetric, probability vectors positive and summing to 1 (a matrix: each row)."""
     point = {}
     for name, shape in shapes.items():
         props = problem.props.get(name, ())
@@ -661,8 +661,8 @@ def _random_point(problem: Problem, shapes: dict, rng, scale, positive, near_ide
         if "sym" in props and len(shape) == 2:
             v = _sym(v)
         if "prob" in props:
-            v = rng.uniform(0.2, 1.0, size=shape)
-            v = v / v.sum()
+            v = rng.uniform(0.2, 1.0, size=shape)          # a matrix: each row sums to 1
+            v = v / v.sum(axis=-1, keepdims=True)
         point[name] = np.asarray(v, dtype=float)
     return point
 
@@ -758,7 +758,9 @@ class Checker:
             vals[name] = np.float64(self.dims.get(sym, 0))
         return vals
 
-    def _exact_values(self, point: dict) -> dict:
+    def _exact_values(self, point: dict, constrain: bool = True) -> dict:
+        """The point in exact rationals; with ``constrain``, each ``prob`` vector (a matrix:
+        each row) made to sum to 1 exactly (not for a direction, which keeps them fixed)."""
         vals = {}
         for k, v in point.items():
             a = np.asarray(v, dtype=object)
@@ -766,11 +768,12 @@ class Checker:
             for idx in np.ndindex(*a.shape):
                 x = a[idx]
                 out[idx] = x if isinstance(x, sympy.Basic) else sympy.Rational(float(x))
-            if "prob" in self.p.props.get(k, ()) and out.size and \
+            if constrain and "prob" in self.p.props.get(k, ()) and out.size and \
                     not any(isinstance(x, sympy.Basic) and x.has(_S) for x in out.ravel()):
-                flat = out.ravel()                  # entries summing to 1 exactly
-                flat[-1] = 1 - sum(flat[:-1])
-                out = flat.reshape(out.shape)
+                rows = out.reshape(-1, out.shape[-1]) if out.ndim else out.reshape(1, 1)
+                for row in rows:                    # each row (a vector: all) sums to 1 exactly
+                    row[-1] = 1 - sum(row[:-1])
+                out = rows.reshape(out.shape)
             vals[k] = out
         for name, sym in self.p.sizes_as_values.items():
             vals[name] = np.array(sympy.Integer(self.dims.get(sym, 0)), dtype=object)
@@ -1252,7 +1255,7 @@ class Checker:
         other to 60 digits), then compare there."""
         node, e, self.mag = kink
         P = self._exact_values(_on_line(point, direction, t))
-        Dir = self._exact_values(direction)
+        Dir = self._exact_values(direction, constrain=False)
         for name in self.p.sizes_as_values:
             Dir[name] = np.array(sympy.Integer(0), dtype=object)
         plan = self._kink_plan(node)

@@ -96,6 +96,18 @@ def test_the_convention_at_the_kink_itself_is_checked():
     assert matcalc.check("relu(x)", "x", claim="step(x)").kinks > 0
 
 
+def test_probability_rows_stay_on_their_constraint_at_kinks():
+    """A ``prob`` variable is fixed along each line, and at a kink the refined point keeps each
+    row of a ``prob`` matrix summing to 1: cross-entropy through a relu layer, whose derivative
+    uses that the rows of Y sum to 1, is right at the kinks too."""
+    for expr, wrt, shapes in [
+            ("-sum(y*log_softmax(relu(W@x)))", "W", {"y": "k,prob", "x": "n"}),
+            ("-sum(Y*log_softmax(relu(X@W1)@W2, axis=1))/N", "W1", {"X": "N,n", "Y": "N,k,prob"})]:
+        d = matcalc.diff(expr, wrt=wrt, shapes=shapes)
+        verdict = d.verdict()
+        assert verdict and verdict.kinks > 0, str(verdict)
+
+
 def test_denominator_layout_claims():
     assert matcalc.check("sum(w*x)", "w", claim="x", layout="denominator")
     assert matcalc.check("W@x", "x", claim="W'", layout="denominator")
