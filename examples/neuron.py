@@ -27,7 +27,7 @@ def main() -> None:
         assert np.allclose(dw.evaluate(values), expected_w)
         assert np.isclose(db.evaluate(values), 1.0 if z > 0 else 0.0)
     assert dw.check() and db.check()
-    print("both gradients verified by SymPy component expansion")
+    print("both gradients", dw.checked.verified)
 
 
 if __name__ == "__main__":

@@ -180,6 +180,11 @@ class Verdict:
         parts.append(f"{self.precise} also in exact / {DIGITS}-digit arithmetic")
         return ", ".join(parts) + (f"; sizes {sizes}" if sizes else "")
 
+    @property
+    def verified(self) -> str:
+        """What an equal verdict established, in one line (the CLI's ✓ line, the web page's)."""
+        return f"verified against SymPy and finite differences of the components ({self.summary})"
+
     def __str__(self) -> str:
         if self.equal:
             return f"equal: {self.subject} = {self.candidate_text} ({self.summary})"

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from checking import ERROR, UNSUPPORTED, WRONG, check_sample
 from strategies import RandomSource, generate, samples
 
-FAST = settings(max_examples=300, deadline=None, derandomize=True,
+FAST = settings(max_examples=120, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 

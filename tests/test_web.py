@@ -441,7 +441,7 @@ def test_verification_verdict(page, served):
     wait_js(page, "document.body.dataset.verified === 'done'")
     verdict = page.locator("#verdict .verdict")
     assert verdict.get_attribute("data-status") == "verified"
-    assert "verified by SymPy component expansion" in verdict.inner_text()
+    assert "verified against SymPy and finite differences" in verdict.inner_text()
 
 
 def test_permalink_reload_reproduces_the_page(page, served):
