@@ -356,7 +356,7 @@ def row(page, name):
 def test_editing_a_shape(page, served):
     open_page(page, served, "x'@A@x", wrt="x")
     assert texts(page) == [str(matcalc.diff("x'@A@x", "x"))]
-    row(page, "A").locator("input[type=checkbox]").last.check()        # symmetric
+    row(page, "A").locator("input[data-flag=sym]").check()
     wait_js(page, "document.querySelector('#results .form-text').textContent"
                            " === '2xᵀ A'")
     assert "A ∈ ℝⁿˣⁿ (symmetric)" in page.locator("#shapes-line").inner_text()
@@ -374,6 +374,15 @@ def test_editing_a_shape(page, served):
     inputs.first.press("Enter")
     wait_js(page, "document.querySelector('#shapes-line').textContent.includes('ᵏˣ')")
     assert page.locator("#shapes-line").inner_text().startswith("W ∈ ℝᵏˣ")
+    # a batch of labels: each row of Y sums to 1, and cross-entropy's gradient is then 1/N Xᵀ(S − Y)
+    xent = "-sum(Y*log_softmax(X@W, axis=1))/N"
+    open_page(page, served, xent, wrt="W", shape="X=N,n")
+    assert row(page, "Y").locator("input[data-flag=prob]").get_attribute("title") == \
+        "each row of Y sums to 1 (a batch of probabilities or one-hot labels)"
+    row(page, "Y").locator("input[data-flag=prob]").check()
+    wait_js(page, "document.querySelector('#shapes-line').textContent.includes('each row')")
+    expected = matcalc.diff(xent, "W", shapes={"X": "N,n", "Y": "N,k,prob"})
+    assert texts(page) == [str(expected)] == ["1/N Xᵀ (softmax(X W, axis=1) − Y)"]
 
 
 def test_several_variables_layout_and_order(page, served):

@@ -373,21 +373,25 @@
       });
       if (!v.shape.length) dims.append(el("span", "badge", "—"));
       const prop = el("td");
-      let flag = null;
-      const flagName = v.kind === "matrix" ? "sym" : v.kind === "vector" ? "prob" : null;
-      if (flagName) {
-        flag = el("input");
+      // the properties a variable of this kind can be declared with: one checkbox each
+      const flagNames = { scalar: [], vector: ["prob"], matrix: ["sym", "prob"] }[v.kind];
+      const flags = flagNames.map((flagName) => {
+        const flag = el("input");
         flag.type = "checkbox";
         flag.checked = v.properties.includes(flagName);
-        flag.id = `prop-${v.name}`;
+        flag.id = `prop-${v.name}-${flagName}`;
+        flag.dataset.flag = flagName;
         flag.addEventListener("change", declare);
-        const lab = el("label", null, " " + flagName);
+        const lab = el("label", null, " " + flagName + " ");
         lab.htmlFor = flag.id;
         lab.title = flag.title = flagName === "sym" ? `${v.name} is symmetric`
-          : `the entries of ${v.name} sum to 1 (probabilities, one-hot labels)`;
+          : v.kind === "matrix"
+            ? `each row of ${v.name} sums to 1 (a batch of probabilities or one-hot labels)`
+            : `the entries of ${v.name} sum to 1 (probabilities, one-hot labels)`;
         lab.style.fontWeight = "normal";
         prop.append(flag, lab);
-      }
+        return flag;
+      });
       kind.addEventListener("change", () => {
         const d0 = v.shape[0] || "n";
         const d = { scalar: [], vector: [d0], matrix: [d0, v.shape[1] || d0] }[kind.value];
@@ -397,7 +401,7 @@
       function declare() {
         const d = inputs.map((i) => i.value.trim() || "n");
         let spec = d.length ? d.join(",") : "scalar";
-        if (flag && flag.checked) spec += "," + flagName;
+        flags.filter((f) => f.checked).forEach((f) => { spec += "," + f.dataset.flag; });
         state.shapes[v.name] = spec;
         compute();
       }
