@@ -372,7 +372,7 @@
         return input;
       });
       if (!v.shape.length) dims.append(el("span", "badge", "—"));
-      const prop = el("td");
+      const prop = el("td", "props");
       // the properties a variable of this kind can be declared with: one checkbox each
       const flagNames = { scalar: [], vector: ["prob"], matrix: ["sym", "prob"] }[v.kind];
       const flags = flagNames.map((flagName) => {
@@ -389,7 +389,9 @@
             ? `each row of ${v.name} sums to 1 (a batch of probabilities or one-hot labels)`
             : `the entries of ${v.name} sum to 1 (probabilities, one-hot labels)`;
         lab.style.fontWeight = "normal";
-        prop.append(flag, lab);
+        const one = el("span", "flag");        // a checkbox and its label never split
+        one.append(flag, lab);
+        prop.append(one);
         return flag;
       });
       kind.addEventListener("change", () => {
