@@ -41,7 +41,7 @@ class Expr:
 
     def __eq__(self, other) -> bool:
         return self is other or (isinstance(other, Expr) and hash(self) == hash(other)
-                                 and _same(self, other))
+                                 and (_find(self) is _find(other) or _same(self, other)))
 
     def __hash__(self) -> int:
         h = self.__dict__.get("_h")
@@ -57,10 +57,14 @@ class Expr:
 
 def _same(a: Expr, b: Expr) -> bool:
     """Structural equality, compared with an explicit stack (no recursion, so depth is not
-    limited by Python's stack); cached hashes rule out most differences at once."""
+    limited by Python's stack); cached hashes rule out most differences at once.  Nodes found
+    equal are merged into one class (union-find, ``_find``), so two equal DAGs are walked once:
+    comparing them again, or any pair of their subexpressions, is then a pointer comparison."""
     stack = [(a, b)]
+    equal = []
     while stack:
         x, y = stack.pop()
+        x, y = _find(x), _find(y)
         if x is y:
             continue
         if type(x) is not type(y) or hash(x) != hash(y) or x.shape != y.shape:
@@ -76,7 +80,24 @@ def _same(a: Expr, b: Expr) -> bool:
                 stack.append((u, v))
             elif u != v:
                 return False
+        equal.append((x, y))
+    for x, y in equal:
+        x, y = _find(x), _find(y)
+        if x is not y:
+            object.__setattr__(y, "_rep", x)
     return True
+
+
+def _find(e: Expr) -> Expr:
+    """The representative of ``e``'s class of equal nodes (with path compression)."""
+    root = e
+    while (up := root.__dict__.get("_rep")) is not None:
+        root = up
+    while e is not root:
+        up = e.__dict__["_rep"]
+        object.__setattr__(e, "_rep", root)
+        e = up
+    return root
 
 
 @dataclass(frozen=True, eq=False)

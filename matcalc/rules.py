@@ -493,13 +493,14 @@ def nary(name, numpy, *, code=None, text, latex, prec, section, doc="", name_hin
     else:
         def partials(y, args, params):
             out = []
+            by_operand: dict = {}   # a repeated factor (x in x*x*…*x) has one partial, built once
             for i, a in enumerate(args):
-                others = E.mul(*(b for j, b in enumerate(args) if j != i)) \
-                    if len(args) > 1 else E.const(1)
-                if a.shape == y.shape:
-                    out.append(jdiag(others, a.shape))
-                else:
-                    out.append(column(others, y.shape))
+                p = by_operand.get(a)
+                if p is None:
+                    others = E.mul(*args[:i], *args[i + 1:]) if len(args) > 1 else E.const(1)
+                    p = by_operand[a] = jdiag(others, a.shape) if a.shape == y.shape else \
+                        column(others, y.shape)
+                out.append(p)
             return tuple(out)
     return _register(Rule(name, "elementwise2", (2, 10**9), "map2", _elementwise_args(text),
                           partials, numpy=numpy, code=code, text=text, latex=latex,
