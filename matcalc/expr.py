@@ -391,13 +391,7 @@ def matmul(*factors: Expr) -> Expr:
     flat = _scalar_runs(flat)
     shape = flat[0].shape
     for f in flat[1:]:
-        if shape.is_scalar or f.shape.is_scalar:
-            shape = broadcast(shape, f.shape)
-            continue
-        s = matmul_shape(shape, f.shape)
-        if s is None:
-            raise ShapeError(f"matrix product: shapes {shape} and {f.shape} do not chain")
-        shape = s
+        shape = chain_shape(shape, f.shape)
     scalars = [f for f in flat if f.shape.is_scalar]
     mats = _fold_constants([f for f in flat if not f.shape.is_scalar and
                             not isinstance(f, Identity)])
@@ -410,6 +404,16 @@ def matmul(*factors: Expr) -> Expr:
     if core.shape != shape:
         core = normalize_shape(core, shape)
     return mul(*scalars, core) if scalars else core
+
+
+def chain_shape(shape: Shape, factor: Shape) -> Shape:
+    """The shape of a product of shape ``shape`` times one more factor (a 1×1 factor scales)."""
+    if shape.is_scalar or factor.is_scalar:
+        return broadcast(shape, factor)
+    s = matmul_shape(shape, factor)
+    if s is None:
+        raise ShapeError(f"matrix product: shapes {shape} and {factor} do not chain")
+    return s
 
 
 def _scalar_runs(flat: list) -> list:
