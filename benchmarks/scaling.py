@@ -105,20 +105,24 @@ def run_one(family: str, n: int) -> dict:
 
 def measure(family: str, n: int, repeats: int, timeout: float) -> dict | None:
     """The median of ``repeats`` fresh processes; None when a run took longer than
-    ``timeout``."""
+    ``timeout``, {"failed": last line of its error} when it failed."""
     runs = []
     for _ in range(repeats):
         try:
             done = subprocess.run([sys.executable, __file__, "--one", family, str(n)],
-                                  capture_output=True, text=True, timeout=timeout, check=True)
+                                  capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return None
+        if done.returncode:
+            return {"failed": (done.stderr.strip().splitlines() or ["?"])[-1]}
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
     return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
 
 
 def _seconds(m: dict | None, timeout: float) -> str:
-    return f"> {timeout:.0f} s" if m is None else f"{m['seconds']:.2f} s"
+    if m is None:
+        return f"> {timeout:.0f} s"
+    return "failed" if "failed" in m else f"{m['seconds']:.2f} s"
 
 
 def main(argv=None) -> None:
@@ -141,11 +145,16 @@ def main(argv=None) -> None:
         one = measure(name, n, args.repeats, args.timeout)
         two = measure(name, 2 * n, args.repeats, args.timeout)
         big = two if listed == 2 * n else measure(name, listed, 1, args.timeout)
-        ratio = f"{two['seconds'] / one['seconds']:.2f}" if one and two else "—"
-        parse = f"{big['parse']:.2f} s" if big else "—"
+        timed = [m is not None and "failed" not in m for m in (one, two, big)]
+        ratio = f"{two['seconds'] / one['seconds']:.2f}" if all(timed[:2]) else "—"
+        parse = f"{big['parse']:.2f} s" if timed[2] else "—"
         print(f"{name:<9} {n:>7,} {_seconds(one, args.timeout):>10} "
               f"{_seconds(two, args.timeout):>11} {ratio:>6}   {listed:>10,} "
               f"{_seconds(big, args.timeout):>9} {parse:>7}", flush=True)
+        for m in (one, two, big):
+            if m is not None and "failed" in m:
+                print(f"          failed: {m['failed'][:120]}")
+                break
 
 
 if __name__ == "__main__":
