@@ -70,8 +70,14 @@ TRIES = 20        # random points the self-check draws before it gives up on a n
 class Context:
     """What a rule's ``code`` function may use besides its operands' names."""
 
-    def __init__(self, dim_names: dict):
+    def __init__(self, dim_names: dict, assign=None):
         self._names = dim_names          # dimension symbol -> symbol named as its local
+        self._assign = assign
+
+    def assign(self, text: str) -> str:
+        """A local holding ``text``, computed on a line of its own before the node's (a long
+        chain is multiplied out in pieces)."""
+        return self._assign(text)
 
     def dim(self, d) -> str:
         """A dimension (or any expression of dimensions) as Python: ``n``, ``(m*n)``."""
@@ -311,9 +317,12 @@ class _Program:
             want = ", ".join(str(len(v.shape.dims)) for v in arrays)
             out += [f"if ({ndims},) != ({want},):",
                     f"    raise ValueError({'the expression needs ' + spec!r})"]
+        first: dict = {}                 # each dimension's first input and axis
+        for v in self.params:
+            for i, d in enumerate(v.shape.dims):
+                first.setdefault(d, (v, i))
         for s, local in self.dim_names.items():
-            v, axis = next((v, i) for v in self.params for i, d in enumerate(v.shape.dims)
-                           if d == s)
+            v, axis = first[s]
             out.append(f"{local} = {self.local[v.name]}.shape[{axis}]")
         if arrays:
             got = ", ".join(f"{self.local[v.name]}.shape" for v in arrays)
@@ -351,7 +360,8 @@ class _Program:
                                        hint="add its 'code' to its entry in rules.py")
             args = [self._operand(a, node) for a in node.operands]
             code = rule.code
-            text = code.format(*args) if isinstance(code, str) else code(args, node, self.ctx)
+            ctx = Context(self.dim_names, lambda text: self._assign(node, text, keep=False))
+            text = code.format(*args) if isinstance(code, str) else code(args, node, ctx)
             if text in args:
                 self.code[node] = text      # nothing to compute (a transpose of a vector)
             else:
@@ -370,15 +380,17 @@ class _Program:
                 f"np.full({dims}, {self.ctx.value(value)})")
         return self._assign(a, text)
 
-    def _assign(self, node: Expr, text: str) -> str:
-        if text in self.by_text:       # the same computation on the same locals: once
+    def _assign(self, node: Expr, text: str, keep: bool = True) -> str:
+        """A local holding ``text``, for ``node`` (``keep``: as the node's own value, else as a
+        part of it)."""
+        if text not in self.by_text:   # the same computation on the same locals: once
+            prefix = "u" if node in self.forward else "t"
+            name = self.names.fresh(prefix, self.counters[prefix])
+            self.lines.append(f"{name} = {text}")
+            self.by_text[text] = name
+        if keep:
             self.code[node] = self.by_text[text]
-            return self.by_text[text]
-        name = self.names.fresh("u" if node in self.forward else "t",
-                                self.counters["u" if node in self.forward else "t"])
-        self.lines.append(f"{name} = {text}")
-        self.code[node] = self.by_text[text] = name
-        return name
+        return self.by_text[text]
 
     # -- results, in exactly the shapes Derivative.evaluate returns -------------------------
 
@@ -522,7 +534,7 @@ class _Module:
                  f"    for _try in range({TRIES}):",
                  "        _inputs = {}"]
         for v in main.params:
-            shape = tuple(int(as_sympy(d).subs(sizes)) for d in v.shape.dims)
+            shape = tuple(int(as_sympy(d).xreplace(sizes)) for d in v.shape.dims)
             a = main.local[v.name]
             if "prob" in v.props:
                 lines += [f"        _a = _rng.uniform(0.1, 1.0, size={shape!r})",   # each row

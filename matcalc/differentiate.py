@@ -75,16 +75,20 @@ def _reverse(f: Expr, x: Var, dep: set) -> Expr:
         rule = rule_for(node)
         args = node.args
         partials = None
+        by_rule = rule.vjp(g, node, args, node.params) if rule.vjp is not None else None
+        repeated: dict = {}     # (argument, partial) seen before: the same contribution again
         for i, a in enumerate(args):
             if a not in dep:
                 continue
-            by_rule = rule.vjp(g, node, args, node.params) if rule.vjp is not None else None
             if by_rule is not None:
                 contrib = by_rule[i]
             else:
                 if partials is None:
                     partials = _partials(rule, node)
-                contrib = vjp(g, partials[i], node.shape, a.shape)
+                key = (id(a), id(partials[i]))
+                contrib = repeated.get(key)
+                if contrib is None:
+                    contrib = repeated[key] = vjp(g, partials[i], node.shape, a.shape)
             adjoint.setdefault(a, []).append(contrib)
     return _total(adjoint.get(x, []), x.shape)
 
@@ -163,9 +167,13 @@ def forward(f: Expr, x: Var, dep: set, outputs: dict | None = None, record=None)
             continue
         partials = _partials(rule, node, (outputs or {}).get(node))
         terms = []
+        repeated: dict = {}     # (argument, partial) seen before: the same term again
         for i, a in enumerate(args):
             if a in dep:
-                terms.append(E.matmul(partials[i], J[a]))
+                key = (id(a), id(partials[i]))
+                if key not in repeated:
+                    repeated[key] = E.matmul(partials[i], J[a])
+                terms.append(repeated[key])
                 if record is not None:
                     record(rule, i, node, a)
         J[node] = E.add(*terms)

@@ -41,7 +41,7 @@ class Expr:
 
     def __eq__(self, other) -> bool:
         return self is other or (isinstance(other, Expr) and hash(self) == hash(other)
-                                 and _same(self, other))
+                                 and (_find(self) is _find(other) or _same(self, other)))
 
     def __hash__(self) -> int:
         h = self.__dict__.get("_h")
@@ -57,10 +57,14 @@ class Expr:
 
 def _same(a: Expr, b: Expr) -> bool:
     """Structural equality, compared with an explicit stack (no recursion, so depth is not
-    limited by Python's stack); cached hashes rule out most differences at once."""
+    limited by Python's stack); cached hashes rule out most differences at once.  Nodes found
+    equal are merged into one class (union-find, ``_find``), so two equal DAGs are walked once:
+    comparing them again, or any pair of their subexpressions, is then a pointer comparison."""
     stack = [(a, b)]
+    equal = []
     while stack:
         x, y = stack.pop()
+        x, y = _find(x), _find(y)
         if x is y:
             continue
         if type(x) is not type(y) or hash(x) != hash(y) or x.shape != y.shape:
@@ -76,7 +80,24 @@ def _same(a: Expr, b: Expr) -> bool:
                 stack.append((u, v))
             elif u != v:
                 return False
+        equal.append((x, y))
+    for x, y in equal:
+        x, y = _find(x), _find(y)
+        if x is not y:
+            object.__setattr__(y, "_rep", x)
     return True
+
+
+def _find(e: Expr) -> Expr:
+    """The representative of ``e``'s class of equal nodes (with path compression)."""
+    root = e
+    while (up := root.__dict__.get("_rep")) is not None:
+        root = up
+    while e is not root:
+        up = e.__dict__["_rep"]
+        object.__setattr__(e, "_rep", root)
+        e = up
+    return root
 
 
 @dataclass(frozen=True, eq=False)
@@ -370,13 +391,7 @@ def matmul(*factors: Expr) -> Expr:
     flat = _scalar_runs(flat)
     shape = flat[0].shape
     for f in flat[1:]:
-        if shape.is_scalar or f.shape.is_scalar:
-            shape = broadcast(shape, f.shape)
-            continue
-        s = matmul_shape(shape, f.shape)
-        if s is None:
-            raise ShapeError(f"matrix product: shapes {shape} and {f.shape} do not chain")
-        shape = s
+        shape = chain_shape(shape, f.shape)
     scalars = [f for f in flat if f.shape.is_scalar]
     mats = _fold_constants([f for f in flat if not f.shape.is_scalar and
                             not isinstance(f, Identity)])
@@ -389,6 +404,16 @@ def matmul(*factors: Expr) -> Expr:
     if core.shape != shape:
         core = normalize_shape(core, shape)
     return mul(*scalars, core) if scalars else core
+
+
+def chain_shape(shape: Shape, factor: Shape) -> Shape:
+    """The shape of a product of shape ``shape`` times one more factor (a 1×1 factor scales)."""
+    if shape.is_scalar or factor.is_scalar:
+        return broadcast(shape, factor)
+    s = matmul_shape(shape, factor)
+    if s is None:
+        raise ShapeError(f"matrix product: shapes {shape} and {factor} do not chain")
+    return s
 
 
 def _scalar_runs(flat: list) -> list:

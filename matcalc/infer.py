@@ -149,7 +149,8 @@ class _Problem:
     var_slots: dict = field(default_factory=dict)  # name -> slot
     declared: set = field(default_factory=set)
     constraints: list = field(default_factory=list)
-    order: list = field(default_factory=list)      # variable names in order of appearance
+    order: dict = field(default_factory=dict)      # variable names in order of appearance
+    #                                                (the keys: an ordered set)
     props: dict = field(default_factory=dict)      # name -> declared properties
     rigid: dict = field(default_factory=dict)      # declared dimension -> its _Dim
     structural: set = field(default_factory=set)   # names an operation other than an
@@ -242,8 +243,7 @@ def _constrain(prob: _Problem, node: Expr):
     if isinstance(node, Var):
         if node.name not in prob.var_slots:
             prob.var_slots[node.name] = _Slot()
-        if node.name not in prob.order:
-            prob.order.append(node.name)
+        prob.order.setdefault(node.name)
         prob.slots[node] = prob.var_slots[node.name]
         return
     if isinstance(node, Const):
@@ -305,11 +305,13 @@ def _term_name(node):
     return None
 
 
-def _greek_default(prob) -> bool:
+def _greek_default(prob, greek) -> bool:
     """Make the first unknown Greek-named variable that only element-wise operations use a
-    scalar (True if one was)."""
-    for name in prob.order:
-        if is_greek(name) and _dims_of(prob.var_slots[name]) is None and \
+    scalar (True if one was).  ``greek`` iterates over the Greek names in order and resumes
+    where the last call stopped: a name passed over is known, declared or structural, and
+    stays so."""
+    for name in greek:
+        if _dims_of(prob.var_slots[name]) is None and \
                 name not in prob.declared and name not in prob.structural:
             _set(prob.var_slots[name], [])
             return True
@@ -333,6 +335,8 @@ def _solve(prob: _Problem, nodes):
                 for i, (_, kinds) in enumerate(_DEFAULT_STAGES)}
 
     remaining = [len(constraints)]
+    greek = (name for name in prob.order if is_greek(name))
+    unknown_names = iter(prob.order)    # resumed by each default: a known name stays known
 
     def run(c, stage):
         try:
@@ -354,7 +358,7 @@ def _solve(prob: _Problem, nodes):
             break
         for group, (stage, _) in enumerate(_DEFAULT_STAGES):
             if stage == GREEK:
-                if _greek_default(prob):
+                if _greek_default(prob, greek):
                     break
                 continue
             items = by_stage[group]
@@ -372,7 +376,7 @@ def _solve(prob: _Problem, nodes):
                 break
         else:
             # Rank still unknown anywhere: variables default to scalar (matrix if upper-case).
-            for name in prob.order:
+            for name in unknown_names:
                 slot = prob.var_slots[name]
                 if _dims_of(slot) is None:
                     _set(slot, _fresh(2) if name[:1].isupper() else [])

@@ -184,6 +184,10 @@ class _Keyword:
 class _ToIR(Transformer_NonRecursive):
     """Builds untyped IR nodes; no checks here (errors are raised by ``parse_syntax``)."""
 
+    def __init__(self):
+        super().__init__()
+        self.reserved = reserved_names()    # once per parse, not once per name
+
     def number(self, meta, children):
         tok = children[0]
         mantissa, _, exponent = str(tok).lower().partition("e")
@@ -201,7 +205,7 @@ class _ToIR(Transformer_NonRecursive):
         if sized:
             return sized_node("I", sized, _span(tok))
         name = canonical_name(str(tok))
-        if name in reserved_names():
+        if name in self.reserved:
             return _BadName(name, _span(tok), f"{name} is a function, not a variable",
                             f"write {name}(x) to apply it; name your variable otherwise")
         if keyword.iskeyword(name) and name != "lambda":

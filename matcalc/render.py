@@ -710,20 +710,29 @@ def name_shared(roots: list[Expr], taken: set[str]) -> tuple[list[Expr], list]:
 def _group_subsums(roots: list[Expr]) -> list[Expr]:
     """A sum whose terms include all the terms of another sum in the expression shows it as one
     term, (X w + b) − y, so that the shared sum can be named: step(z) ⊙ (z − y)."""
-    adds = []
-    for r in roots:
-        adds.extend(n for n in E.topological(r) if _fixity(n) == "terms" and n not in adds)
+    adds = list(dict.fromkeys(n for n in E.topological_all(roots) if _fixity(n) == "terms"))
     if len(adds) < 2:
         return roots
+    # a sum a can lie inside b only if b has a's rarest term: index the sums by it, so each b
+    # looks at a few candidates, not at every sum (1 − u₁, 1 − u₂, … all share the 1)
+    count: dict[Expr, int] = {}
+    for a in adds:
+        for t in set(a.operands):
+            count[t] = count.get(t, 0) + 1
+    by_rarest: dict[Expr, list[int]] = {}
+    for i, a in enumerate(adds):
+        by_rarest.setdefault(min(a.operands, key=count.__getitem__), []).append(i)
     mapping: dict[Expr, Expr] = {}
     for b in adds:                         # children first: inner groupings are done already
         terms = set(b.operands)
-        inner = [a for a in adds if a is not b and len(a.operands) < len(b.operands)
-                 and set(a.operands) <= terms]
+        candidates = sorted({i for t in terms for i in by_rarest.get(t, ())})
+        inner = [adds[i] for i in candidates if adds[i] is not b and
+                 len(adds[i].operands) < len(b.operands) and set(adds[i].operands) <= terms]
         if not inner:
             continue
         a = max(inner, key=lambda x: len(x.operands))
-        rest = [t for t in b.operands if t not in set(a.operands)]
+        shared = set(a.operands)
+        rest = [t for t in b.operands if t not in shared]
         mapping[b] = E.call(b.op, [mapping.get(a, a), *rest], b.shape)
     return [_replace(r, mapping) for r in roots]
 

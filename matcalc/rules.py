@@ -17,6 +17,7 @@ sends a tie to ``a`` only, so ``max(x, x)`` still has derivative ``I``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 import math
 from typing import Callable
@@ -493,13 +494,14 @@ def nary(name, numpy, *, code=None, text, latex, prec, section, doc="", name_hin
     else:
         def partials(y, args, params):
             out = []
+            by_operand: dict = {}   # a repeated factor (x in x*x*…*x) has one partial, built once
             for i, a in enumerate(args):
-                others = E.mul(*(b for j, b in enumerate(args) if j != i)) \
-                    if len(args) > 1 else E.const(1)
-                if a.shape == y.shape:
-                    out.append(jdiag(others, a.shape))
-                else:
-                    out.append(column(others, y.shape))
+                p = by_operand.get(a)
+                if p is None:
+                    others = E.mul(*args[:i], *args[i + 1:]) if len(args) > 1 else E.const(1)
+                    p = by_operand[a] = jdiag(others, a.shape) if a.shape == y.shape else \
+                        column(others, y.shape)
+                out.append(p)
             return tuple(out)
     return _register(Rule(name, "elementwise2", (2, 10**9), "map2", _elementwise_args(text),
                           partials, numpy=numpy, code=code, text=text, latex=latex,
@@ -984,24 +986,72 @@ def _matmul_shape(shapes, params):
     return out
 
 
+class Partials(Sequence):
+    """The partial Jacobians of an n-ary operation, each built when it is first asked for: a
+    chain of n factors differentiated by one of them builds one partial, not n (each of n
+    factors)."""
+
+    def __init__(self, count: int, build: Callable[[int], Expr]):
+        self._count, self._build, self._built = count, build, {}
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._count))]
+        if not -self._count <= i < self._count:
+            raise IndexError(i)
+        i %= self._count
+        if i not in self._built:
+            self._built[i] = self._build(i)
+        return self._built[i]
+
+
 def _matmul_partials(y, args, params):
     """For y = L A R: ∂vec(y)/∂vec(A) = Rᵀ ⊗ L (Matrix Cookbook 520), with L, R = I when absent;
     so ∂(Wx)/∂x = W (paper §6) and ∂vec(Wx)/∂vec(W) = xᵀ ⊗ I."""
-    out = []
-    for i, a in enumerate(args):
+    def partial(i):
+        a = args[i]
         left = E.matmul(*args[:i]) if i else E.identity(a.shape.rows)
         right = E.matmul(*args[i + 1:]) if i + 1 < len(args) else E.identity(a.shape.cols)
-        out.append(kron(E.transpose(right), left))
-    return tuple(out)
+        return kron(E.transpose(right), left)
+    return Partials(len(args), partial)
+
+
+CHAIN_PIECE = 32   # factors ordered together; a longer chain is multiplied out in pieces
 
 
 def _matmul_code(args, node, ctx):
     """The chain in its cheapest association (the matrix-chain order, each symbolic dimension
     counted as large): g (xᵀ W) costs n², (g xᵀ) W costs n³.  A column times a row is an outer
-    product; a 1×1 factor multiplies."""
-    dims = [as_matrix(a.shape) for a in node.operands]
+    product; a 1×1 factor multiplies.  A chain longer than ``CHAIN_PIECE`` is ordered in
+    pieces, each computed into a local of its own (``ctx.assign``), then the chain of the
+    pieces: the ordering costs linear time, and no expression nests deeper than Python's
+    parser allows."""
+    items = list(zip(args, (as_matrix(a.shape) for a in node.operands)))
+    while len(items) > CHAIN_PIECE:
+        pieces = [items[i:i + CHAIN_PIECE] for i in range(0, len(items), CHAIN_PIECE)]
+        items = [p[0] if len(p) == 1 else _piece(p, ctx) for p in pieces]
+    return _bare(_chain_order(items, ctx)[0])
+
+
+def _piece(items, ctx):
+    """(the local holding the product of ``items``, its (rows, cols))."""
+    text, dims = _chain_order(items, ctx)
+    return ctx.assign(_bare(text)), dims
+
+
+def _bare(text: str) -> str:
+    return text[1:-1] if text.startswith("(") else text
+
+
+def _chain_order(items, ctx):
+    """(code, (rows, cols)) of the product of ``items`` — (code, (rows, cols)) each — in the
+    matrix-chain order."""
+    dims = [d for _, d in items]
     size = [(ctx.estimate(r), ctx.estimate(c)) for r, c in dims]
-    k = len(args)
+    k = len(items)
     cost = {(i, i): 0.0 for i in range(k)}
     split = {}
     for span in range(1, k):
@@ -1013,7 +1063,7 @@ def _matmul_code(args, node, ctx):
 
     def build(i, j):
         if i == j:
-            return args[i], dims[i]
+            return items[i]
         s = split[i, j]
         (a, (ra, ca)), (b, (rb, cb)) = build(i, s), build(s + 1, j)
         out = (ra, cb)
@@ -1023,8 +1073,7 @@ def _matmul_code(args, node, ctx):
             return f"np.outer({a}, {b})", out
         return f"({a} @ {b})", out
 
-    text = build(0, k - 1)[0]
-    return text[1:-1] if text.startswith("(") else text
+    return build(0, k - 1)
 
 
 def _sympy_matmul(args, node):
@@ -1046,13 +1095,17 @@ def _matmul_build(args, params, old):
     """A @ B @ … as NumPy reads it (``shapes.numpy_matmul``): a vector on the left that does
     not chain as a column is its transpose, and a product NumPy would return 1-D is written as
     the vector it is: w@x = wᵀ x, x@W = Wᵀ x, x@A@B = Bᵀ Aᵀ x."""
-    acc = args[0]
+    factors = [args[0]]         # multiplied out in one step (one factor at a time is quadratic)
+    shape = args[0].shape
     implicit = False
     for f in args[1:]:
-        if acc.shape.is_vector and not (f.shape.is_row or f.shape.is_scalar):
-            acc = transposed_product(acc)
+        if shape.is_vector and not (f.shape.is_row or f.shape.is_scalar):
+            factors = [transposed_product(E.matmul(*factors))]
+            shape = factors[0].shape
             implicit = True
-        acc = E.matmul(acc, f)
+        factors.append(f)
+        shape = E.chain_shape(shape, f.shape)
+    acc = E.matmul(*factors)
     if implicit and acc.shape.is_row:
         acc = transposed_product(acc)
     return acc

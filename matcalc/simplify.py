@@ -486,19 +486,30 @@ def diag_is_linear(e: Expr) -> Expr | None:
     if not _is(e, "add"):
         return None
     diags, others = [], []
+    diagonal: dict = {}     # a term repeated (x⁹⁹⁹ + x⁹⁹⁹ + …) is looked at once
     for t in e.operands:
-        c, base = _split_coeff(t)
-        scalars, fs = _product_factors(t)
-        if _is(base, "jdiag"):
-            diags.append(E.mul(E.const(c), base.operands[0]))
-        elif len(fs) == 1 and _is(fs[0], "jdiag"):
-            diags.append(E.mul(*scalars, fs[0].operands[0]))
+        if id(t) not in diagonal:
+            diagonal[id(t)] = _diagonal_of(t)
+        d = diagonal[id(t)]
+        if d is not None:
+            diags.append(d)
         else:
             others.append(t)
     if len(diags) < 2:
         return None
     d = E.add(*diags)
     return E.add(jdiag(d, d.shape), *others)
+
+
+def _diagonal_of(t: Expr) -> Expr | None:
+    """d when the term ``t`` is a diagonal Jacobian diag(d) times scalars (c diag(v): c v)."""
+    c, base = _split_coeff(t)
+    if _is(base, "jdiag"):
+        return E.mul(E.const(c), base.operands[0])
+    scalars, fs = _product_factors(t)
+    if len(fs) == 1 and _is(fs[0], "jdiag"):
+        return E.mul(*scalars, fs[0].operands[0])
+    return None
 
 
 def jdiag_of_scalar(e: Expr) -> Expr | None:
