@@ -163,7 +163,8 @@ def test_vector_literal_length_mismatch_is_a_clear_error(expr, size):
     ("sum(exp(x - 2*s))", "−2sum(exp(x − 2s))"),
     ("sum(exp(3*s + x))", "3sum(exp(3s + x))"),
     ("sum(exp(W - s))", "−sum(exp(W − s))"),
-    ("sum(exp(s*(2*ones(n))))", "2sum(exp(2s 𝟙ₙ))"),
+    ("sum(exp(x + s*(2*ones(n))))", "2sum(exp(x + 2s 𝟙))"),
+    ("sum(exp(s*ones(n)*3 - x))", "3sum(exp(3s 𝟙 − x))"),
     ("sum(exp(3*ones(n)*s + x))", "3sum(exp(3s 𝟙 + x))"),
 ])
 def test_constant_column_not_one(expr, text):
