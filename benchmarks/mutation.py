@@ -54,6 +54,8 @@ def _spans(module: str) -> dict:
 def changed_line(module: str, key: str, mutated: list, spans: dict, source: list):
     """(line number in matcalc/<module>.py, original text, mutated text) of a mutant."""
     fn, _, number = key.rpartition("__mutmut_")
+    fn = fn[len(f"matcalc.{module}."):] if fn.startswith(f"matcalc.{module}.") else fn
+    key = f"{fn}__mutmut_{number}"
     s0, e0 = spans[f"{fn}__mutmut_orig"]
     s1, e1 = spans[key]
     orig, mut = mutated[s0:e0 + 1], mutated[s1:e1 + 1]

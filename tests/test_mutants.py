@@ -203,3 +203,34 @@ def test_constant_row_times_column_in_a_jacobian(expr, text):
     d = matcalc.diff(expr, wrt="s", shapes={"s": S, "x": "n"})
     assert str(d) == text
     assert_verified(d)
+
+
+# -- the steps view names a function's output: exp′ = y, so ∂y/∂z = diag(y) -----------------
+
+@pytest.mark.parametrize("expr, partial, back", [
+    ("exp(W@x)", "∂y/∂z = diag(y) ", "Substitute back y = exp(z), z = W x"),
+    ("sigmoid(W@x + b)", "∂y/∂z = diag(y ⊙ (1 − y)) ", "Substitute back y = σ(z), z = W x + b"),
+    ("tanh(x)", "∂y/∂x = 1 − y² ", "Substitute back y = tanh(x)"),
+])
+def test_steps_write_a_partial_in_the_output_variable(expr, partial, back):
+    d = matcalc.diff(expr, wrt="x")
+    text = str(d.steps)
+    assert partial in text and back in text
+    assert_verified(d)
+
+
+# -- a vector or matrix that does not depend on a declared vector or matrix: 0 of the
+# Jacobian's shape --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("expr, wrt, shapes, shape, size", [
+    ("x*2", "y", {"x": "n", "y": "k"}, ("n", "k"), (2, 3)),
+    ("W*2", "V", {"W": "m,n", "V": "p,q"}, ("m", "n", "p", "q"), (2, 3, 4, 5)),
+    ("W*2", "y", {"W": "m,n", "y": "k"}, ("m", "n", "k"), (2, 3, 4)),
+])
+def test_derivative_wrt_an_absent_vector_or_matrix_is_zero(expr, wrt, shapes, shape, size):
+    d = matcalc.diff(expr, wrt=wrt, shapes=shapes)
+    assert str(d) == "0" and d.shape == shape
+    sizes = dict(zip(shape, size))
+    values = {k: np.ones(tuple(sizes[c] for c in v.split(","))) for k, v in shapes.items()}
+    np.testing.assert_array_equal(d.evaluate(values), np.zeros(size))   # f does not move with it
+    assert d.check()
