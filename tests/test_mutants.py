@@ -207,13 +207,18 @@ def test_constant_row_times_column_in_a_jacobian(expr, text):
 
 # -- the steps view names a function's output: exp′ = y, so ∂y/∂z = diag(y) -----------------
 
-@pytest.mark.parametrize("expr, partial, back", [
-    ("exp(W@x)", "∂y/∂z = diag(y) ", "Substitute back y = exp(z), z = W x"),
-    ("sigmoid(W@x + b)", "∂y/∂z = diag(y ⊙ (1 − y)) ", "Substitute back y = σ(z), z = W x + b"),
-    ("tanh(x)", "∂y/∂x = 1 − y² ", "Substitute back y = tanh(x)"),
+# Each partial names the rule of its own argument (quotient rule, not the table's ⊘ entry).
+
+@pytest.mark.parametrize("expr, wrt, partial, back", [
+    ("exp(W@x)", "x", "∂y/∂z = diag(y)    [n×n; element-wise exp: diagonal Jacobian diag(exp′)]",
+     "Substitute back y = exp(z), z = W x"),
+    ("sigmoid(W@x + b)", "x", "∂y/∂z = diag(y ⊙ (1 − y))    [n×n; element-wise sigmoid: "
+     "diagonal Jacobian diag(sigmoid′)]", "Substitute back y = σ(z), z = W x + b"),
+    ("tanh(x)", "x", "∂y/∂x = 1 − y² ", "Substitute back y = tanh(x)"),
+    ("x/y", "y", "∂C/∂y = −x/y²    [1×1; quotient rule (§1)]", ""),
 ])
-def test_steps_write_a_partial_in_the_output_variable(expr, partial, back):
-    d = matcalc.diff(expr, wrt="x")
+def test_steps_write_a_partial_in_the_output_variable(expr, wrt, partial, back):
+    d = matcalc.diff(expr, wrt=wrt)
     text = str(d.steps)
     assert partial in text and back in text
     assert_verified(d)
