@@ -239,3 +239,26 @@ def test_derivative_wrt_an_absent_vector_or_matrix_is_zero(expr, wrt, shapes, sh
     values = {k: np.ones(tuple(sizes[c] for c in v.split(","))) for k, v in shapes.items()}
     np.testing.assert_array_equal(d.evaluate(values), np.zeros(size))   # f does not move with it
     assert d.check()
+
+
+# -- the shapes of derivatives in denominator layout ----------------------------------------
+
+@pytest.mark.parametrize("expr, wrt, shapes, text, shape, size", [
+    ("sum(w*x)", "w", {"w": "n"}, "x", ("n",), (3,)),
+    ("W@x", "x", {"W": "m,n"}, "Wᵀ", ("n", "m"), (3, 2)),
+    ("x*s", "s", {"x": "n", "s": S}, "xᵀ", ("1", "n"), (1, 3)),
+    ("s^2", "s", {"s": S}, "2s", (), ()),
+])
+def test_denominator_layout_shapes(expr, wrt, shapes, text, shape, size):
+    d = matcalc.diff(expr, wrt=wrt, shapes=shapes, layout="denominator")
+    assert str(d) == text and d.shape == shape
+    sizes = {"m": 2, "n": 3}
+    values = {k: (1.5 if v == S else np.arange(1.0, 1.0 + np.prod(
+        [sizes[c] for c in v.split(",")])).reshape([sizes[c] for c in v.split(",")]))
+        for k, v in shapes.items()}
+    values.setdefault("x", np.array([1.0, -2.0, 0.5]))
+    got = d.evaluate(values)
+    assert got.shape == size
+    numerator = matcalc.diff(expr, wrt=wrt, shapes=shapes)
+    np.testing.assert_allclose(got.ravel(), numerator.evaluate(values).T.ravel())
+    assert_verified(d)
