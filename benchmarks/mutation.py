@@ -17,7 +17,8 @@ Mutants and mutmut's state live in ``mutants/`` (ignored by git); a rerun reuses
 unchanged functions.  ``--max-children N`` sets the worker processes (default 1).
 
 Runtime: mutmut first copies and mutates the five modules (about 8000 mutants, 2–8 minutes),
-runs the selected tests once to learn which test reaches which function (about 5 minutes), then
+runs the selected tests once to learn which test reaches which function (about 15 minutes on
+the shared two-core machine), then
 runs the mutants: a killed one costs a fraction of a second to a few seconds (the fastest
 reaching test runs first and the run stops at the first failure), a surviving one the whole
 selection of tests reaching it (up to a few minutes).  layout.py and differentiate.py take
