@@ -40,8 +40,6 @@ def result_shape(f: Shape, x: Shape, layout: str) -> tuple:
         dims = f.dims if f.is_vector else f.dims
         if f.is_matrix:
             return f.dims
-        if f.is_row:
-            dims = (f.dims[1],)
     elif f.is_vector and x.is_vector:
         dims = (f.dims[0], x.dims[0])
     else:

@@ -291,11 +291,6 @@ def _left_kron(g, P, y_shape, a_shape, vjp):
     return as_shape(E.matmul(E.transpose(a), g, b_t), a_shape)
 
 
-def _left_commutation(g, P, y_shape, a_shape, vjp):
-    """vec(g)ᵀ K = vec(gᵀ)ᵀ."""
-    return as_shape(E.transpose(g), a_shape)
-
-
 def _left_gradient_row(g, P, y_shape, a_shape, vjp):
     """A scalar result, a matrix argument: P = vec(G)ᵀ, so g P is g G."""
     return E.mul(g, P.operands[0])
@@ -1872,7 +1867,7 @@ internal("K", lambda s, p: Shape((p[0] * p[1], p[0] * p[1])),
          code=lambda args, node, ctx: "np.eye({mn})[np.arange({mn}).reshape({n}, {m}).T.ravel()]"
          .format(mn=ctx.dim(node.params[0] * node.params[1]), m=ctx.dim(node.params[0]),
                  n=ctx.dim(node.params[1])), text="𝕂", latex=r"\mathbb{K}",
-         left=_left_commutation, fixity="symbol", subscript=lambda p: list(p), infer="symbol")
+         fixity="symbol", subscript=lambda p: list(p), infer="symbol")
 internal("diag_embedding", lambda s, p: Shape((p[0] * p[0], p[0])), _diagonal_embedding,
          code=lambda args, node, ctx: "np.eye({nn})[:, ::{step}]".format(
              nn=ctx.dim(node.params[0] * node.params[0]), step=ctx.dim(node.params[0] + 1)),
