@@ -58,7 +58,7 @@ class Style:
         if value.is_Rational:
             return f"{abs(value.p)}/{value.q}"
         if value.free_symbols:          # made of dimensions: 1/N, 1/(m n), k²
-            return _dims_text(value)
+            return _dims_text(-value if value.could_extract_minus_sign() else value)
         if value.is_Float:
             return str(abs(value))
         return _irrational(abs(value))
@@ -225,7 +225,9 @@ class LatexStyle(Style):
         if value.is_Rational and not value.is_Integer:
             return rf"\frac{{{abs(value.p)}}}{{{value.q}}}"
         if value.free_symbols or not (value.is_Rational or value.is_Float):
-            return sympy.latex(abs(value) if not value.free_symbols else value)
+            if value.free_symbols:      # the magnitude: the caller writes the sign
+                return sympy.latex(-value if value.could_extract_minus_sign() else value)
+            return sympy.latex(abs(value))
         return super().number(value)
 
     def func(self, name: str, latex: str, args: list[str]) -> str:
@@ -413,21 +415,26 @@ class Printer:
                 terms.insert(0, first)
         identity = any(isinstance(t, Identity) or any(isinstance(f, Identity) for f in t.args)
                        for t in terms)
+        # a constant column may print as a number only where another term carries the shape
+        # (x + 1); beside scalars alone it keeps its 𝟙 (3 𝟙 − s, not 3 − s, a scalar)
+        expand = identity or not any(not isinstance(t, Const) and not t.shape.is_scalar
+                                     for t in terms)
         for i, t in enumerate(terms):
             c, rest = _coeff(t)
             negative = c.could_extract_minus_sign() if isinstance(c, sympy.Expr) else c < 0
             if negative and i > 0:
                 pos = E.mul(E.const(-c), rest) if rest is not None else Const(t.shape, value=-c)
-                parts.append(f" {s.minus} " + (self._term(pos, identity) if isinstance(pos, Const)
+                parts.append(f" {s.minus} " + (self._term(pos, expand) if isinstance(pos, Const)
                                                else self.wrap(pos, ADD + 1)))
             else:
-                parts.append((" + " if i else "") + self._term(t, identity))
+                parts.append((" + " if i else "") + self._term(t, expand))
         return "".join(parts), rule.prec
 
-    def _term(self, t: Expr, beside_identity: bool = False) -> str:
-        """A constant in a sum is scalar expansion: x + 1, not x + 𝟙; beside I a matrix of
-        constants is written out, I − 1/n 𝟙𝟙ᵀ (I − 1/n would read as a scaled I)."""
-        if isinstance(t, Const) and not t.shape.is_scalar and not beside_identity:
+    def _term(self, t: Expr, written_out: bool = False) -> str:
+        """A constant in a sum is scalar expansion: x + 1, not x + 𝟙; ``written_out`` where
+        that would misread: beside I a matrix of constants, I − 1/n 𝟙𝟙ᵀ (I − 1/n would read as
+        a scaled I), and beside scalars alone a column, 3 𝟙 − s."""
+        if isinstance(t, Const) and not t.shape.is_scalar and not written_out:
             return self.s.number(t.value)
         return self.wrap(t, ADD)
 

@@ -59,6 +59,25 @@ def test_notations_read_back(expr, wrt, shapes, text):
     np.testing.assert_allclose(np.broadcast_to(got, want.shape), want, rtol=1e-10)
 
 
+@pytest.mark.parametrize("expr, text, value", [
+    # a column beside scalars alone keeps its 𝟙: 3 − s would read as a scalar, its sum n times
+    # too small
+    ("sum(exp(3*ones(n) - s))", "−sum(exp(3𝟙ₙ − s))", lambda s, n: -n * np.exp(3 - s)),
+    # −n, not −-1 n (the sign of a number made of dimensions was printed twice)
+    ("-sum(ones(n)*s)", "−n", lambda s, n: -n),
+])
+def test_results_with_a_size_no_variable_carries(expr, text, value):
+    d = matcalc.diff(expr, "s", shapes={"s": "scalar"})
+    assert str(d) == text
+    assert "-1" not in d.latex
+    back = matcalc.parse(text, shapes=d.shapes)
+    dims = {matcalc.shapes.dim("n"): 4}
+    for node in (d.expression, back.node):     # a size read back is a variable: its value
+        values = {"s": 0.7, "n": 4.0} if "n" in matcalc.expr.free_vars(node) else {"s": 0.7}
+        got = float(np.asarray(verify.evaluate(node, values, dims), dtype=float))
+        assert got == pytest.approx(value(0.7, 4), rel=1e-12)
+
+
 def test_pasted_output_gets_no_wrong_hint():
     """matcalc's own notation pasted back is read, not refused with a look-alike hint."""
     for text in ["xᵀ", "x²", "w₁ + 2"]:
