@@ -380,6 +380,17 @@ def _is_matrix(x) -> bool:
     return isinstance(x, sympy.MatrixBase) or getattr(x, "is_Matrix", False)
 
 
+def _sympy_stack(args, horizontal: bool):
+    """SymPy's form of [a, b, …] side by side (or one above the other): an explicit Matrix where
+    every size is a number, a BlockMatrix of the pieces where a size is a symbol (𝟙ₙ)."""
+    pieces = [a if _is_matrix(a) else sympy.Matrix([[a]]) for a in args]
+    if all(isinstance(a, sympy.MatrixBase) or all(getattr(d, "is_Integer", False)
+                                                   for d in a.shape) for a in pieces):
+        pieces = [sympy.Matrix(a) for a in pieces]
+        return sympy.Matrix.hstack(*pieces) if horizontal else sympy.Matrix.vstack(*pieces)
+    return sympy.BlockMatrix([pieces] if horizontal else [[a] for a in pieces])
+
+
 def _msize(shape: Shape):
     return shape.rows, shape.cols
 
@@ -1884,14 +1895,12 @@ internal("hcat", lambda s, p: Shape((s[0].rows, dim(len(s)))) if s[0].rows != ON
          else Shape((ONE, dim(len(s)))), _hcat,
          code=lambda args, node, ctx: _array(args) if node.operands[0].shape.is_scalar else
          "np.column_stack([" + ", ".join(args) + "])", text="[]", fixity="columns",
-         matrix=lambda args, node: sympy.Matrix.hstack(*[
-             sympy.Matrix(a) if _is_matrix(a) else sympy.Matrix([[a]]) for a in args]))
+         matrix=lambda args, node: _sympy_stack(args, horizontal=True))
 internal("vstack", lambda s, p: Shape((dim(len(s)), s[0].cols)),
          lambda *rows: np.vstack([np.asarray(r).reshape(1, -1) for r in rows]),
          code=lambda args, node, ctx: "np.vstack([" + ", ".join(args) + "])", text="[]",
          fixity="rows", infer="rows",
-         matrix=lambda args, node: sympy.Matrix.vstack(*[
-             sympy.Matrix(a) if _is_matrix(a) else sympy.Matrix([[a]]) for a in args]))
+         matrix=lambda args, node: _sympy_stack(args, horizontal=False))
 def _index_partials(y, args, params):
     """∂gᵢ/∂g = eᵢᵀ: an entry of a vector (the adjoint of a vector literal's entry)."""
     n = args[0].shape.size

@@ -117,3 +117,18 @@ def test_every_entry_has_a_sympy_form(name):
 def test_cross_entropy_has_a_sympy_form():
     d = matcalc.diff("-sum(y*log(softmax(z)))", wrt="z")
     assert "exp" in str(d.sympy)
+
+
+def test_a_stacked_derivative_of_symbolic_size_has_a_sympy_form():
+    """∂(c − x)/∂[c, d] = [𝟙ₙ, 0ₙ]: columns of symbolic length are a BlockMatrix of SymPy's
+    OneMatrix and ZeroMatrix (an explicit Matrix needs numbers: it raised ValueError)."""
+    import sympy
+    d = matcalc.diff("c - x", "[c, d]", shapes={"c": "scalar", "d": "scalar", "x": "n"})
+    m = d.sympy
+    assert m.shape[1] == 2 and str(m.shape[0]) == "n"
+    explicit = m.subs({s: 3 for s in m.free_symbols if str(s) == "n"}).as_explicit()
+    assert explicit == sympy.Matrix([[1, 0]] * 3)
+    # literal sizes stay an explicit Matrix
+    assert matcalc.diff("[3*x^2*y, 2*x + y^8]", "[x, y]").sympy == sympy.Matrix(
+        [[6 * sympy.Symbol("x", real=True) * sympy.Symbol("y", real=True),
+          3 * sympy.Symbol("x", real=True) ** 2], [2, 8 * sympy.Symbol("y", real=True) ** 7]])
