@@ -574,13 +574,25 @@ def _first_order(e, memo):
     return out
 
 
+_PREC_BITS = 53
+
+
 def _lin(e):
     if not isinstance(e, sympy.Basic) or not e.has(_S):
         return _tidy_one(e)
     a0, a1 = _taylor(e)
     if a0 is sympy.nan or a1 is sympy.nan:
         return sympy.nan
-    return a0 + a1 * _S
+    return _full_precision(a0) + _full_precision(a1) * _S
+
+
+def _full_precision(v):
+    """A float that cancellation left with few digits (a softmax's slope along a shift, 10⁻¹⁹⁰
+    to one bit) back at DIGITS: added to an exact 3 it would make the sum a one-bit float, and
+    3 s read as 4 s."""
+    if isinstance(v, sympy.Float) and v._prec < _PREC_BITS:
+        return sympy.Float(v, DIGITS)
+    return v
 
 
 def _real(v):

@@ -108,6 +108,22 @@ def test_probability_rows_stay_on_their_constraint_at_kinks():
         assert verdict and verdict.kinks > 0, str(verdict)
 
 
+@pytest.mark.parametrize("expr, wrt", [
+    ("c - softmax(d - x)", "[c, d]"),
+    ("c + softmax(d + x)", "[d, c]"),
+    ("erf(tanh(elu(d, c)) - softmax(d - x))", "d"),
+    ("erf(tanh(elu(d, c)) - softmax(d - x))", "[d, c]"),
+])
+def test_a_slope_lost_to_cancellation_does_not_poison_exact_sums(expr, wrt):
+    """softmax(d − x) does not move with d: in 60 digits its slope along d cancels to a float
+    of one bit (10⁻¹⁹⁰), which added to c's exact slope 3 made 4 — the soak saw right results
+    refused.  They are equal now, and a wrong claim there is still refused."""
+    shapes = {"c": "scalar", "d": "scalar", "x": "n"}
+    verdict = matcalc.diff(expr, wrt=wrt, shapes=shapes).verdict()
+    assert verdict, str(verdict)
+    assert not matcalc.check("c - softmax(d - x)", "d", claim="-softmax(d - x)", shapes=shapes)
+
+
 def test_denominator_layout_claims():
     assert matcalc.check("sum(w*x)", "w", claim="x", layout="denominator")
     assert matcalc.check("W@x", "x", claim="W'", layout="denominator")
