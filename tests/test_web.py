@@ -265,6 +265,24 @@ def test_every_response_has_a_content_security_policy(served):
     assert "Content-Security-Policy" in headers
 
 
+def test_shipped_scripts_never_evaluate_text_as_code():
+    """No script the page ships turns text into code: no eval, no Function constructor, no
+    string timers.  (The vendored katex.min.js calls RegExp.prototype.exec, a regular-expression
+    match, which a plain search for "exec(" also finds; the CSP above has no 'unsafe-eval', so
+    the browser would refuse an eval anyway.)"""
+    static = Path(matcalc.__file__).parent / "web" / "static"
+    scripts = sorted(static.rglob("*.js"))
+    assert any(p.name == "katex.min.js" for p in scripts) and len(scripts) >= 3
+    code = re.compile(r"(?<![\w$.])(eval|Function)\s*\(|new\s+Function\b|"
+                      r"set(Timeout|Interval)\s*\(\s*[\"'`]")
+    for path in scripts:
+        text = path.read_text(encoding="utf-8")
+        assert not code.search(text), (path.name, code.search(text))
+        # every exec( is a RegExp match: a regex literal or a named RegExp object before it
+        for m in re.finditer(r"exec\(", text):
+            assert text[m.start() - 1] == ".", (path.name, text[m.start() - 40:m.end() + 20])
+
+
 def test_only_loopback_host_names_are_served(served):
     for host in ("attacker.example:80", "127.attacker.example", "localhost.example"):
         status, _, _ = get(served, "/", {"Host": host})
