@@ -124,6 +124,36 @@ def test_a_slope_lost_to_cancellation_does_not_poison_exact_sums(expr, wrt):
     assert not matcalc.check("c - softmax(d - x)", "d", claim="-softmax(d - x)", shapes=shapes)
 
 
+class _Residue:
+    """A stand-in for the precise tier at one point: the difference it finds is ``real`` plus
+    a rounding residue 10⁴⁸⁻ᵈ of the precision d in use (a softmax's column sums, 1 to d
+    digits, times a cosh of 10⁴⁸ — what the soak met at seed 347)."""
+
+    def __init__(self, real):
+        self.real, self.calls = real, []
+
+    def _precise_once(self, exact_point, V, where=""):
+        digits = checker._DIGITS.get()
+        self.calls.append(digits)
+        truth = sympy.Float(self.real, digits) + sympy.Float(10, digits) ** (48 - digits)
+        return checker._EQUAL if checker._same(truth, sympy.Integer(0), 1.0) else \
+            ((), truth, sympy.Integer(0))
+
+
+def test_a_rounding_residue_is_decided_at_more_digits():
+    """Claimed exactly 0, true −1.6·10⁻¹³ at 60 digits: a difference that shrinks by 10⁶⁰ when
+    the digits double is rounding, not a wrong claim (seed 347 of the soak, a right result of
+    matcalc refused).  A difference that stays when the digits double is a counterexample."""
+    residue = _Residue(0)
+    assert checker.Checker._precise_at(residue, {}, None) is checker._EQUAL
+    assert residue.calls == [60, 120]
+    real = _Residue(sympy.Rational(1, 10**6))
+    bad = checker.Checker._precise_at(real, {}, None)
+    assert isinstance(bad, tuple) and abs(float(bad[1]) - 1e-6) < 1e-12
+    assert real.calls == [60, 120]                  # the same difference at 120 digits: final
+    assert checker._DIGITS.get() == checker.DIGITS
+
+
 def test_denominator_layout_claims():
     assert matcalc.check("sum(w*x)", "w", claim="x", layout="denominator")
     assert matcalc.check("W@x", "x", claim="W'", layout="denominator")
