@@ -224,7 +224,8 @@ def _num_text(v) -> str:
 def _kink_arg(node: Call, args):
     if node.op in ("max", "min"):
         a, b = np.broadcast_arrays(np.asarray(args[0]), np.asarray(args[1]))
-        return np.asarray(a - b)
+        with np.errstate(all="ignore"):         # ∞ − ∞ is no kink argument: nan, quietly
+            return np.asarray(a - b)
     return np.asarray(args[0])
 
 
