@@ -87,7 +87,8 @@ class Style:
     def juxtapose(self, parts: list[str]) -> str:
         out = parts[0]
         for p in parts[1:]:
-            glue = "" if (re.fullmatch(r"[0-9/]+", out) and p[:1].isalpha() and
+            # 2x, but 1/2 x: written 1/2x it reads as 1/(2x)
+            glue = "" if (re.fullmatch(r"[0-9]+", out) and p[:1].isalpha() and
                           len(p) == 1 or (out.isdigit() and p[:1] in "(")) else " "
             if re.fullmatch(r"[0-9]+", out) and (p[:1].isalpha() or p[:1] in "(𝟙√"):
                 glue = ""

@@ -48,6 +48,9 @@ FORMS = [
     ("trace(X^-1)", "X", {}, "−I ⊘ X^∘2"),
     ("sum(A⊗B)", "A", {}, "B"),                                  # ⊗ is element-wise
     ("sum(kron(A, B))", "A", {}, "sum(B) 𝟙ₙ𝟙ₘᵀ"),                 # the Kronecker product
+    ("exp(x/2 + y)", "x", {"x": "scalar"}, "1/2 exp(1/2 x + y)"),   # not 1/2x: that is 1/(2x)
+    ("sin(3*x/2)", "x", {"x": "scalar"}, "3/2 cos(3/2 x)"),
+    ("x^3", "x", {"x": "scalar"}, "3x²"),                         # an integer stays attached
 ]
 
 
