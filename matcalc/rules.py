@@ -1545,8 +1545,11 @@ reduction("logsumexp", lambda y, x, p: apply("softmax", x), _logsumexp,
           vjp=_lse_vjp, call=_axis_call, keywords=("axis",), axis_param=0, build=_lse_build,
           section="deep learning", doc="∂logsumexp(x)/∂x = softmax(x)ᵀ",
           matrix=lambda args, node: sympy.log(_entry_sum(_applyfunc(sympy.exp, args[0])))
-          if not node.params else _applyfunc(sympy.log, _applyfunc(sympy.exp, args[0]) * (
-              sympy.OneMatrix(args[0].shape[1], 1) if node.params[0] == 1 else 1)))
+          if not node.params else _applyfunc(sympy.log, _applyfunc(sympy.exp, args[0]) *
+                                             sympy.OneMatrix(args[0].shape[1], 1)
+                                             if node.params[0] == 1 else
+                                             _applyfunc(sympy.exp, args[0]).T *
+                                             sympy.OneMatrix(args[0].shape[0], 1)))
 
 
 def _square(shapes, params):
