@@ -126,11 +126,14 @@ def fresh_runs(keys, max_children: int) -> dict:
     def one(key):
         env = dict(os.environ, MUTANT_UNDER_TEST=key)
         try:
-            return key, subprocess.call([sys.executable, "-m", "pytest", "-x", *args],
+            code = subprocess.call([sys.executable, "-m", "pytest", "-x", *args],
                                         cwd=ROOT / "mutants", env=env, timeout=900,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             return key, 36
+        # 2 or 4: pytest could not even load conftest.py (the mutant breaks importing
+        # matcalc), which kills the mutant as surely as a failing test
+        return key, 1 if code in (2, 4) else code
 
     results = {}
     with ThreadPoolExecutor(max(1, max_children)) as pool:
