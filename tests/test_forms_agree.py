@@ -109,16 +109,36 @@ def _explicit(value):
     return np.array(float(sympy.N(value, 30)))
 
 
-@pytest.mark.parametrize("name, expr, shapes", CASES, ids=[c[1] for c in CASES])
+def _written_out(case) -> bool:
+    """Whether the case's SymPy matrix form is written out in matrix algebra, not an opaque
+    applied function such as ``mean(x)`` or a matrix symbol named ``elu(x, a)``."""
+    _name, expr, shapes = case
+    f = matcalc.parse(expr, shapes)
+    form = render.to_sympy(f.node)
+    names = {str(s) for s in form.free_symbols}
+    return not form.atoms(sympy.core.function.AppliedUndef) and \
+        names <= set(f.variables) | {str(d) for d in _dim_symbols(f)}
+
+
+def _dim_symbols(f):
+    return {s for v in f.variables.values() for d in v.shape.dims
+            for s in sympy.sympify(d).free_symbols}
+
+
+WRITTEN_OUT = [c for c in CASES if _written_out(c)]
+
+
+def test_most_entries_have_a_written_out_matrix_form():
+    assert len(WRITTEN_OUT) >= len(CASES) - 20, sorted({c[0] for c in CASES} -
+                                                        {c[0] for c in WRITTEN_OUT})
+
+
+@pytest.mark.parametrize("name, expr, shapes", WRITTEN_OUT, ids=[c[1] for c in WRITTEN_OUT])
 def test_the_matrix_expression_form_agrees(name, expr, shapes):
     """Where an entry's SymPy matrix form is written out in matrix algebra (not an opaque
     applied function), it has the NumPy value once the variables are given numbers."""
     f = matcalc.parse(expr, shapes)
     form = render.to_sympy(f.node)
-    names = {str(s) for s in form.free_symbols}
-    if form.atoms(sympy.core.function.AppliedUndef) or \
-            not names <= set(f.variables) | {str(d) for d in _dim_symbols(f)}:
-        pytest.skip(f"{expr}: its matrix form is an applied function ({sorted(names)})")
     rng = np.random.default_rng(5)
     vals, dims = _values(f, rng, name)
     form = form.xreplace(dims)
@@ -135,7 +155,3 @@ def test_the_matrix_expression_form_agrees(name, expr, shapes):
     np.testing.assert_allclose(got.reshape(want.shape) if got.size == want.size else got, want,
                                rtol=1e-9, atol=1e-12, err_msg=f"{expr}: {form}")
 
-
-def _dim_symbols(f):
-    return {s for v in f.variables.values() for d in v.shape.dims
-            for s in sympy.sympify(d).free_symbols}
