@@ -22,7 +22,7 @@ from __future__ import annotations
 from . import expr as E
 from .errors import UnsupportedError
 from .expr import Call, Const, Expr, Identity, Var
-from .rules import RULES, as_shape, entry_sum, rule_for, side_by_side
+from .rules import RULES, as_shape, entry_sum, rule_for, side_by_side, vec
 from .shapes import Shape
 
 
@@ -132,8 +132,8 @@ def vjp(g: Expr, P: Expr, y_shape: Shape, a_shape: Shape) -> Expr:
     # a general matrix (or row/column)
     if y_shape.is_scalar:
         return E.mul(g, as_shape(P, a_shape))
-    if a_shape.is_scalar:
-        return E.matmul(E.transpose(g), P) if g.shape.is_vector else entry_sum(E.mul(g, P))
+    if a_shape.is_scalar:      # a column P = ∂vec(y)/∂a: vec(g)ᵀ P (P = vec(D) has its entry)
+        return E.matmul(E.transpose(vec(g)), P)
     if _vectorish(y_shape) and _vectorish(a_shape):   # rows read as the vectors they are
         col = g if g.shape.is_vector else E.transpose(g)
         return as_shape(E.matmul(E.transpose(P), col), a_shape)

@@ -615,7 +615,16 @@ def _step(prob: _Problem, c, stage: int):
         _set(out, dims if len(dims) < 2 else [_product_dim(*dims)])
         return True
     if kind == "rows":                      # [[a, b], [c, d]]: rows of one length
-        cols = _Dim()
+        lengths = {len(r.args[0].args) for r in args
+                   if isinstance(r, Call) and r.args and isinstance(r.args[0], Call)
+                   and r.args[0].op == "stack"}
+        if len(lengths) > 1:
+            for r, s in zip(args, slots):
+                _set(s, [_Dim(ONE), _Dim(sympy.Integer(len(r.args[0].args)))])
+            raise _Conflict("the rows of a matrix [[a, b], [c, d]] need as many entries each")
+        # the column count is the rows' length from the start, so a product or sum that
+        # needs another count is the conflict, not a row
+        cols = _Dim(sympy.Integer(lengths.pop())) if lengths else _Dim()
         for s in slots:
             _set(s, [_Dim(ONE), cols])
         _set(out, [_Dim(sympy.Integer(len(slots))), cols])
@@ -671,8 +680,10 @@ def _axis_step(prob, kind, node, out, slots, ranks, stage):
         if axis not in (0, -1):
             raise _Conflict(f"axis {axis} is out of range for a vector: its one axis is 0 (or "
                             f"-1); declare a matrix (--shape NAME=m,n) or name it in upper case")
-        _set(out, [] if kind != "vec2vec" else None) if kind != "vec2vec" else \
+        if kind == "vec2vec":       # softmax(x, axis=0): a vector like x
             _unify(out, slots[0])
+        else:                       # sum(x, axis=0): a scalar
+            _set(out, [])
         return True
     rows, cols = _dims_of(slots[0])
     if kind == "vec2vec":

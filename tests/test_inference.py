@@ -228,10 +228,30 @@ READINGS = [
     ('x·y', {}, 'x·y', {'x': ('n',), 'y': ('n',)}, ()),
     ('x·(A@x)', {}, 'x·(A x)', {'x': ('n',), 'A': ('n', 'n')}, ()),
     ('𝕂ₘₙ @ vec(X)', {'X': 'm,n'}, '𝕂ₘₙ vec(X)', {'X': ('m', 'n')}, ('mn',)),
+    # a parenthesised product on the right is one factor: NumPy reads u @ C as Cᵀu first
+    ('M @ (u @ C)', {}, 'M Cᵀ u', {'M': ('n', 'm'), 'C': ('k', 'm'), 'u': ('k',)}, ('n',)),
+    ('A @ (B @ x)', {}, 'A B x', {'A': ('n', 'm'), 'B': ('m', 'k'), 'x': ('k',)}, ('n',)),
+    ('x @ (A @ B)', {}, 'Bᵀ Aᵀ x', {'B': ('m', 'k'), 'A': ('n', 'm'), 'x': ('n',)}, ('k',)),
+    # transposes of unknowns on both sides: each takes its shape through its argument
+    ("X'@Y'", {}, 'Xᵀ Yᵀ', {'X': ('n', 'm'), 'Y': ('k', 'n')}, ('m', 'k')),
+    ("x'@A'", {}, 'xᵀ Aᵀ', {'x': ('n',), 'A': ('m', 'n')}, ('1', 'm')),
 ]
+
+
+def test_a_parenthesised_product_on_the_right_is_differentiated_as_read():
+    d = matcalc.diff("sum(M @ (u @ C))", "u", shapes={"M": "n,m", "C": "k,m"})
+    assert str(d) == "𝟙ᵀ M Cᵀ"
+    assert_verified(d)
+
 
 # (expression, declared shapes, the whole message)
 CONFLICTS = [
+    # a matrix literal has as many columns as its rows have entries from the start, so the
+    # product or sum that needs another count is the conflict, not one of its rows
+    ('[[a, b], [c, d], [e, f]] + X', {'X': '2,2'}, "shape conflict in '[[a, b], [c, d], [e, f]] + X': element-wise operands need equal shapes, or one of them scalar ([[a, b], [c, d], [e, f]]: matrix 3×2; X: matrix 2×2)\nline 1, column 1:\n  [[a, b], [c, d], [e, f]] + X\n  ^^^^^^^^^^^^^^^^^^^^^^^^^^^^"),
+    ('[[a, b], [c, d]] @ x', {'x': '3'}, "shape conflict in '[[a, b], [c, d]] @ x': @ needs the columns of the left operand to match the rows of the right ([[a, b], [c, d]]: matrix 2×2; x: vector of length 3)\nline 1, column 1:\n  [[a, b], [c, d]] @ x\n  ^^^^^^^^^^^^^^^^^^^^"),
+    ('[[a, b], [c, d]] + X', {'X': '3,3'}, "shape conflict in '[[a, b], [c, d]] + X': element-wise operands need equal shapes, or one of them scalar ([[a, b], [c, d]]: matrix 2×2; X: matrix 3×3)\nline 1, column 1:\n  [[a, b], [c, d]] + X\n  ^^^^^^^^^^^^^^^^^^^^"),
+    ('[[a, b], [c, d, e]]', {}, "shape conflict in '[[a, b], [c, d, e]]': the rows of a matrix [[a, b], [c, d]] need as many entries each ([a, b]: matrix 1×2; [c, d, e]: matrix 1×3)\nline 1, column 1:\n  [[a, b], [c, d, e]]\n  ^^^^^^^^^^^^^^^^^^^"),
     ('sum(x, axis=1)', {}, "shape conflict in 'sum(x, axis=1)': axis 1 is out of range for a vector: its one axis is 0 (or -1); declare a matrix (--shape NAME=m,n) or name it in upper case (x: vector of length ?)\nline 1, column 1:\n  sum(x, axis=1)\n  ^^^^^^^^^^^^^^"),
     ('sum(a, axis=0)', {'a': 'scalar'}, "shape conflict in 'sum(a, axis=0)': an axis needs a vector or a matrix, not a scalar (a: scalar)\nline 1, column 1:\n  sum(a, axis=0)\n  ^^^^^^^^^^^^^^"),
     ('softmax(x, axis=1)', {}, "shape conflict in 'softmax(x, axis=1)': axis 1 is out of range for a vector: its one axis is 0 (or -1); declare a matrix (--shape NAME=m,n) or name it in upper case (x: vector of length ?)\nline 1, column 1:\n  softmax(x, axis=1)\n  ^^^^^^^^^^^^^^^^^^"),
