@@ -36,12 +36,11 @@ class _Conflict(Exception):
 
 
 class _Dim:
-    __slots__ = ("parent", "value", "rigid", "order", "product")
+    __slots__ = ("parent", "value", "order", "product")
 
-    def __init__(self, value=None, rigid=False, product=None):
+    def __init__(self, value=None, product=None):
         self.parent = self
         self.value = value      # None (unknown), a sympy Integer, or a declared Symbol
-        self.rigid = rigid
         self.order = None
         self.product = product  # the dims this one is the product of (kron), if unknown
 
@@ -179,7 +178,7 @@ def infer(tree: Expr, shapes: dict[str, Shape] | None = None, text: str | None =
         for d in shape.dims:
             key = d
             if key not in rigid:
-                rigid[key] = _Dim(d, rigid=True)
+                rigid[key] = _Dim(d)
             dims.append(rigid[key])
         slot.dims = dims
         prob.var_slots[name] = slot
@@ -190,7 +189,7 @@ def infer(tree: Expr, shapes: dict[str, Shape] | None = None, text: str | None =
     for node in nodes:          # sizes named in eye(n), ones(m, n) are fixed like declared ones
         if isinstance(node, Call) and RULES[node.op].infer in ("constant", "identity"):
             for d in node.params:
-                rigid.setdefault(d, _Dim(d, rigid=True))
+                rigid.setdefault(d, _Dim(d))
     prob.rigid = rigid
     for node in nodes:
         _constrain(prob, node)
@@ -276,8 +275,8 @@ class _Constraint:
 # takes w's shape, N in sum(x)/N is a scalar).
 GREEK = 0
 _DEFAULT_STAGES = ((2, {"chain", "flip"}), (1, {"literal"}),
-                   (3, {"reduce", "diagonal", "kronecker", "square", "invertible", "chain",
-                        "vec2vec", "vec2scalar"}), (GREEK, set()), (1, {"map2"}))
+                   (3, {"reduce", "diagonal", "kronecker", "flatten", "square", "invertible",
+                        "chain", "vec2vec", "vec2scalar"}), (GREEK, set()), (1, {"map2"}))
 
 # Greek letters, spelled or written, name scalars by the field's convention (λ a regulariser's
 # weight, α and η rates, ε a tolerance): one constrained by nothing but element-wise partners is
@@ -486,7 +485,7 @@ def _step(prob: _Problem, c, stage: int):
     if kind == "identity":
         if node.params:
             n = sympy.Mul(*node.params)
-            _set(out, [prob.rigid.setdefault(n, _Dim(n, rigid=True))] * 2)
+            _set(out, [prob.rigid.setdefault(n, _Dim(n))] * 2)
         else:
             d = _Dim()
             _set(out, [d, d])
@@ -600,7 +599,7 @@ def _step(prob: _Problem, c, stage: int):
         return _matmul_step(prob, node, out, slots, ranks, stage, kind == "side_by_side")
     if kind == "symbol":                    # 𝕂ₘₙ, 𝔻ₙ: a shape from the subscripts
         dims = RULES[node.op].shape([], node.params).dims
-        _set(out, [prob.rigid.setdefault(d, _Dim(d, rigid=True)) for d in dims])
+        _set(out, [prob.rigid.setdefault(d, _Dim(d)) for d in dims])
         return True
     if kind == "unit_vector":               # 𝕖ᵢ: a vector of the length its use says
         _set(out, _fresh(1))

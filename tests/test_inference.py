@@ -189,7 +189,6 @@ READINGS = [
     ('sum(kron(X, Y))', {}, 'sum(kron(X, Y))', {'X': ('n', 'm'), 'Y': ('k', 'p')}, ()),
     ('kron(exp(A), B)', {}, 'kron(exp(A), B)', {'A': ('n', 'm'), 'B': ('k', 'p')}, ('kn', 'mp')),
     ('vec(X)', {}, 'vec(X)', {'X': ('n', 'm')}, ('mn',)),
-    ('vec(x)', {}, 'x', {'x': ()}, ()),
     ('vec(a)', {'a': 'scalar'}, 'a', {'a': ()}, ()),
     ('vec(X)', {'X': '3,4'}, 'vec(X)', {'X': ('3', '4')}, ('12',)),
     ('sum(vec(X))', {}, 'sum(vec(X))', {'X': ('n', 'm')}, ()),
@@ -228,6 +227,11 @@ READINGS = [
     ('x·y', {}, 'x·y', {'x': ('n',), 'y': ('n',)}, ()),
     ('x·(A@x)', {}, 'x·(A x)', {'x': ('n',), 'A': ('n', 'n')}, ()),
     ('𝕂ₘₙ @ vec(X)', {'X': 'm,n'}, '𝕂ₘₙ vec(X)', {'X': ('m', 'n')}, ('mn',)),
+    # vec of an unknown lower-case name: a vector by the case convention (it was a scalar, and
+    # sum(vec(x)) a shape error)
+    ('vec(x)', {}, 'x', {'x': ('n',)}, ('n',)),
+    ('sum(vec(x))', {}, 'sum(x)', {'x': ('n',)}, ()),
+    ('vec(x)@y', {}, 'xᵀ y', {'x': ('n',), 'y': ('n',)}, ()),
     # a parenthesised product on the right is one factor: NumPy reads u @ C as Cᵀu first
     ('M @ (u @ C)', {}, 'M Cᵀ u', {'M': ('n', 'm'), 'C': ('k', 'm'), 'u': ('k',)}, ('n',)),
     ('A @ (B @ x)', {}, 'A B x', {'A': ('n', 'm'), 'B': ('m', 'k'), 'x': ('k',)}, ('n',)),
@@ -236,6 +240,12 @@ READINGS = [
     ("X'@Y'", {}, 'Xᵀ Yᵀ', {'X': ('n', 'm'), 'Y': ('k', 'n')}, ('m', 'k')),
     ("x'@A'", {}, 'xᵀ Aᵀ', {'x': ('n',), 'A': ('m', 'n')}, ('1', 'm')),
 ]
+
+
+def test_vec_of_an_unknown_name_is_differentiated_as_a_vector():
+    d = matcalc.diff("sum(exp(vec(x)))", "x")
+    assert str(d) == "exp(x)ᵀ"
+    assert_verified(d)
 
 
 def test_a_parenthesised_product_on_the_right_is_differentiated_as_read():
