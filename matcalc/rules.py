@@ -319,9 +319,7 @@ def kron(a: Expr, b: Expr) -> Expr:
             x = E.mul(*[f for f in x.operands if not f.shape.is_scalar])
         parts.append(x)
     a, b = parts
-    (ra, ca), (rb, cb) = (a.shape.rows, a.shape.cols), (b.shape.rows, b.shape.cols)
-    shape = Shape((ra * rb, ca * cb)) if (ca * cb) != ONE else Shape((ra * rb,))
-    core = E.call("kron", [a, b], shape)
+    core = E.call("kron", [a, b], _kron_shape((a.shape, b.shape), ()))
     return E.mul(*scalars, core) if scalars else core
 
 
@@ -1808,7 +1806,10 @@ def _kron_shape(shapes, params):
 
 
 def _ones(rows, cols=ONE) -> Expr:
-    """The constant 𝟙 of shape rows×cols (a vector for one column)."""
+    """The constant 𝟙 of shape rows×cols (a vector for one column, the number 1 for 1×1: a
+    Kronecker factor of a vector's one column, which would print as 𝟙₁)."""
+    if rows == ONE and cols == ONE:
+        return E.const(1)
     return E.ones(Shape((rows,)) if cols == ONE else Shape((rows, cols)))
 
 

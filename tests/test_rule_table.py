@@ -260,7 +260,7 @@ DERIVATIVES = [
     ("kron(x, y)", "x", {"x": "n", "y": "m"}, "kron(Iₙ, y)", ("mn", "n")),
     ("kron(x, y)", "y", {"x": "n", "y": "m"}, "kron(x, Iₘ)", ("mn", "m")),
     ("kron(x, y)@z", "z", {"x": "n", "y": "m", "z": S}, "kron(x, y)", ("mn",)),
-    ("sum(kron(x, y))", "x", {"x": "n", "y": "m"}, "sum(y) 𝟙₁ᵀ 𝟙ₙᵀ", ("1", "n")),
+    ("sum(kron(x, y))", "x", {"x": "n", "y": "m"}, "sum(y) 𝟙ₙᵀ", ("1", "n")),
     ("kron(x, A)", "x", {"x": "n", "A": "m,k"}, "kron(𝕂ₖₙ, Iₘ) kron(Iₙ, vec(A))",
      ("mn", "k", "n")),
     ("kron(A, x)", "A", {"x": "n", "A": "m,k"}, "kron(kron(Iₖ, Iₘ), x)", ("mn", "k", "m", "k")),
@@ -291,6 +291,12 @@ DERIVATIVES = [
     ("sum(sin(X*s + Y*s))", "s", {"X": "m,n", "Y": "m,n", "s": S},
      "sum(Y ⊙ u) + sum(X ⊙ u) where u = cos(s X + s Y)", ()),
     ("sum(sin(x/s))", "s", {"x": "n", "s": S}, "−sum(x ⊙ cos(x/s))/s²", ()),
+    # the Kronecker product of two columns: a column's one column is the number 1, not 𝟙₁
+    ("sum(kron(x, y))", "y", {"x": "n", "y": "m"}, "sum(x) 𝟙ₘᵀ", ("1", "m")),
+    ("sum(exp(kron(x, y)))", "y", {"x": "n", "y": "m"},
+     "(exp(kron(x, y)) ⊙ kron(x, 𝟙ₘ))ᵀ kron(𝟙ₙ, Iₘ)", ("1", "m")),
+    ("sum(exp(kron(x, y)))", "x", {"x": "n", "y": "m"},
+     "(exp(kron(x, y)) ⊙ kron(𝟙ₙ, y))ᵀ kron(Iₙ, 𝟙ₘ)", ("1", "n")),
 ]
 
 
