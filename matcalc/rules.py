@@ -714,9 +714,8 @@ def _logsumexp(x, axis=None):
         e = np.vectorize(sympy.exp, otypes=[object])(x)
         return np.vectorize(sympy.log, otypes=[object])(np.sum(e, axis=axis)) \
             if axis is not None else sympy.log(np.sum(e))
-    m = np.max(x, axis=axis, keepdims=True)
-    out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
-    return out.reshape(-1) if axis is not None else out.reshape(())
+    m = np.max(x, axis=axis, keepdims=True)      # kept dims: the evaluator reshapes a node's
+    return m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))   # value to its shape
 
 
 def _norm(x, p=2):
