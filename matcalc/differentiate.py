@@ -106,7 +106,8 @@ def _partials(rule, node: Call, y: Expr | None = None):
     """The local partial Jacobians of ``node`` from its entry; they see the output as ``y``
     (the node itself, or the name the steps view gives it)."""
     if rule.partials is None:
-        raise UnsupportedError(f"matcalc has no Jacobian for {rule.text or rule.name} here")
+        raise UnsupportedError(f"matcalc has no Jacobian for {rule.what or rule.text or rule.name} "
+                               "here")
     return rule.partials(node if y is None else y, node.args, node.params)
 
 

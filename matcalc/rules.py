@@ -102,6 +102,7 @@ class Rule:
     steps: StepRule = StepRule()                    # how steps.py presents it
     domain: tuple[float, float] = (-2.0, 2.0)       # where the tests sample it
     doc: str = ""
+    what: str = ""                                  # how a message names it, if not by text
     jacobian_doc: dict = field(default_factory=dict)  # rule names per argument, for steps
     name_hint: str = "u"                            # letter for a named intermediate value
     left: Callable | None = None   # (g, P, y_shape, a_shape, vjp): vec(g)ᵀ P, P a Jacobian of
@@ -1898,11 +1899,12 @@ internal("hcat", lambda s, p: Shape((s[0].rows, dim(len(s)))) if s[0].rows != ON
          else Shape((ONE, dim(len(s)))), _hcat,
          code=lambda args, node, ctx: _array(args) if node.operands[0].shape.is_scalar else
          "np.column_stack([" + ", ".join(args) + "])", text="[]", fixity="columns",
+         what="a matrix of columns",
          matrix=lambda args, node: _sympy_stack(args, horizontal=True))
 internal("vstack", lambda s, p: Shape((dim(len(s)), s[0].cols)),
          lambda *rows: np.vstack([np.asarray(r).reshape(1, -1) for r in rows]),
          code=lambda args, node, ctx: "np.vstack([" + ", ".join(args) + "])", text="[]",
-         fixity="rows", infer="rows",
+         fixity="rows", infer="rows", what="a matrix literal [[a, b], [c, d]]",
          matrix=lambda args, node: _sympy_stack(args, horizontal=False))
 def _index_partials(y, args, params):
     """∂gᵢ/∂g = eᵢᵀ: an entry of a vector (the adjoint of a vector literal's entry)."""
@@ -1991,7 +1993,7 @@ def _indicator(lhs, relation: str, rhs, span):
 
 def literal_node(items: tuple, span) -> Call:
     """[f, g, h], a column; [[a, b], [c, d]], a matrix by rows."""
-    if len(items) > 1 and all(is_literal(i) for i in items):
+    if all(is_literal(i) for i in items):
         return Call(None, op="vstack", span=span, operands=tuple(
             operator("transpose", (row,), row.span) for row in items))
     return operator("stack", items, span)

@@ -232,6 +232,11 @@ READINGS = [
     ('vec(x)', {}, 'x', {'x': ('n',)}, ('n',)),
     ('sum(vec(x))', {}, 'sum(x)', {'x': ('n',)}, ()),
     ('vec(x)@y', {}, 'xᵀ y', {'x': ('n',), 'y': ('n',)}, ()),
+    # a matrix literal of one row is a 1×n matrix, as in NumPy (it was refused as a vector
+    # literal holding a vector)
+    ('[[a, b]]', {}, '[[a, b]]', {'a': (), 'b': ()}, ('1', '2')),
+    ('[[a, b]] @ y', {}, '[[a, b]] y', {'a': (), 'b': (), 'y': ('2',)}, ()),
+    ('[[x]]', {}, '[[x]]', {'x': ()}, ('1', '1')),
     # a parenthesised product on the right is one factor: NumPy reads u @ C as Cᵀu first
     ('M @ (u @ C)', {}, 'M Cᵀ u', {'M': ('n', 'm'), 'C': ('k', 'm'), 'u': ('k',)}, ('n',)),
     ('A @ (B @ x)', {}, 'A B x', {'A': ('n', 'm'), 'B': ('m', 'k'), 'x': ('k',)}, ('n',)),
@@ -240,6 +245,13 @@ READINGS = [
     ("X'@Y'", {}, 'Xᵀ Yᵀ', {'X': ('n', 'm'), 'Y': ('k', 'n')}, ('m', 'k')),
     ("x'@A'", {}, 'xᵀ Aᵀ', {'x': ('n',), 'A': ('m', 'n')}, ('1', 'm')),
 ]
+
+
+def test_a_matrix_literal_is_not_differentiated_yet_and_says_so():
+    with pytest.raises(matcalc.UnsupportedError) as info:
+        matcalc.diff("[[a, b], [c, d]]", "a")
+    assert str(info.value) == ("matcalc has no Jacobian for a matrix literal [[a, b], [c, d]] "
+                               "here")
 
 
 def test_vec_of_an_unknown_name_is_differentiated_as_a_vector():
