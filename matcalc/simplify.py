@@ -877,9 +877,13 @@ def _from_sympy(s: sympy.Expr, atoms: _Atoms, flip: bool = True) -> Expr:
     if s.is_Add:
         # the user's order, positive terms first: w·x + b − y; a number last after polynomial
         # terms (2x + 1) but first before function values (1 + tan(x)², 1 − σ(x))
-        poly = any(_factor_rank(t, atoms)[0] == 0 for t in s.args if not t.is_Number)
-        terms = sorted(s.args, key=lambda t: (_is_negative(t), (10**9 if poly else -1)
-                                              if t.is_Number else _appearance(t, atoms)))
+        # (a size such as n, or 1/n, counts as a number: n + cos(y), 2y + n)
+        numeric = [not (t.free_symbols & atoms.rank.keys()) for t in s.args]
+        poly = any(_factor_rank(t, atoms)[0] == 0 for t, c in zip(s.args, numeric) if not c)
+        last = 10**9 if poly else -1
+        terms = [t for t, _ in sorted(
+            zip(s.args, numeric), key=lambda tc: (_is_negative(tc[0]), last if tc[1] else
+                                                  _appearance(tc[0], atoms)))]
         out = E.add(*(_from_sympy(t, atoms) for t in terms))
         if flip and out not in atoms.order and len(s.args) == 2:
             # SymPy writes −(x − a) as a − x; the user's own x − a reads better: −(x − a)
@@ -937,8 +941,8 @@ def _is_negative(t: sympy.Expr) -> bool:
 
 
 def _appearance(t: sympy.Expr, atoms: _Atoms):
-    ranks = [atoms.rank[s][1] for s in t.free_symbols if s in atoms.rank]
-    return min(ranks) if ranks else 10**9
+    """Where the first atom of a term appeared (a term without atoms counts as a number)."""
+    return min(atoms.rank[s][1] for s in t.free_symbols if s in atoms.rank)
 
 
 def _factor_rank(t: sympy.Expr, atoms: _Atoms):

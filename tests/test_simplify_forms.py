@@ -285,12 +285,13 @@ def test_transposes_of_sums(expr, text):
 
 
 # -- sizes in scalar algebra: a term or factor made of dimensions only -------------------------
-# sum(softmax(X, axis=1)) = m, a symbol with no atom: it goes last among terms, as a number
-# goes after function values, and first among factors, as a coefficient.
+# sum(softmax(X, axis=1)) = m, a symbol with no atom, is placed as a number: first before
+# function values among terms (m + exp(s), as 1 + tan(x)²), and first among factors, as a
+# coefficient.
 
 DIMENSIONS = [
-    ("exp(s) + sum(softmax(X, axis=1))", "exp(s) + m"),
-    ("sum(softmax(X, axis=1)) + exp(s)", "exp(s) + m"),
+    ("exp(s) + sum(softmax(X, axis=1))", "m + exp(s)"),
+    ("sum(softmax(X, axis=1)) + exp(s)", "m + exp(s)"),
     ("sum(softmax(X, axis=0)) - exp(s)", "n − exp(s)"),
     ("sum(softmax(X, axis=1))*exp(s)", "m exp(s)"),
     ("exp(s)*sum(softmax(X, axis=1))", "m exp(s)"),
@@ -328,3 +329,14 @@ def test_unconverged_simplification_is_counted(monkeypatch):
     assert S.STATS["unconverged"] == 4
     S.simplify(a)
     assert S.STATS["unconverged"] == 5
+
+
+# -- factors made of sizes alone (1/n): no atom to rank them by -------------------------------
+
+@pytest.mark.parametrize("expr, wrt, text", [
+    ("sum(sin(x))/n", "x", "1/n cos(x)ᵀ"),
+    ("mean(x)^2", "x", "2/n mean(x) 𝟙ᵀ"),
+    ("mean(sin(x))*mean(x)", "x", "1/n (mean(sin(x)) + mean(x) cos(x))ᵀ"),
+])
+def test_a_factor_of_sizes_alone_is_ordered(expr, wrt, text):
+    check(expr, wrt, text, {"x": "n"})
