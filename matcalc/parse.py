@@ -26,8 +26,8 @@ from lark.visitors import Transformer_NonRecursive
 
 from .errors import ParseError, UnknownFunctionError
 from .expr import Call, Const, Expr, Var, substitute
-from .rules import (CALL_FORMS, NOT_IN_LANGUAGE, RESERVED, RULES, SYMBOLS, cases_node,
-                    function_arity, function_names, inverse_transpose_node, is_literal,
+from .rules import (CALL_FORMS, NOT_IN_LANGUAGE, RESERVED, RULES, SYMBOL_SUBSCRIPTS, SYMBOLS,
+                    cases_node, function_arity, function_names, inverse_transpose_node, is_literal,
                     literal_node, norm_node, operator, power_node, reserved_names,
                     resolve_function, sized_node)
 from .shapes import SCALAR, dim
@@ -254,11 +254,17 @@ class _ToIR(Transformer_NonRecursive):
             items = rest[2:-1].split(",")
         elif rest.startswith("_"):
             items = [rest[1:]]
-        else:
+        else:       # one character a subscript (𝕂₂₃ is 𝕂 of 2 and 3), but 𝕖₁₂ is 𝕖 of 12
             items = list(rest.translate(_FROM_SUBSCRIPT))
-            if all(c.isdigit() for c in items):
+            if SYMBOL_SUBSCRIPTS[head][0] == 1 and all(c.isdigit() for c in items):
                 items = ["".join(items)]
-        return SYMBOLS[head](items, (meta.start_pos, meta.end_pos))
+        count, spelling = SYMBOL_SUBSCRIPTS[head]
+        span = (meta.start_pos, meta.end_pos)
+        if len(items) != count or not all(i.strip() for i in items):
+            wanted = "one subscript" if count == 1 else "two subscripts"
+            return _BadName(text, span, f"{head} takes {wanted}, not {len(items)}",
+                            f"write {spelling}")
+        return SYMBOLS[head](items, span)
 
     def branch(self, meta, children):
         value, _, lhs, relation, rhs = children

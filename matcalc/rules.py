@@ -2044,6 +2044,9 @@ SYMBOLS = {
                                   span=span),
     "𝕖": lambda items, span: Call(None, op="unit", params=(int(items[0]) - 1,), span=span),
 }
+# how many subscripts each takes, and how to write them
+SYMBOL_SUBSCRIPTS = {"𝕂": (2, "𝕂ₘₙ or 𝕂_(2,3)"), "𝔻": (1, "𝔻ₙ or 𝔻_(12)"),
+                     "𝕖": (1, "𝕖₂ or 𝕖_(12)")}
 
 
 # How to call a function, where "write f(x)" or "write f(a, b)" says too little: the hint of a
