@@ -544,7 +544,7 @@ def reduction(name, gradient, numpy, *, code=None, section="§5", arity=(1, 1), 
 
 
 def linear(name, partial, vjp, numpy, *, code=None, shape, infer, text, latex, fixity, prec=ATOM,
-           section="§2", doc="", build=None, matrix=None, **extra):
+           section, doc="", build=None, matrix=None, **extra):
     """A linear map: its Jacobian does not depend on the argument's value."""
     return _register(Rule(name, "linear", (1, 1), infer, shape,
                           lambda y, args, params: (partial(y, args[0], params),),
@@ -883,7 +883,7 @@ def _sympy_div(args, node):
     a, b = args
     if node.shape.is_scalar:
         return a / b
-    b_inv = sympy.matrices.expressions.HadamardPower(b, -1) if _is_matrix(b) else 1 / b
+    b_inv = sympy.matrices.expressions.HadamardPower(b, -1)    # of a scalar: 1/b
     if not _is_matrix(a):
         return a * b_inv
     return sympy.matrices.expressions.HadamardProduct(a, b_inv) if _is_matrix(b_inv) else \
