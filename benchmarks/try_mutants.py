@@ -33,9 +33,10 @@ def mutant_sources(module: str) -> dict[str, str]:
     """{mutant key: its source} for one module, read from mutmut's mutated copy."""
     src = (MUTANTS / "matcalc" / f"{module}.py").read_text()
     out = {}
-    for m in re.finditer(r"^def (x\S*?__mutmut_(?:orig|\d+))\(.*?(?=^def |^class |^\S|\Z)",
-                         src, re.M | re.S):
-        out[f"matcalc.{module}.{m.group(1)}"] = m.group(0)
+    # functions at the top level, and methods (indented in their class: xǁClassǁmethod)
+    for m in re.finditer(r"^([ \t]*)def (x\S*?__mutmut_(?:orig|\d+))\(.*?"
+                         r"(?=^\1def |^\1@|^\S|\Z)", src, re.M | re.S):
+        out[f"matcalc.{module}.{m.group(2)}"] = m.group(0)
     return out
 
 

@@ -83,11 +83,9 @@ def _pair(a: Expr, b: Expr) -> Expr | None:
         return E.mul(E.const(a.value), apply("sum", b))     # c 𝟙ᵀ v = c sum(v)
     if _is(a, "T") and a.operands[0].shape.is_vector and b.shape.is_vector:
         u = a.operands[0]                            # uᵀ v = sum(u ⊙ v) when u ⊙ v simplifies:
-        h = _simplify_algebra(E.mul(u, b), frozenset())     # sᵀ (y ⊘ s) = sum(y)
-        if _size(h) < _size(u) + _size(b):
+        h = _simplify_algebra(E.mul(u, b), frozenset())     # sᵀ (y ⊘ s) = sum(y), and
+        if _size(h) < _size(u) + _size(b):                  # vᵀ 𝟙 = sum(v ⊙ 𝟙) = sum(v)
             return apply("sum", h)
-    if _is(a, "T") and a.operands[0].shape.is_vector and _ones_vector(b):
-        return apply("sum", a.operands[0])           # vᵀ 𝟙 = sum(v)
     return None
 
 
@@ -839,7 +837,7 @@ class _Atoms:
         return s
 
 
-def _to_sympy(e: Expr, atoms: _Atoms, frozen) -> sympy.Expr:
+def _to_sympy(e: Expr, atoms: _Atoms) -> sympy.Expr:
     """``e`` as SymPy, descending only through scalar ``+ ⊙ ⊘ ^``; anything else is an atom."""
     memo: dict[Expr, sympy.Expr] = {}
     stack: list[tuple[Expr, bool]] = [(e, False)]
@@ -1021,7 +1019,7 @@ def _simplify_algebra(e: Expr, frozen) -> Expr:
     out = _SCALAR_MEMO.get(key)
     if out is None:
         atoms = _Atoms(frozen)
-        s = _to_sympy(e, atoms, frozen)
+        s = _to_sympy(e, atoms)
         s = _logistic(_factored(s), atoms)
         out = E.expand_to(_from_sympy(s, atoms), e.shape)
         if len(_SCALAR_MEMO) >= _MEMO_LIMIT:

@@ -291,6 +291,10 @@ DERIVATIVES = [
     ("sum(sin(X*s + Y*s))", "s", {"X": "m,n", "Y": "m,n", "s": S},
      "sum(Y ⊙ u) + sum(X ⊙ u) where u = cos(s X + s Y)", ()),
     ("sum(sin(x/s))", "s", {"x": "n", "s": S}, "−sum(x ⊙ cos(x/s))/s²", ()),
+    # max and min broadcast a vector beside a matrix as a row, as + does (their build)
+    ("sum(max(X, x))", "X", {"X": "m,n", "x": "n"}, "1 − step(𝟙 xᵀ − X)", ("m", "n")),
+    ("sum(max(x, X))", "x", {"X": "m,n", "x": "n"}, "𝟙ᵀ (1 − step(X − 𝟙 xᵀ))", ("1", "n")),
+    ("sum(min(X, x))", "x", {"X": "m,n", "x": "n"}, "𝟙ᵀ step(X − 𝟙 xᵀ)", ("1", "n")),
     # the Kronecker product of two columns: a column's one column is the number 1, not 𝟙₁
     ("sum(kron(x, y))", "y", {"x": "n", "y": "m"}, "sum(x) 𝟙ₘᵀ", ("1", "m")),
     ("sum(exp(kron(x, y)))", "y", {"x": "n", "y": "m"},
