@@ -906,8 +906,6 @@ def _from_sympy(s: sympy.Expr, atoms: _Atoms, flip: bool = True) -> Expr:
         coeff = abs(coeff)
         p, q = (coeff.p, coeff.q) if coeff.is_Rational else (coeff, 1)
         top = E.mul(E.const(p), *(_factor(f, atoms) for f in num))
-        if _is(top, "mul") and isinstance(top.operands[0], Const) and top.operands[0].value < 0:
-            sign, top = -sign, E.neg(top)   # a factor flipped to −(x − a): the sign goes in front
         bottom = E.mul(E.const(q), *(_factor(f, atoms) for f in den))
         out = E.div(top, bottom) if (den or q != 1) else top
         return E.neg(out) if sign < 0 else out

@@ -398,3 +398,40 @@ def test_a_chain_longer_than_a_piece_is_generated_in_pieces(count):
     d = matcalc.diff(f"sum({expr})", "x", shapes={"A": "n,n", "x": "n"})
     g = assert_generated(d, dom=(-0.5, 0.5))
     assert "f_and_grad" in g.source
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_and_min_of_matrices_keep_their_name_in_the_sympy_form(name):
+    """SymPy has no element-wise max of two matrix symbols: the matrix form is an opaque
+    function, and it must say which one."""
+    d = matcalc.diff(f"sum({name}(X, Y)^2)", "X", shapes={"X": "m,n", "Y": "m,n"})
+    assert f"{name}(X, Y)" in str(d.sympy)
+    assert_verified(d)
+
+
+def test_a_jacobian_diagonal_rebuilt_on_a_scalar_is_that_scalar_times_identity():
+    """diag(c𝟙) = c I: a rewrite that rebuilds a jdiag node whose argument became a scalar
+    keeps the node's size (from the node it replaces), or 1×1 when there is none."""
+    from matcalc import expr as E
+    from matcalc.shapes import Shape, dim
+    s = E.var("s", Shape(()))
+    rebuilt = RULES["jdiag"].make([s], (), Shape((dim("n"), dim("n"))))
+    assert render.text(rebuilt) == "s I" and rebuilt.shape == Shape((dim("n"), dim("n")))
+    assert RULES["jdiag"].make([s], ()) == s
+
+
+def test_the_sympy_matrix_form_of_a_product_keeps_its_scalar_factors():
+    """A factor whose SymPy form is a scalar (a 1×1 value) scales the product."""
+    from matcalc import expr as E
+    from matcalc.shapes import Shape, dim
+    A = E.var("A", Shape((dim("m"), dim("n"))))
+    B = E.var("B", Shape((dim("n"), dim("k"))))
+    node = E.matmul(A, B)
+    s = sympy.Symbol("s")
+    SA = sympy.MatrixSymbol("A", 2, 3)
+    SB = sympy.MatrixSymbol("B", 3, 4)
+    form = RULES["matmul"].matrix([s, SA, SB], node)
+    assert form == s * SA * SB
+    values = {SA: sympy.Matrix(2, 3, range(6)), SB: sympy.Matrix(3, 4, range(12)), s: 5}
+    assert sympy.Matrix(form.subs(values).doit()) == \
+        5 * values[SA] * values[SB]
