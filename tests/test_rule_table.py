@@ -435,3 +435,10 @@ def test_the_sympy_matrix_form_of_a_product_keeps_its_scalar_factors():
     values = {SA: sympy.Matrix(2, 3, range(6)), SB: sympy.Matrix(3, 4, range(12)), s: 5}
     assert sympy.Matrix(form.subs(values).doit()) == \
         5 * values[SA] * values[SB]
+
+
+def test_the_latex_of_a_transpose_comes_from_its_table_entry():
+    d = matcalc.diff("x@A@x", "x", shapes={"A": "n,n"})
+    assert str(d) == "xᵀ (A + Aᵀ)"
+    assert d.latex == r"\mathbf{x}^{\top} \left(\mathbf{A} + \mathbf{A}^{\top}\right)"
+    assert_verified(d)
