@@ -45,7 +45,7 @@ class Style:
     hdivide = " ⊘ "
     kron = " ⊗ "
     dot = "·"
-    le, gt = "≤", ">"
+    le, gt, ge, lt = "≤", ">", "≥", "<"
 
     def name(self, v: Var) -> str:
         """Greek names print as letters: lambda → λ, alpha_1 → α_1."""
@@ -208,7 +208,7 @@ class LatexStyle(Style):
     hdivide = r" \oslash "
     kron = r" \otimes "
     dot = r" \cdot "
-    le, gt = r"\le", ">"
+    le, gt, ge, lt = r"\le", ">", r"\ge", "<"
 
     def name(self, v: Var) -> str:
         base, _, sub = v.name.partition("_")
@@ -823,27 +823,47 @@ def scalar_conditions(e: Expr) -> list[Expr]:
     return out
 
 
+def _negated(z: Expr) -> Expr | None:
+    """w when z is −w (a tie rule makes the condition of max(x, 0)′ −x ≤ 0), else None."""
+    if isinstance(z, Call) and z.op == "mul" and len(z.operands) == 2 \
+            and E.is_const(z.operands[0], -1):
+        return z.operands[1]
+    return None
+
+
 def split_cases(e: Expr, frozen=frozenset()) -> list[tuple[Expr, Expr, str]] | None:
-    """For one scalar condition z: [(value if z ≤ 0, z, "le"), (value if z > 0, z, "gt")]."""
+    """For one scalar condition z: [(value if z ≤ 0, z, "le"), (value if z > 0, z, "gt")].
+    A condition −w ≤ 0 reads w ≥ 0: [(value if w < 0, w, "lt"), (value if w ≥ 0, w, "ge")],
+    and there a continuous piece of w (max(w, 0), relu(w)) takes its value too (both of its
+    sides agree at w = 0, an indicator's do not)."""
     conds = scalar_conditions(e)
     if len(conds) != 1:
         return None
     z = conds[0]
+    w = _negated(z)
     pieces = {n: s for n in E.topological(e) if (s := _sides(n)) is not None and s[0] == z}
+    flipped = {} if w is None else {
+        n: s for n in E.topological(e)
+        if (s := _sides(n)) is not None and s[0] == w and not RULES[n.op].indicator}
     out = []
     for value, rel in ((0, "le"), (1, "gt")):
         # on each side of the kink, step(z) is a constant and max(0, z) is 0 or z
         mapping = {n: s[1 + value] for n, s in pieces.items()}
+        # −w ≤ 0 is w ≥ 0, where max(w, 0) is w (its w > 0 side); −w > 0 is w < 0
+        mapping.update({n: s[2 - value] for n, s in flipped.items()})
         branch = E.substitute(e, mapping, rebuild)
-        out.append((simplify(branch, frozen), z, rel))
-    return out
+        if w is None:
+            out.append((simplify(branch, frozen), z, rel))
+        else:
+            out.append((simplify(branch, frozen), w, "ge" if rel == "le" else "lt"))
+    return out if w is None else out[::-1]      # the side below the kink first, as z ≤ 0 is
 
 
 def cases_text(branches, printer: Printer, style: Style) -> str:
     items = []
+    relations = {"le": style.le, "gt": style.gt, "ge": style.ge, "lt": style.lt}
     for value, z, rel in branches:
-        cond = f"{printer(z)} {style.le if rel == 'le' else style.gt} 0"
-        items.append((printer(value), cond))
+        items.append((printer(value), f"{printer(z)} {relations[rel]} 0"))
     return style.cases(items)
 
 

@@ -909,6 +909,13 @@ def _max_sides(n):
     return None if z is None else (z, E.zero(SCALAR), z)
 
 
+def _min_sides(n):
+    """min(0, z) and min(z, 0) are z where z ≤ 0 and 0 where z > 0."""
+    a, b = n.operands
+    z = b if E.is_zero(a) else a if E.is_zero(b) else None
+    return None if z is None else (z, z, E.zero(SCALAR))
+
+
 elementwise2("div", lambda y, a, b: E.div(one, b),
              lambda y, a, b: E.neg(E.div(a, E.power(b, _s(2)))),
              lambda a, b: np.asarray(a) / np.asarray(b), code="{0} / {1}", text="⊘",
@@ -932,7 +939,8 @@ elementwise2("min", lambda y, a, b: E.sub(one, apply("step", E.sub(a, b))),
              lambda y, a, b: apply("step", E.sub(a, b)), _min, code="np.minimum({0}, {1})",
              text="min",
              latex=r"\min", section="§8 (by symmetry with max)", sympy_fn=sympy.Min,
-             doc="∂min(a, b)/∂a = 1 − step(a − b); a tie goes to the first argument")
+             doc="∂min(a, b)/∂a = 1 − step(a − b); a tie goes to the first argument",
+             sides=_min_sides)
 
 
 def _slope(name, default):

@@ -113,6 +113,34 @@ def test_vector_max_tie_and_the_neuron_at_its_kink():
     assert neuron.evaluate({**at_kink, "b": 0.5}) == 1.0
 
 
+# -- a piecewise result reads in the variable the user wrote ---------------------------------
+# max(x, 0)′ is 1 − step(−x) (the tie goes to x), so the condition is −x ≤ 0; it prints as
+# x ≥ 0, and max(x, 0) itself takes its value on each side (Rule.sides of max and min; a
+# planted bug that reads the zero as max's variable left "2max(x, 0)" in a branch).
+
+@pytest.mark.parametrize("expr, text, at_kink", [
+    ("max(x, 0)^2", "0 if x < 0; 2x if x ≥ 0", 0.0),
+    ("max(0, x)^2", "0 if x ≤ 0; 2x if x > 0", 0.0),
+    ("min(x, 0)^2", "2x if x ≤ 0; 0 if x > 0", 0.0),
+    ("min(0, x)^2", "2x if x < 0; 0 if x ≥ 0", 0.0),
+    ("max(x, 0)", "0 if x < 0; 1 if x ≥ 0", 1.0),
+    ("min(0, x)", "1 if x < 0; 0 if x ≥ 0", 0.0),
+    ("max(x, 0)*sin(x)", "0 if x < 0; x cos(x) + sin(x) if x ≥ 0", 0.0),
+    ("step(-x)*x", "1 if x < 0; 0 if x ≥ 0", 0.0),
+])
+def test_piecewise_in_the_variable(expr, text, at_kink):
+    d = matcalc.diff(expr, wrt="x")
+    assert str(d) == text
+    assert_verified(d, seeds=(0, 1, 2))
+    assert d.evaluate({"x": 0.0}) == at_kink
+    assert matcalc.parse(text).evaluate({"x": 0.5}) == pytest.approx(d.evaluate({"x": 0.5}))
+
+
+def test_piecewise_latex_in_the_variable():
+    assert matcalc.diff("max(x, 0)^2", wrt="x").latex == \
+        r"\begin{cases}0 & \text{if } x < 0 \\ 2 x & \text{if } x \ge 0\end{cases}"
+
+
 # -- the exponent of ^ is a scalar ----------------------------------------------------------
 
 def test_a_vector_exponent_is_a_shape_error():

@@ -228,8 +228,8 @@ def test_errors_in_a_matrix_literal_point_into_it(expr, shapes, quoted, span):
 
 
 @pytest.mark.parametrize("expr, text, fn", [
-    ("1 if x < 0; 0 if x >= 0", "0 if −x ≤ 0; 1 if −x > 0", lambda x, y: float(x < 0)),
-    ("x if x < 0; 0 if x >= 0", "0 if −x ≤ 0; x if −x > 0", lambda x, y: min(x, 0.0)),
+    ("1 if x < 0; 0 if x >= 0", "1 if x < 0; 0 if x ≥ 0", lambda x, y: float(x < 0)),
+    ("x if x < 0; 0 if x >= 0", "x if x < 0; 0 if x ≥ 0", lambda x, y: min(x, 0.0)),
     ("x if x ≥ y; y if x < y", None, lambda x, y: max(x, y)),
     ("x if x > y; y if x <= y", None, lambda x, y: max(x, y)),
 ])
