@@ -20,7 +20,7 @@ from .lazy import lazy_module
 from .parse import parse_syntax, parse_wrt
 from .rules import RULES
 from .shapes import Shape, as_sympy, dim, dim_str, space
-from .simplify import frozen, simplify
+from .simplify import frozen, simplify, unvec
 from .terminal import NoProgress, Progress
 
 np = lazy_module("numpy")  # needed only to evaluate (start-up: lazy.py)
@@ -190,8 +190,13 @@ class Derivative:
     @cached_property
     def expression(self) -> Expr:
         """The derivative in the requested layout."""
-        return simplify(L.convert(self.result, self.f.node.shape, self.wrt_shape, self.layout),
-                        self._frozen)
+        f, x = self.f.node.shape, self.wrt_shape
+        out = simplify(L.convert(self.result, f, x, self.layout), self._frozen)
+        if f.is_matrix and x.is_scalar:
+            m = unvec(out, f)              # computed as vec(∂F/∂s): read back in F's shape
+            if m is not None:
+                out = simplify(m, self._frozen)
+        return out
 
     @cached_property
     def _frozen(self) -> dict:

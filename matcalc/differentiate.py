@@ -66,11 +66,9 @@ def jacobian_shape(fs: Shape, xs: Shape) -> Shape:
 
 
 def _reverse(f: Expr, x: Var, dep: set) -> Expr:
-    order = [n for n in E.topological(f) if n in dep]
+    order = [n for n in E.topological(f) if n in dep and not isinstance(n, Var)]
     adjoint: dict[Expr, list[Expr]] = {f: [E.const(1)]}
     for node in reversed(order):
-        if isinstance(node, Var):
-            continue
         g = _total(adjoint.pop(node, []), node.shape)
         rule = rule_for(node)
         args = node.args

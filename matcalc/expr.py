@@ -291,6 +291,14 @@ def neg(a: Expr) -> Expr:
     return mul(const(-1), a)
 
 
+def negated(e: Expr) -> Expr | None:
+    """a when ``e`` is −a (``neg``'s form), else None."""
+    if isinstance(e, Call) and e.op == "mul" and len(e.operands) == 2 and \
+            is_const(e.operands[0], -1):
+        return e.operands[1]
+    return None
+
+
 def sub(a: Expr, b: Expr) -> Expr:
     return add(a, neg(b))
 

@@ -2,7 +2,8 @@
 
 Denominator layout transposes the vector cases: the gradient of a scalar w.r.t. a vector becomes
 a column, a ``p×n`` Jacobian becomes ``n×p``.  A scalar-by-matrix derivative has the matrix's
-shape in both layouts (Matrix Cookbook), and tensors are left as they are.
+shape in both layouts (Matrix Cookbook), and so has a matrix-by-scalar one (its entries' own
+derivatives, as every DL framework returns them); tensors are left as they are.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ def is_tensor(f: Shape, x: Shape) -> bool:
 
 def convert(result: Expr, f: Shape, x: Shape, layout: str) -> Expr:
     """``result`` (numerator layout) in ``layout``."""
-    if layout == "numerator" or is_tensor(f, x) or (f.is_scalar and x.is_matrix):
+    if layout == "numerator" or is_tensor(f, x) or (f.is_scalar and x.is_matrix) or \
+            (f.is_matrix and x.is_scalar):
         return result
     return E.transpose(result)
 

@@ -823,14 +823,6 @@ def scalar_conditions(e: Expr) -> list[Expr]:
     return out
 
 
-def _negated(z: Expr) -> Expr | None:
-    """w when z is −w (a tie rule makes the condition of max(x, 0)′ −x ≤ 0), else None."""
-    if isinstance(z, Call) and z.op == "mul" and len(z.operands) == 2 \
-            and E.is_const(z.operands[0], -1):
-        return z.operands[1]
-    return None
-
-
 def split_cases(e: Expr, frozen=frozenset()) -> list[tuple[Expr, Expr, str]] | None:
     """For one scalar condition z: [(value if z ≤ 0, z, "le"), (value if z > 0, z, "gt")].
     A condition −w ≤ 0 reads w ≥ 0: [(value if w < 0, w, "lt"), (value if w ≥ 0, w, "ge")],
@@ -840,7 +832,7 @@ def split_cases(e: Expr, frozen=frozenset()) -> list[tuple[Expr, Expr, str]] | N
     if len(conds) != 1:
         return None
     z = conds[0]
-    w = _negated(z)
+    w = E.negated(z)  # a tie rule makes the condition of max(x, 0)′ −x ≤ 0
     pieces = {n: s for n in E.topological(e) if (s := _sides(n)) is not None and s[0] == z}
     flipped = {} if w is None else {
         n: s for n in E.topological(e)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+import functools
 import math
 from typing import Callable
 
@@ -524,12 +525,7 @@ def reduction(name, gradient, numpy, *, code=None, section="§5", arity=(1, 1), 
     the row ``gᵀ`` with ``gradient(y, x, params)`` in the shape of ``x``."""
 
     def default_shape(shapes, params):
-        s = shapes[0]
-        if infer == "vec2scalar" and not s.is_vector:
-            raise ShapeError(f"{name} takes a vector, not {s}")
-        if infer == "square" and not s.is_square:
-            raise ShapeError(f"{name} takes a square matrix, not {s}")
-        return SCALAR
+        return SCALAR           # inference has checked the argument (a vector, a square matrix)
 
     def row(y, args, params):
         return (grad_row(gradient(y, args[0], params)),)
@@ -545,9 +541,9 @@ def reduction(name, gradient, numpy, *, code=None, section="§5", arity=(1, 1), 
 
 def linear(name, partial, vjp, numpy, *, code=None, shape, infer, text, latex, fixity, prec=ATOM,
            section, doc="", build=None, matrix=None, **extra):
-    """A linear map: its Jacobian does not depend on the argument's value."""
+    """A linear map: its Jacobian, ``partial(y, x)``, does not depend on the argument's value."""
     return _register(Rule(name, "linear", (1, 1), infer, shape,
-                          lambda y, args, params: (partial(y, args[0], params),),
+                          lambda y, args, params: (partial(y, args[0]),),
                           vjp=vjp, numpy=numpy, code=code, text=text, latex=latex, fixity=fixity,
                           prec=prec, section=section, doc=doc, build=build,
                           matrix=matrix or _matrix_function(name), **extra,
@@ -703,9 +699,9 @@ def _softmax(x, axis=None):
     x = np.asarray(x)
     if x.dtype == object:
         e = np.vectorize(sympy.exp, otypes=[object])(x)
-        return e / (np.sum(e, axis=axis, keepdims=True) if axis is not None else np.sum(e))
-    e = np.exp(x - np.max(x, axis=axis, keepdims=axis is not None))
-    return e / np.sum(e, axis=axis, keepdims=axis is not None)
+        return e / np.sum(e, axis=axis, keepdims=True)
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
 
 
 def _logsumexp(x, axis=None):
@@ -772,11 +768,9 @@ def _jdiag(d):
 
 
 def _kron(a, b):
+    """np.kron with a vector as a column (the evaluators read a column back as a vector)."""
     a, b = np.asarray(a), np.asarray(b)
-    a2 = a[:, None] if a.ndim == 1 else a
-    b2 = b[:, None] if b.ndim == 1 else b
-    out = np.kron(a2, b2)
-    return out[:, 0] if out.shape[1] == 1 else out
+    return np.kron(a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1))
 
 
 def _vec(x):
@@ -987,15 +981,9 @@ elementwise2("elu",
 
 
 def _matmul_shape(shapes, params):
-    out = shapes[0]
-    for s in shapes[1:]:
-        if out.is_scalar or s.is_scalar:
-            raise ShapeError(f"@ needs vectors or matrices on both sides, not {out} and {s}")
-        nxt = matmul_shape(out, s)
-        if nxt is None:
-            raise ShapeError(f"@: inner dimensions differ ({out} @ {s})")
-        out = nxt
-    return out
+    """A chain's shape, a 1×1 factor scaling (as ``E.matmul`` builds it).  Inference has
+    already checked the user's @ (a scalar operand, inner sizes)."""
+    return functools.reduce(E.chain_shape, shapes)
 
 
 class Partials(Sequence):
@@ -1184,7 +1172,7 @@ bilinear("dot", lambda a, b: E.transpose(b), lambda a, b: E.transpose(a),
          matrix=lambda args, node: (sympy.Transpose(args[0]) * args[1])[0, 0])
 
 
-def _transpose_partial(y, x, params):
+def _transpose_partial(y, x):
     if not x.shape.is_matrix or x.shape.is_row or x.shape.cols == ONE:
         return E.identity(x.shape.size)  # a vector and its transpose have the same entries
     m, n = x.shape.dims
@@ -1564,13 +1552,13 @@ def _square(shapes, params):
     return shapes[0]
 
 
-def _inv_partial(y, x, params):
+def _inv_partial(y):
     """∂vec(X⁻¹)/∂vec(X) = −X⁻ᵀ ⊗ X⁻¹ (Matrix Cookbook 59)."""
     return E.neg(kron(E.transpose(y), y))
 
 
 _register(Rule("inv", "matrix", (1, 1), "invertible", _square,
-               lambda y, args, params: (_inv_partial(y, args[0], params),),
+               lambda y, args, params: (_inv_partial(y),),
                numpy=_obj(lambda x: np.linalg.inv(x), lambda m: _as_array(m.inv())),
                code="np.linalg.inv({0})", text="⁻¹", latex="^{-1}", fixity="postfix",
                prec=POST, transposed=("⁻ᵀ", r"^{-\top}"), section="Matrix Cookbook (59)",

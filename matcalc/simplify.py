@@ -17,7 +17,7 @@ import sympy
 
 from . import expr as E
 from .expr import Call, Const, Expr, Identity, Var
-from .rules import RULES, apply, grad_row, jdiag, kron
+from .rules import RULES, apply, grad_row, jdiag, kron, vec
 from .shapes import ONE, Shape, matmul_shape
 
 # ---------------------------------------------------------------------------------------------
@@ -75,6 +75,14 @@ def _pair(a: Expr, b: Expr) -> Expr | None:
             isinstance(a.operands[1], Identity):     # (yᵀ ⊗ I) Δ = diag(y): vec(diag(x) y)
         y = E.transpose(a.operands[0])
         return jdiag(y, y.shape)
+    if _is(a, "kron") and b.shape.is_vector:         # (F ⊗ A) vec(M) = vec(A M Fᵀ)
+        f, m = a.operands[0], b.operands[0] if _is(b, "vec") else b
+        if a.operands[1].shape.cols == m.shape.rows and f.shape.cols == m.shape.cols:
+            return vec(E.matmul(a.operands[1], m, E.transpose(f)))
+    if _is(a, "jdiag") and _is(b, "vec") and a.operands[0].shape == b.operands[0].shape:
+        return vec(E.mul(a.operands[0], b.operands[0]))   # diag(vec(D)) vec(M) = vec(D ⊙ M)
+    if _is(a, "K") and _is(b, "vec") and b.operands[0].shape.dims == a.params:
+        return vec(E.transpose(b.operands[0]))       # 𝕂ₘₙ vec(M) = vec(Mᵀ), M m×n
     if _is(a, "kron") and _is(b, "kron"):            # (A ⊗ B)(C ⊗ D) = AC ⊗ BD
         (p, q), (r, s) = a.operands, b.operands
         if p.shape.cols == r.shape.rows and q.shape.cols == s.shape.rows:
@@ -86,6 +94,23 @@ def _pair(a: Expr, b: Expr) -> Expr | None:
         h = _simplify_algebra(E.mul(u, b), frozenset())     # sᵀ (y ⊘ s) = sum(y), and
         if _size(h) < _size(u) + _size(b):                  # vᵀ 𝟙 = sum(v ⊙ 𝟙) = sum(v)
             return apply("sum", h)
+    return None
+
+
+def dot_of_rows(e: Expr) -> Expr | None:
+    """sum(uᵀ ⊙ vᵀ) = uᵀ v: the entries of a product of two rows summed are a dot product
+    (∂(s xᵀ) z/∂s = xᵀ z).  Applied once the others are done, to factors in print order."""
+    if _is(e, "sum") and _is(e.operands[0], "mul"):
+        fs = e.operands[0].operands
+        if len(fs) == 2 and fs[0].shape.is_row and fs[1].shape.is_row:
+            return E.matmul(fs[0], E.transpose(fs[1]))
+    return None
+
+
+def vec_of_row(e: Expr) -> Expr | None:
+    """vec(rᵀ) = r: a row and its vec hold the same entries in the same order."""
+    if _is(e, "vec") and e.operands[0].shape.is_row:
+        return E.transpose(e.operands[0])
     return None
 
 
@@ -147,7 +172,7 @@ def _size(e: Expr) -> int:
 
 def matmul_pairs(e: Expr) -> Expr | None:
     """Products of structured neighbours in a chain: diag·diag, diag·v, gᵀ·diag, 𝟙ᵀ·v,
-    diag·(Bᵀ ⊗ I), (A ⊗ B)(C ⊗ D)."""
+    diag·(Bᵀ ⊗ I), (A ⊗ B)(C ⊗ D), (F ⊗ A) vec(M), diag(vec(D)) vec(M), 𝕂 vec(M)."""
     if not _is(e, "matmul"):
         return None
     fs = list(e.operands)
@@ -730,14 +755,14 @@ def diag_of_structured(e: Expr) -> Expr | None:
 REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after, inverse_of_inverse,
             inverse_of_product_cancels,
             transposed_products_in_chain, transpose_of_sum, index_of_known, sum_of_units,
-            negate_into_sum, sum_is_linear, matmul_pairs, sum_by_ones, sum_of_deviations,
+            negate_into_sum, sum_is_linear, matmul_pairs, vec_of_row, sum_by_ones, sum_of_deviations,
             softmax_sums_to_one, scalars_out_of_products,
             transpose_of_product, transpose_of_kron, sum_of_constant, merge_terms, diag_is_linear,
             jdiag_of_scalar, rows_sum_to_one, product_cancels_quotient, sum_of_quotient,
             sum_of_centered, kron_absorbs_commutation)
 
 
-def _rewrite_pass(e: Expr) -> Expr:
+def _rewrite_pass(e: Expr, rewrites=REWRITES) -> Expr:
     memo: dict[Expr, Expr] = {}
     for n in E.topological(e):
         if isinstance(n, Call):
@@ -746,7 +771,7 @@ def _rewrite_pass(e: Expr) -> Expr:
         else:
             m = n
         for _ in range(50):
-            for rw in REWRITES:
+            for rw in rewrites:
                 r = rw(m)
                 if r is not None and r != m:
                     m = r
@@ -757,6 +782,28 @@ def _rewrite_pass(e: Expr) -> Expr:
             STATS["unconverged"] += 1
         memo[n] = m
     return memo[e]
+
+
+def unvec(result: Expr, f: Shape) -> Expr | None:
+    """A matrix-by-scalar derivative is computed as vec(∂F/∂s), a column; this is the matrix
+    ∂F/∂s in F's shape (``vec(M)`` → M, a row's column → the row), through scalar factors and
+    sums, or None where the simplified column is not of that form."""
+    if result.shape == f:
+        return result
+    if _is(result, "vec") and result.operands[0].shape == f:
+        return result.operands[0]
+    if f.is_row and result.shape == f.T:
+        return E.transpose(result)
+    if _is(result, "mul") or _is(result, "add"):
+        scalars = [a for a in result.operands if a.shape.is_scalar]
+        parts = [a for a in result.operands if not a.shape.is_scalar]
+        if result.op == "mul" and len(parts) != 1:
+            return None
+        out = [unvec(a, f) for a in parts]
+        if any(o is None for o in out):
+            return None
+        return E.mul(*scalars, *out) if result.op == "mul" else E.add(*scalars, *out)
+    return None
 
 
 def frozen(f: Expr) -> dict[Expr, int]:
@@ -778,6 +825,10 @@ def simplify(e: Expr, frozen: dict | frozenset = frozenset()) -> Expr:
             e = new
         else:
             STATS["unconverged"] += 1   # rewrites that undo each other: a bug (tests watch)
+        # once terms and factors are in their order: sum(xᵀ ⊙ zᵀ) = xᵀ z (so xᵀ z − xᵀ z = 0)
+        dots = _rewrite_pass(e, (dot_of_rows,))
+        if dots != e:
+            e = scalar_algebra(dots, frozen)
     finally:
         _KEEP.reset(token)
     return sign_into_difference(e, frozen)
@@ -791,11 +842,15 @@ def sign_into_difference(e: Expr, frozen=frozenset()) -> Expr:
     """−c (y − z) = c (z − y), once the signs of a result have all come to the front (so two
     of them cancel first: (x − μ)ᵀ S⁻¹, not −(μ − x)ᵀ S⁻¹): in the result, or in each term of
     a sum that is the result."""
-    if _is(e, "add"):
-        terms = [negate_into_sum(t) or t for t in e.operands]
-        out = E.add(*terms)
-    else:
-        out = negate_into_sum(e) or e
+    token = _KEEP.set(frozenset(frozen))    # the user's x − y keeps its sign: −sum(x − y)
+    try:
+        if _is(e, "add"):
+            terms = [negate_into_sum(t) or t for t in e.operands]
+            out = E.add(*terms)
+        else:
+            out = negate_into_sum(e) or e
+    finally:
+        _KEEP.reset(token)
     return out if out == e else scalar_algebra(out, frozen)
 
 

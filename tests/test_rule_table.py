@@ -442,3 +442,18 @@ def test_the_latex_of_a_transpose_comes_from_its_table_entry():
     assert str(d) == "xᵀ (A + Aᵀ)"
     assert d.latex == r"\mathbf{x}^{\top} \left(\mathbf{A} + \mathbf{A}^{\top}\right)"
     assert_verified(d)
+
+
+@pytest.mark.parametrize("op", ["matmul", "juxtapose"])
+def test_the_shape_of_a_chain_from_its_table_entry(op):
+    """Nodes of a chain are built through ``E.matmul``; the entry's own shape function (what
+    ``apply`` uses) agrees: inner sizes chain, and a 1×1 factor scales."""
+    from matcalc.shapes import Shape, dim
+    m, n, k = dim("m"), dim("n"), dim("k")
+    shape = RULES[op].shape
+    assert shape([Shape((m, n)), Shape((n, k))], ()) == Shape((m, k))
+    assert shape([Shape((m, n)), Shape((n,))], ()) == Shape((m,))
+    assert shape([Shape((n,)).T, Shape((n, k)), Shape((k,))], ()) == Shape(())
+    assert shape([Shape(()), Shape((m, n)), Shape((n, k))], ()) == Shape((m, k))
+    with pytest.raises(ShapeError):
+        shape([Shape((m, n)), Shape((k,))], ())
