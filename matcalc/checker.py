@@ -314,6 +314,13 @@ class Plan:
                             out = sympy.log(sympy.Abs(det))
                         elif exact and n.op in ("det", "inv"):
                             out = _matrix_function(RULES[n.op].numpy, args[0], shape)
+                        elif exact and RULES[n.op].chain and len(args) > 2:
+                            # a chain one product at a time, each cut to first order in s:
+                            # multiplied out whole, W(s)¹⁴ x is a tree of nⁱ⁴ terms
+                            out = args[0]
+                            for a in args[1:]:
+                                out = _tidy(np.asarray(RULES[n.op].numpy(out, a, *params)),
+                                            linear=True)
                         else:
                             out = RULES[n.op].numpy(*args, *params)
                     out = np.asarray(out)

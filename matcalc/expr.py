@@ -391,11 +391,15 @@ def transpose(a: Expr) -> Expr:
 
 
 def matmul(*factors: Expr) -> Expr:
-    """Matrix product chain (n-ary, flattened); ``I`` is dropped, a zero factor gives zero,
-    scalar (1×1) factors become coefficients."""
+    """Matrix product chain (n-ary, flattened up to ``CHAIN_FLAT`` factors); ``I`` is dropped,
+    a zero factor gives zero, scalar (1×1) factors become coefficients."""
     flat: list[Expr] = []
     for f in factors:
         flat.extend(f.operands if isinstance(f, Call) and f.op == "matmul" else (f,))
+    if len(flat) > CHAIN_FLAT and len(factors) < len(flat):
+        # a long chain keeps its products as factors (one level): the prefixes of a chain of N
+        # factors share their pieces, so N of them cost O(N) nodes, not O(N²)
+        flat = list(factors)
     flat = _scalar_runs(flat)
     shape = flat[0].shape
     for f in flat[1:]:
@@ -412,6 +416,9 @@ def matmul(*factors: Expr) -> Expr:
     if core.shape != shape:
         core = normalize_shape(core, shape)
     return mul(*scalars, core) if scalars else core
+
+
+CHAIN_FLAT = 16   # a product longer than this keeps its factors' products as single factors
 
 
 def chain_shape(shape: Shape, factor: Shape) -> Shape:

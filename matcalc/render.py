@@ -495,8 +495,10 @@ class Printer:
         return self.wrap(a, prec)
 
     def form_product_chain(self, e, rule):
-        """A matrix product: the factors side by side, A B x."""
-        return self.s.matprod([self.wrap(f, MUL + 1) for f in e.operands]), rule.prec
+        """A matrix product: the factors side by side, A B x; a product kept as one factor of
+        a long chain prints without parentheses (the product is associative)."""
+        return self.s.matprod([self.wrap(f, MUL if _fixity(f) == "product_chain" else MUL + 1)
+                               for f in e.operands]), rule.prec
 
     def form_infix(self, e, rule):
         """a op b, with the operation's symbol: w·x."""

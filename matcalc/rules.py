@@ -1011,12 +1011,23 @@ class Partials(Sequence):
 def _matmul_partials(y, args, params):
     """For y = L A R: ∂vec(y)/∂vec(A) = Rᵀ ⊗ L (Matrix Cookbook 520), with L, R = I when absent;
     so ∂(Wx)/∂x = W (paper §6) and ∂vec(Wx)/∂vec(W) = xᵀ ⊗ I."""
+    n = len(args)
+    lefts: list = []      # lefts[i] = args[0] ⋯ args[i-1], rights[i] = args[i+1] ⋯ args[n-1]:
+    rights: list = []     # each built from its neighbour, so all n share their pieces
+
     def partial(i):
         a = args[i]
-        left = E.matmul(*args[:i]) if i else E.identity(a.shape.rows)
-        right = E.matmul(*args[i + 1:]) if i + 1 < len(args) else E.identity(a.shape.cols)
+        if not lefts:
+            lefts.append(None)
+            for j in range(1, n):
+                lefts.append(args[0] if j == 1 else E.matmul(lefts[-1], args[j - 1]))
+            rights.extend([None] * n)
+            for j in range(n - 2, -1, -1):
+                rights[j] = args[n - 1] if j == n - 2 else E.matmul(args[j + 1], rights[j + 1])
+        left = lefts[i] if i else E.identity(a.shape.rows)
+        right = rights[i] if i + 1 < n else E.identity(a.shape.cols)
         return kron(E.transpose(right), left)
-    return Partials(len(args), partial)
+    return Partials(n, partial)
 
 
 CHAIN_PIECE = 32   # factors ordered together; a longer chain is multiplied out in pieces

@@ -246,8 +246,41 @@ def scalars_out_of_products(e: Expr) -> Expr | None:
     return None
 
 
-def _transposed_factors(fs) -> int:
-    return sum(1 for f in fs if _is(f, "T"))
+_COUNTS: dict = {}
+_FLIPS: dict = {}
+
+
+def _counts(f: Expr) -> tuple[int, int]:
+    """(transposed factors, transposed factors once flipped) in ``f`` as a factor of a chain:
+    a product kept as one factor of a long chain (``E.CHAIN_FLAT``) counts its own factors."""
+    if not _is(f, "matmul"):
+        return int(_is(f, "T")), int(_is(E.transpose(f), "T"))
+    out = _COUNTS.get(f)
+    if out is None:
+        parts = [_counts(g) for g in f.operands]
+        out = (sum(p[0] for p in parts), sum(p[1] for p in parts))
+        if len(_COUNTS) > 65536:
+            _COUNTS.clear()
+        _COUNTS[f] = out
+    return out
+
+
+def _flipped(fs) -> list[Expr]:
+    """The factors of (f₁ ⋯ fₙ)ᵀ = fₙᵀ ⋯ f₁ᵀ; a product kept as one factor is flipped through,
+    so a long chain's transpose is spelled out in one step."""
+    out = []
+    for f in reversed(fs):
+        if not _is(f, "matmul"):
+            out.append(E.transpose(f))
+            continue
+        g = _FLIPS.get(f)
+        if g is None:
+            g = E.matmul(*_flipped(f.operands))
+            if len(_FLIPS) > 65536:
+                _FLIPS.clear()
+            _FLIPS[f] = g
+        out.append(g)
+    return out
 
 
 def transpose_of_product(e: Expr) -> Expr | None:
@@ -256,9 +289,9 @@ def transpose_of_product(e: Expr) -> Expr | None:
     if not (_is(e, "T") and _is(e.operands[0], "matmul")):
         return None
     fs = e.operands[0].operands
-    flipped = [E.transpose(f) for f in reversed(fs)]
-    if _transposed_factors(flipped) <= 1 + _transposed_factors(fs) or fs[-1].shape.is_vector:
-        return E.matmul(*flipped)
+    count, flipped_count = _counts(e.operands[0])
+    if flipped_count <= 1 + count or fs[-1].shape.is_vector:
+        return E.matmul(*_flipped(fs))
     return None
 
 
@@ -312,9 +345,9 @@ def transposed_products_in_chain(e: Expr) -> Expr | None:
         return None
     for i, f in enumerate(e.operands):
         if _is(f, "T") and _is(f.operands[0], "matmul"):
-            inner = f.operands[0].operands
-            flipped = [E.transpose(g) for g in reversed(inner)]
-            if _transposed_factors(flipped) <= 1 + _transposed_factors(inner):
+            count, flipped_count = _counts(f.operands[0])
+            if flipped_count <= 1 + count:
+                flipped = _flipped(f.operands[0].operands)
                 return E.matmul(*e.operands[:i], *flipped, *e.operands[i + 1:])
     return None
 

@@ -56,3 +56,64 @@ def test_a_huge_declared_size_is_checked_at_small_sizes(capsys):
     out = capsys.readouterr().out
     assert code == 0 and "✓" in out and "[1×100000]" in out
     assert "declared sizes never allocate" in out and "checked that at small sizes" in out
+
+
+def _power_gradient(W, x, n):
+    """∂ sum(Wⁿ x)/∂W by hand: Σₖ (Wᵏ)ᵀ 𝟙 (Wⁿ⁻¹⁻ᵏ x)ᵀ."""
+    ones = np.ones(len(x))
+    total = np.zeros_like(W)
+    for k in range(n):
+        left = np.linalg.matrix_power(W, k).T @ ones
+        right = np.linalg.matrix_power(W, n - 1 - k) @ x
+        total += np.outer(left, right)
+    return total
+
+
+def test_a_power_of_200_factors_prints_in_linear_size():
+    """sum(W@W@…@W@x) w.r.t. W: each of the N terms holds a product of up to N factors; a long
+    chain keeps its products as shared pieces (expr.CHAIN_FLAT), so the printed result grows
+    with N, not N² (it was 87.6 s and Θ(N²) characters at N = 200)."""
+    sizes = {}
+    rng = np.random.default_rng(3)
+    W = rng.uniform(-0.4, 0.4, (3, 3))
+    x = rng.uniform(-1, 1, 3)
+    for n in (50, 100, 200):
+        d = matcalc.diff("sum(" + "@".join(["W"] * n) + "@x)", wrt="W")
+        text = str(d)
+        sizes[n] = len(text)
+        assert " where " in text                        # shared pieces, named once
+        got = np.asarray(d.evaluate({"W": W, "x": x}), dtype=float)
+        want = _power_gradient(W, x, n)
+        assert np.allclose(got, want, rtol=1e-9, atol=1e-300)
+    assert sizes[200] <= 2.5 * sizes[100] and sizes[100] <= 2.5 * sizes[50]
+
+
+def test_powers_just_past_the_flattening_limit_are_right():
+    """At and just past expr.CHAIN_FLAT factors the chain changes representation; the value
+    does not (W a 4×4 matrix, so a missing transpose shows), checked again by check()."""
+    from matcalc.expr import CHAIN_FLAT
+    rng = np.random.default_rng(4)
+    W = rng.uniform(-0.5, 0.5, (4, 4))
+    x = rng.uniform(-1, 1, 4)
+    for n in (CHAIN_FLAT - 1, CHAIN_FLAT, CHAIN_FLAT + 1, CHAIN_FLAT + 2, 2 * CHAIN_FLAT + 3):
+        d = matcalc.diff("sum(" + "@".join(["W"] * n) + "@x)", wrt="W")
+        got = np.asarray(d.evaluate({"W": W, "x": x}), dtype=float)
+        assert np.allclose(got, _power_gradient(W, x, n), rtol=1e-9, atol=1e-300), n
+    assert matcalc.check("sum(" + "@".join(["W"] * 20) + "@x)", "W").equal
+
+
+def test_a_transposed_long_chain_spells_out_flat():
+    """(A1 ⋯ A40 x)ᵀ y by A1: the transpose of a chain kept in pieces is spelled out through
+    every piece at once, and prints without parentheses: y (A2 ⋯ A40 x)ᵀ = y xᵀ A40ᵀ ⋯ A2ᵀ."""
+    names = [f"A{i}" for i in range(1, 41)]
+    shapes = {a: "n,n" for a in names} | {"x": "n", "y": "n"}
+    d = matcalc.diff("(" + "@".join(names) + "@x)' @ y", wrt="A1", shapes=shapes)
+    assert str(d) == "y xᵀ " + " ".join(f"{a}ᵀ" for a in reversed(names[1:]))
+    rng = np.random.default_rng(5)
+    values = {a: rng.uniform(-1, 1, (3, 3)) for a in names}
+    values |= {"x": rng.uniform(-1, 1, 3), "y": rng.uniform(-1, 1, 3)}
+    right = values["x"]
+    for a in reversed(names[1:]):
+        right = values[a] @ right
+    got = np.asarray(d.evaluate(values), dtype=float)
+    assert np.allclose(got, np.outer(values["y"], right))
