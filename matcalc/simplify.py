@@ -894,12 +894,16 @@ STATS = {"unconverged": 0}
 # Scalar algebra by SymPy, with everything else opaque
 
 
-_ALGEBRA = {"add", "mul", "div", "pow"}
+_ALGEBRA = {"add", "mul", "div", "pow", "sqrt"}
 
 
 def _algebraic(n: Expr) -> bool:
     """An element-wise ``+ ⊙ ⊘ ^`` whose operands have its shape or are scalars (scalar
     expansion): entry by entry this is ordinary commutative algebra, which SymPy can do."""
+    if isinstance(n, Call) and n.op == "sqrt":
+        # √u of an atom is u^(1/2), so x/(2√x) + √x is 3/2 √x; the root of a sum stays one
+        # atom, which squares back to it: u² in (I − x xᵀ/(n u²))/u, u = √(mean(x²) + ε)
+        return not _algebraic(n.operands[0]) and not isinstance(n.operands[0], Const)
     return isinstance(n, Call) and n.op in _ALGEBRA and all(
         a.shape == n.shape or a.shape.is_scalar for a in n.operands)
 
@@ -950,6 +954,8 @@ def _to_sympy(e: Expr, atoms: _Atoms) -> sympy.Expr:
                 memo[n] = sympy.Mul(*a)
             elif n.op == "div":
                 memo[n] = a[0] / a[1]
+            elif n.op == "sqrt":
+                memo[n] = sympy.sqrt(a[0])
             else:
                 memo[n] = a[0] ** a[1]
     return memo[e]

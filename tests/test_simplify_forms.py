@@ -340,3 +340,25 @@ def test_unconverged_simplification_is_counted(monkeypatch):
 ])
 def test_a_factor_of_sizes_alone_is_ordered(expr, wrt, text):
     check(expr, wrt, text, {"x": "n"})
+
+
+# -- a square root of an atom is a power: x/(2√x) + √x is 3/2 √x --------------------------------
+
+@pytest.mark.parametrize("expr, wrt, text, shapes", [
+    ("sqrt(x)*x", "x", "3/2 √x", None),                     # was x/(2√x) + √x
+    ("x*sqrt(x)", "x", "3/2 √x", None),
+    ("sqrt(x)/x", "x", "−1/(2x^(3/2))", None),              # was (1/(2√x) − √x/x)/x
+    ("1/sqrt(x)", "x", "−1/(2x^(3/2))", None),              # was −1/(2(√x)³)
+    ("sqrt(x)*y", "x", "y/(2√x)", None),
+    ("sum(sqrt(x)*x)", "x", "3/2 (√x)ᵀ", {"x": "n"}),
+    ("sum(x/sqrt(x))", "x", "(1 ⊘ (2√x))ᵀ", {"x": "n"}),
+])
+def test_the_root_of_an_atom_combines_with_its_powers(expr, wrt, text, shapes):
+    check(expr, wrt, text, shapes, domain=(0.2, 3.0))
+
+
+def test_the_root_of_a_sum_stays_one_atom():
+    """√(mean(x²) + ε) is not expanded: its square reads back as u², not as a sum."""
+    check("x/sqrt(mean(x^2) + 1e-5)", "x",
+          "(I − x xᵀ/(n u²))/u where u = √(mean(x²) + 1/100000)", {"x": "n"})
+    check("sqrt(x^2 + 1)", "x", "x/√(x² + 1)")
