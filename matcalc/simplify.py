@@ -916,6 +916,24 @@ class _Atoms:
         self.by_node: dict[Expr, sympy.Symbol] = {}
         self.node_of: dict[sympy.Symbol, Expr] = {}
         self.rank: dict[sympy.Symbol, tuple] = {}
+        self._sums: dict | None = None
+
+    def users_sum(self, e: Expr) -> Expr:
+        """The user's own sum of the same terms as ``e`` in the user's order, else ``e``."""
+        if self._sums is None:
+            self._sums = {}
+            for n in self.order:
+                if _is(n, "add"):
+                    self._sums.setdefault(_terms_key(n), n)
+        mine = self._sums.get(_terms_key(e))
+        if mine is None or len(mine.operands) != len(e.operands):
+            return e
+        rest = list(e.operands)
+        for t in mine.operands:          # the same terms, not only the same hashes
+            if t not in rest:
+                return e
+            rest.remove(t)
+        return mine
 
     def symbol(self, node: Expr) -> sympy.Symbol:
         s = self.by_node.get(node)
@@ -927,6 +945,10 @@ class _Atoms:
             pos = self.order.get(node, 10**6 + len(self.rank))
             self.rank[s] = (0 if isinstance(node, Var) else 1, pos)
         return s
+
+
+def _terms_key(e: Expr) -> tuple:
+    return (e.shape, tuple(sorted(hash(t) for t in e.operands)))
 
 
 def _to_sympy(e: Expr, atoms: _Atoms) -> sympy.Expr:
@@ -982,6 +1004,8 @@ def _from_sympy(s: sympy.Expr, atoms: _Atoms, flip: bool = True) -> Expr:
             flipped = _from_sympy(-s, atoms, flip=False)
             if flipped in atoms.order:
                 return E.neg(flipped)
+        if _is(out, "add") and out not in atoms.order:
+            return atoms.users_sum(out)       # the user's 1 + x², not SymPy's x² + 1
         return out
     if s.is_Mul or s.is_Pow:
         coeff, factors = s.as_coeff_mul()
