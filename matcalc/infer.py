@@ -21,6 +21,7 @@ import sympy
 from . import expr as E
 from .errors import ShapeError
 from .expr import Call, Const, Expr, Var
+from .parse import canonical_name
 from .rules import RULES, axis_of
 from .shapes import ONE, SCALAR, Shape, dim, numpy_broadcast, numpy_matmul, parse_shape
 
@@ -1035,10 +1036,11 @@ def _chain(prob, node, fam, args) -> _Chain:
 
 def declared_shapes(spec: dict | None) -> tuple[dict[str, Shape], dict[str, set]]:
     """Parse a ``shapes=`` mapping (values like ``"n"``, ``"m,n"``, ``("m", "n")``,
-    ``"scalar"``)."""
+    ``"scalar"``).  A name is read as the parser reads it: ``θ`` declares theta, ``w₁`` w_1."""
     out, props = {}, {}
     for name, value in (spec or {}).items():
         shape, p = parse_shape(value)
+        name = canonical_name(name) if isinstance(name, str) else name
         out[name] = shape
         props[name] = p
     return out, props
