@@ -1117,8 +1117,11 @@ _MEMO_LIMIT = 20_000
 
 
 def clear_caches() -> None:
-    """Forget memoised scalar simplifications (benchmarks clear it to time cold work)."""
+    """Forget memoised simplifications (benchmarks clear them to time cold work; mutation runs
+    before every test, so a mutant cannot answer from the unmutated code's memo)."""
     _SCALAR_MEMO.clear()
+    _COUNTS.clear()
+    _FLIPS.clear()
 
 
 ALGEBRA_LIMIT = 400   # nodes: a larger algebraic expression is left as it is
