@@ -338,20 +338,6 @@ def inverse_of_inverse(e: Expr) -> Expr | None:
     return None
 
 
-def transposed_products_in_chain(e: Expr) -> Expr | None:
-    """A (B C)ᵀ D = A Cᵀ Bᵀ D: inside a product a transposed product is spelled out, unless that
-    adds transposes."""
-    if not _is(e, "matmul"):
-        return None
-    for i, f in enumerate(e.operands):
-        if _is(f, "T") and _is(f.operands[0], "matmul"):
-            count, flipped_count = _counts(f.operands[0])
-            if flipped_count <= 1 + count:
-                flipped = _flipped(f.operands[0].operands)
-                return E.matmul(*e.operands[:i], *flipped, *e.operands[i + 1:])
-    return None
-
-
 def _transposes_in(e: Expr) -> int:
     return sum(1 for n in E.topological(e) if _is(n, "T"))
 
@@ -787,7 +773,7 @@ def diag_of_structured(e: Expr) -> Expr | None:
 
 REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after, inverse_of_inverse,
             inverse_of_product_cancels,
-            transposed_products_in_chain, transpose_of_sum, index_of_known, sum_of_units,
+            transpose_of_sum, index_of_known, sum_of_units,
             negate_into_sum, sum_is_linear, matmul_pairs, vec_of_row, sum_by_ones, sum_of_deviations,
             softmax_sums_to_one, scalars_out_of_products,
             transpose_of_product, transpose_of_kron, sum_of_constant, merge_terms, diag_is_linear,
