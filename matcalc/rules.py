@@ -540,14 +540,15 @@ def reduction(name, gradient, numpy, *, code=None, section="§5", arity=(1, 1), 
 
 
 def linear(name, partial, vjp, numpy, *, code=None, shape, infer, text, latex, fixity, prec=ATOM,
-           section, doc="", build=None, matrix=None, **extra):
-    """A linear map: its Jacobian, ``partial(y, x)``, does not depend on the argument's value."""
+           section, doc="", build=None, matrix=None, what=None, **extra):
+    """A linear map: its Jacobian, ``partial(y, x)``, does not depend on the argument's value;
+    the steps view names it "``what`` is linear"."""
     return _register(Rule(name, "linear", (1, 1), infer, shape,
                           lambda y, args, params: (partial(y, args[0]),),
                           vjp=vjp, numpy=numpy, code=code, text=text, latex=latex, fixity=fixity,
                           prec=prec, section=section, doc=doc, build=build,
                           matrix=matrix or _matrix_function(name), **extra,
-                          jacobian_doc={0: f"{name} is linear"}))
+                          jacobian_doc={0: f"{what or name} is linear"}))
 
 
 def bilinear(name, pa, pb, numpy, *, code=None, shape, infer, text, latex, fixity, prec, section,
@@ -1199,6 +1200,7 @@ linear("T", _transpose_partial, lambda g, y, args, params: (E.transpose(g),), _t
        code=_transpose_code, shape=lambda shapes, params: shapes[0].T, infer="flip", text="ᵀ",
        latex=r"^{\top}", fixity="transposed", prec=POST, view=True, section="§2 (layouts)",
        doc="∂xᵀ/∂x = I for vectors; the commutation matrix 𝕂 for matrices",
+       what="the transpose",
        build=lambda a, p, s: E.transpose(*a),
        matrix=lambda args, node: sympy.Transpose(args[0]) if _is_matrix(args[0]) else args[0])
 

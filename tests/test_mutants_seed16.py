@@ -55,3 +55,17 @@ def test_the_logistic_of_minus_a_keeps_its_coefficient(expr, text):
     d = matcalc.diff(expr, "x")
     assert str(d) == text
     assert_verified(d)
+
+
+# -- the steps view names each partial's rule (rules.linear without its jacobian_doc fell back
+# to the entry's long doc)
+
+@pytest.mark.parametrize("expr, shapes, line", [
+    ("X'", {"X": "m,n"}, "∂y/∂X = 𝕂ₘₙ    [mn×mn; the transpose is linear]"),
+    ("diag(X)", {"X": "n,n"},
+     "∂y/∂X = 𝔻ₙᵀ    [n×n²; diag is linear: it moves entries to or from the diagonal]"),
+])
+def test_the_steps_name_a_linear_operation(expr, shapes, line):
+    d = matcalc.diff(expr, "X", shapes=shapes)
+    assert line in str(d.steps).splitlines()[3]
+    assert_verified(d)
