@@ -369,6 +369,13 @@ def _spelled(e: Expr) -> Expr:
     return e
 
 
+def reshaped_constant(e: Expr) -> Expr | None:
+    """vec⁻¹(c 𝟙) = c 𝟙 𝟙ᵀ and vec(c 𝟙 𝟙ᵀ) = c 𝟙: the same constant entries in the new shape."""
+    if (_is(e, "unvec") or _is(e, "vec")) and isinstance(e.operands[0], Const):
+        return Const(e.shape, value=e.operands[0].value)
+    return None
+
+
 def sum_of_constant(e: Expr) -> Expr | None:
     """sum(c 𝟙) = c n;  sum(s) = s for a scalar s;  sum(y) = 1 for y declared ``prob``, and
     sum(Y) = N for an N×k matrix Y declared ``prob`` (N rows, each summing to 1)."""
@@ -776,8 +783,8 @@ REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after, i
             transpose_of_sum, index_of_known, sum_of_units,
             negate_into_sum, sum_is_linear, matmul_pairs, vec_of_row, sum_by_ones, sum_of_deviations,
             softmax_sums_to_one, scalars_out_of_products,
-            transpose_of_product, transpose_of_kron, sum_of_constant, merge_terms, diag_is_linear,
-            jdiag_of_scalar, rows_sum_to_one, product_cancels_quotient, sum_of_quotient,
+            transpose_of_product, transpose_of_kron, sum_of_constant, reshaped_constant,
+            merge_terms, diag_is_linear, jdiag_of_scalar, rows_sum_to_one, product_cancels_quotient, sum_of_quotient,
             sum_of_centered, kron_absorbs_commutation)
 
 

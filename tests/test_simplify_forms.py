@@ -383,3 +383,15 @@ def test_only_a_sum_of_exactly_the_users_terms_is_replaced():
     """The user's 1 + x² inside a result that also has other sums: each keeps its own terms."""
     check("1/(1+x^2) + x^3", "x", "x (3x − 2/(1 + x²)²)")
     check("log(1+x) + log(2+x)", "x", "1/(1 + x) + 1/(2 + x)", domain=(0.2, 2.0))
+
+
+# -- a constant read in another shape is the constant: vec⁻¹(𝟙ₘₙ) is 𝟙ₘ𝟙ₙᵀ ---------------------
+
+@pytest.mark.parametrize("expr, text", [
+    ("sum(vec(X))", "𝟙ₘ𝟙ₙᵀ"),                 # was vec⁻¹(𝟙ₘₙ)
+    ("3*sum(vec(X))", "3𝟙ₘ𝟙ₙᵀ"),               # was vec⁻¹(3𝟙ₘₙ)
+    ("sum(vec(X'))", "𝟙ₘ𝟙ₙᵀ"),                # was vec⁻¹(𝟙ₘₙ)ᵀ
+    ("sum(vec(X)) - sum(X)", "0"),
+])
+def test_a_reshaped_constant_is_the_constant(expr, text):
+    check(expr, "X", text, {"X": "m,n"})
