@@ -243,6 +243,14 @@ def scalars_out_of_products(e: Expr) -> Expr | None:
             fs = list(e.operands)
             fs[i] = f.operands[0]
             return E.mul(E.div(E.const(1), f.operands[1]), E.matmul(*fs))
+        if _is(f, "div") and _is(f.operands[1], "mul"):      # (a ⊘ (c v)) B = 1/c (a ⊘ v) B
+            den = f.operands[1].operands
+            numbers = [g for g in den if isinstance(g, Const) and g.shape.is_scalar]
+            others = [g for g in den if not (isinstance(g, Const) and g.shape.is_scalar)]
+            if numbers and others:
+                fs = list(e.operands)
+                fs[i] = E.div(f.operands[0], E.mul(*others))
+                return E.mul(E.div(E.const(1), E.mul(*numbers)), E.matmul(*fs))
     return None
 
 

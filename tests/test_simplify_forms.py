@@ -395,3 +395,14 @@ def test_only_a_sum_of_exactly_the_users_terms_is_replaced():
 ])
 def test_a_reshaped_constant_is_the_constant(expr, text):
     check(expr, "X", text, {"X": "m,n"})
+
+
+# -- a number in the denominator of an outer product's factor comes out: 2X ⊙ ((1 ⊘ (2v)) 𝟙ᵀ)
+# is X ⊙ ((1 ⊘ v) 𝟙ᵀ), the rows (columns) of X over their norms
+
+@pytest.mark.parametrize("expr, text", [
+    ("sum(norm(X, axis=1))", "X ⊙ ((1 ⊘ √(X^∘2 𝟙)) 𝟙ᵀ)"),
+    ("sum(norm(X, 2, axis=0))", "X ⊙ (𝟙 (1 ⊘ √((X^∘2)ᵀ 𝟙))ᵀ)"),
+])
+def test_a_number_leaves_the_denominator_of_a_factor(expr, text):
+    check(expr, "X", text, {"X": "m,n"})
