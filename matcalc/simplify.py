@@ -1140,6 +1140,8 @@ def _simplify_algebra(e: Expr, frozen) -> Expr:
     if out is None:
         atoms = _Atoms(frozen)
         s = _to_sympy(e, atoms)
+        if any(not p.exp.is_number for p in s.atoms(sympy.Pow)):
+            s = sympy.powsimp(s, combine="exp")     # x x^(x − 1) = x^x, as for numbers
         s = _logistic(_factored(s), atoms)
         out = E.expand_to(_from_sympy(s, atoms), e.shape)
         if len(_SCALAR_MEMO) >= _MEMO_LIMIT:

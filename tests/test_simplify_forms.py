@@ -406,3 +406,14 @@ def test_a_reshaped_constant_is_the_constant(expr, text):
 ])
 def test_a_number_leaves_the_denominator_of_a_factor(expr, text):
     check(expr, "X", text, {"X": "m,n"})
+
+
+# -- powers of one base with variable exponents combine, as numeric ones do: x x^(x − 1) = x^x
+
+@pytest.mark.parametrize("expr, text", [
+    ("x^x", "x^x (1 + ln(x))"),                          # was x x^(x − 1) + x^x ln(x)
+    ("x^(x^2)", "x^(x² + 1) (1 + 2ln(x))"),
+    ("x^y", "x^(y − 1) y"),                              # unchanged: nothing to combine
+])
+def test_powers_with_variable_exponents_combine(expr, text):
+    check(expr, "x", text, domain=(0.3, 2.0))
