@@ -615,16 +615,14 @@ def _step(prob: _Problem, c, stage: int):
         _set(out, dims if len(dims) < 2 else [_product_dim(*dims)])
         return True
     if kind == "rows":                      # [[a, b], [c, d]]: rows of one length
-        lengths = {len(r.args[0].args) for r in args
-                   if isinstance(r, Call) and r.args and isinstance(r.args[0], Call)
-                   and r.args[0].op == "stack"}
+        lengths = {len(r.args[0].args) for r in args}   # each row is the parser's stack(…)ᵀ
         if len(lengths) > 1:
             for r, s in zip(args, slots):
                 _set(s, [_Dim(ONE), _Dim(sympy.Integer(len(r.args[0].args)))])
             raise _Conflict("the rows of a matrix [[a, b], [c, d]] need as many entries each")
         # the column count is the rows' length from the start, so a product or sum that
         # needs another count is the conflict, not a row
-        cols = _Dim(sympy.Integer(lengths.pop())) if lengths else _Dim()
+        cols = _Dim(sympy.Integer(lengths.pop()))
         for s in slots:
             _set(s, [_Dim(ONE), cols])
         _set(out, [_Dim(sympy.Integer(len(slots))), cols])
@@ -809,6 +807,12 @@ def _broadcast_known(out, a, b):
         return
     if len(da) == len(db) == 2:
         one = [_dim_value(d) == ONE for d in da], [_dim_value(d) == ONE for d in db]
+        for ox, oy in one, one[::-1]:
+            if ox == [True, False] and oy == [False, True]:
+                raise _Conflict(
+                    "a row (1×n) beside a column (m×1): NumPy would broadcast both to m×n, "
+                    "which matcalc does not; repeat them explicitly: ones(m)@r and "
+                    "c@ones(n)' for a row r and a column c")
         for (x, dx, ox), (y, dy, oy) in (((a, da, one[0]), (b, db, one[1])),
                                         ((b, db, one[1]), (a, da, one[0]))):
             if ox[0] and not oy[0]:         # a row (1×n) beside an m×n matrix

@@ -247,13 +247,6 @@ READINGS = [
 ]
 
 
-def test_a_matrix_literal_is_not_differentiated_yet_and_says_so():
-    with pytest.raises(matcalc.UnsupportedError) as info:
-        matcalc.diff("[[a, b], [c, d]]", "a")
-    assert str(info.value) == ("matcalc has no Jacobian for a matrix literal [[a, b], [c, d]] "
-                               "here")
-
-
 def test_vec_of_an_unknown_name_is_differentiated_as_a_vector():
     d = matcalc.diff("sum(exp(vec(x)))", "x")
     assert str(d) == "exp(x)ᵀ"
@@ -287,6 +280,9 @@ CONFLICTS = [
     ('X + r', {'X': '3,4', 'r': '1,3'}, "shape conflict in 'X + r': element-wise operands need equal shapes, or one of them scalar (X: matrix 3×4; r: matrix 1×3)\nline 1, column 1:\n  X + r\n  ^^^^^"),
     ('x + y', {'x': 'n', 'y': 'm'}, "shape conflict in 'x + y': element-wise operands need equal shapes, or one of them scalar (x: vector of length n; y: vector of length m)\nline 1, column 1:\n  x + y\n  ^^^^^"),
     ('x + y', {'x': '3', 'y': '4'}, "shape conflict in 'x + y': element-wise operands need equal shapes, or one of them scalar (x: vector of length 3; y: vector of length 4)\nline 1, column 1:\n  x + y\n  ^^^^^"),
+    ("x' + X", {'X': 'm,1'}, 'shape conflict in "x\' + X": a row (1×n) beside a column (m×1): NumPy would broadcast both to m×n, which matcalc does not; repeat them explicitly: ones(m)@r and c@ones(n)\' for a row r and a column c (x\': matrix 1×?; X: matrix m×1)\nline 1, column 1:\n  x\' + X\n  ^^^^^^'),   # NumPy's outer broadcast
+    ("X * x'", {'X': '4,1'}, 'shape conflict in "X * x\'": a row (1×n) beside a column (m×1): NumPy would broadcast both to m×n, which matcalc does not; repeat them explicitly: ones(m)@r and c@ones(n)\' for a row r and a column c (X: matrix 4×1; x\': matrix 1×?)\nline 1, column 1:\n  X * x\'\n  ^^^^^^'),   # NumPy's outer broadcast
+    ('A - B', {'A': '1,3', 'B': '4,1'}, "shape conflict in 'A - B': a row (1×n) beside a column (m×1): NumPy would broadcast both to m×n, which matcalc does not; repeat them explicitly: ones(m)@r and c@ones(n)' for a row r and a column c (A: matrix 1×3; B: matrix 4×1)\nline 1, column 1:\n  A - B\n  ^^^^^"),   # NumPy's outer broadcast
     ('X + y', {'X': 'n,m', 'y': 'n'}, "shape conflict in 'X + y': element-wise operands need equal shapes, or one of them scalar (X: matrix n×m; y: vector of length n)\nline 1, column 1:\n  X + y\n  ^^^^^"),
     ('leaky_relu(x, a)', {'a': 'n'}, "shape conflict in 'leaky_relu(x, a)': the slope of leaky_relu must be a scalar (x: unknown; a: vector of length n)\nline 1, column 1:\n  leaky_relu(x, a)\n  ^^^^^^^^^^^^^^^^"),
     ('elu(X, a)', {'a': 'n'}, "shape conflict in 'elu(X, a)': the slope of elu must be a scalar (X: unknown; a: vector of length n)\nline 1, column 1:\n  elu(X, a)\n  ^^^^^^^^^"),
