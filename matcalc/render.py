@@ -559,9 +559,10 @@ class Printer:
     def form_rows(self, e, rule):
         """A matrix of stacked rows: [[a, b], [c, d]] when each row is a literal, else the
         rows themselves, [gᵀ, 0ᵀ] (a Jacobian's rows, each a gradient)."""
-        if all(_fixity(r) == "columns" or (_fixity(r) == "transposed" and
-                                           _fixity(r.operands[0]) == "column")
-               for r in e.operands):
+        literal = [_fixity(r) == "columns" or (_fixity(r) == "transposed" and
+                                               _fixity(r.operands[0]) == "column")
+                   for r in e.operands]
+        if any(literal) and all(l or _constant_row(r) for l, r in zip(literal, e.operands)):
             return self.s.matrix([self._row_items(r) for r in e.operands]), ATOM
         if isinstance(self.s, LatexStyle):
             return self.s.matrix([[self.p(r)[0]] for r in e.operands]), ATOM
@@ -585,7 +586,15 @@ class Printer:
             return [self.p(c)[0] for c in r.operands]
         if _fixity(r) == "transposed" and _fixity(r.operands[0]) == "column":
             return [self.p(c)[0] for c in r.operands[0].operands]     # a literal row [a, b]ᵀ
+        if _constant_row(r):                                          # 0ᵀ beside literal rows
+            return [self.p(E.const(r.value))[0]] * int(r.shape.cols)
         return [self.p(r)[0]]
+
+
+def _constant_row(r: Expr) -> bool:
+    """A row of one constant, of a known width: it prints as its entries among literal rows
+    ([[1, 0], [0, 0]], the derivative of [[a, b], [c, d]] by a)."""
+    return isinstance(r, Const) and r.shape.is_row and getattr(r.shape.cols, "is_Integer", False)
 
 
 def _fixity(e: Expr) -> str | None:

@@ -1910,8 +1910,37 @@ internal("hcat", lambda s, p: Shape((s[0].rows, dim(len(s)))) if s[0].rows != ON
          "np.column_stack([" + ", ".join(args) + "])", text="[]", fixity="columns",
          what="a matrix of columns",
          matrix=lambda args, node: _sympy_stack(args, horizontal=True))
+def _vstack_partials(y, args, params):
+    """∂vec(Y)/∂vec(rᵢ) = I ⊗ 𝕖ᵢ: the i-th row of a matrix by rows, rᵢ 1×n, fills the
+    entries i, i + m, …, of vec(Y) (column-major)."""
+    m, n = len(args), args[0].shape.cols
+    return tuple(kron(E.identity(n), E.call("unit", [], Shape((dim(m),)), params=(i, m)))
+                 for i in range(m))
+
+
+def _vstack_jvp(y, args, jacobians):
+    """∂[[a, b], [c, d]]/∂x: by a scalar x, the matrix of the entries' derivatives (a row's
+    derivative stacked as that row), as its vec; otherwise the vec Jacobian Σᵢ (I ⊗ 𝕖ᵢ) ∂vec(rᵢ)/∂x."""
+    known = [j for j in jacobians if j is not None]
+    width = args[0].shape
+    if all(j.shape.is_vector or j.shape.is_row for j in known):    # vec(∂Y/∂s), as forward
+        return vec(E.call("vstack", [E.zero(width) if j is None else E.expand_to(  # mode has it
+            E.transpose(j) if j.shape.is_vector else j, width) for j in jacobians], y.shape))
+    if all(j.op == "vstack" for j in known if isinstance(j, Call)) and \
+            all(isinstance(j, Call) for j in known):
+        # the rows of each entry's gradient, in the order of vec(Y): column by column
+        grad = known[0].operands[0].shape
+        n = len(known[0].operands)
+        return E.call("vstack", [E.zero(grad) if j is None else j.operands[c]
+                                 for c in range(n) for j in jacobians],
+                      Shape((dim(len(args) * n), grad.cols)))
+    return E.add(*(E.matmul(p, j) for p, j in zip(_vstack_partials(y, args, ()), jacobians)
+                   if j is not None))
+
+
 internal("vstack", lambda s, p: Shape((dim(len(s)), s[0].cols)),
          lambda *rows: np.vstack([np.asarray(r).reshape(1, -1) for r in rows]),
+         partials=_vstack_partials, jvp=_vstack_jvp,
          code=lambda args, node, ctx: "np.vstack([" + ", ".join(args) + "])", text="[]",
          fixity="rows", infer="rows", what="a matrix literal [[a, b], [c, d]]",
          matrix=lambda args, node: _sympy_stack(args, horizontal=False))

@@ -18,7 +18,7 @@ import sympy
 from . import expr as E
 from .expr import Call, Const, Expr, Identity, Var
 from .rules import RULES, apply, grad_row, jdiag, kron, vec
-from .shapes import ONE, Shape, matmul_shape
+from .shapes import ONE, SCALAR, Shape, matmul_shape
 
 # ---------------------------------------------------------------------------------------------
 # Rebuilding a node from new arguments through the smart constructors
@@ -89,6 +89,10 @@ def _pair(a: Expr, b: Expr) -> Expr | None:
             return kron(E.matmul(p, r), E.matmul(q, s))
     if isinstance(a, Const) and a.shape.is_row and b.shape.is_vector:
         return E.mul(E.const(a.value), apply("sum", b))     # c 𝟙ᵀ v = c sum(v)
+    if isinstance(a, Const) and _is(b, "unit") or \
+            isinstance(b, Const) and _is(a, "T") and _is(a.operands[0], "unit"):
+        c = a if isinstance(a, Const) else b                # c𝟙𝟙ᵀ 𝕖ⱼ = c𝟙: a column of a
+        return E.Const(E.matmul(a, b).shape, value=c.value)  # constant is the constant
     if _is(a, "T") and a.operands[0].shape.is_vector and b.shape.is_vector:
         u = a.operands[0]                            # uᵀ v = sum(u ⊙ v) when u ⊙ v simplifies:
         h = _simplify_algebra(E.mul(u, b), frozenset())     # sᵀ (y ⊘ s) = sum(y), and
@@ -104,6 +108,21 @@ def dot_of_rows(e: Expr) -> Expr | None:
         fs = e.operands[0].operands
         if len(fs) == 2 and fs[0].shape.is_row and fs[1].shape.is_row:
             return E.matmul(fs[0], E.transpose(fs[1]))
+    return None
+
+
+def product_of_constants(e: Expr) -> Expr | None:
+    """𝟙ₙᵀ 𝟙ₙ𝟙ₖᵀ = n 𝟙ₖᵀ (the bias gradient of a batch): neighbours in a chain that are both
+    constants are one, each entry adding n equal products.  Applied once the others are done,
+    so that it does not make a distributed form look smaller (𝟙ᵀ (P − a) stays)."""
+    if not _is(e, "matmul"):
+        return None
+    fs = list(e.operands)
+    for i in range(len(fs) - 1):
+        a, b = fs[i], fs[i + 1]
+        if isinstance(a, Const) and isinstance(b, Const):
+            c = E.Const(E.matmul(a, b).shape, value=a.value * b.value * a.shape.cols)
+            return E.matmul(*fs[:i], c, *fs[i + 2:])
     return None
 
 
@@ -336,7 +355,18 @@ def index_of_known(e: Expr) -> Expr | None:
         return v.operands[i]
     if _is(v, "mul") and all(f.shape.is_scalar or isinstance(f, Const) for f in v.operands):
         return E.mul(*[E.const(f.value) if isinstance(f, Const) else f for f in v.operands])
+    if _is(v, "mul") and sum(not f.shape.is_scalar for f in v.operands) == 1:
+        return E.mul(*[f if f.shape.is_scalar else _index(f, i) for f in v.operands])
+    if _is(v, "unit"):                                  # 𝕖ᵢᵀ 𝕖ⱼ = δᵢⱼ
+        return E.const(1 if v.params[0] == i else 0)
+    if _is(v, "matmul") and len(v.operands) == 2 and _is(v.operands[1], "unit") and \
+            _is(v.operands[0], "vstack"):               # 𝕖ᵢᵀ [[a, b], [c, d]] 𝕖ⱼ = the entry
+        return v.operands[0].operands[i].operands[0].operands[v.operands[1].params[0]]
     return None
+
+
+def _index(v: Expr, i: int) -> Expr:
+    return E.call("index", [v], SCALAR, params=(i,))
 
 
 def inverse_of_inverse(e: Expr) -> Expr | None:
@@ -860,7 +890,7 @@ def simplify(e: Expr, frozen: dict | frozenset = frozenset()) -> Expr:
         else:
             STATS["unconverged"] += 1   # rewrites that undo each other: a bug (tests watch)
         # once terms and factors are in their order: sum(xᵀ ⊙ zᵀ) = xᵀ z (so xᵀ z − xᵀ z = 0)
-        dots = _rewrite_pass(e, (dot_of_rows,))
+        dots = _rewrite_pass(e, (dot_of_rows, product_of_constants))
         if dots != e:
             e = scalar_algebra(dots, frozen)
     finally:

@@ -417,3 +417,22 @@ def test_a_number_leaves_the_denominator_of_a_factor(expr, text):
 ])
 def test_powers_with_variable_exponents_combine(expr, text):
     check(expr, "x", text, domain=(0.3, 2.0))
+
+
+# -- a product of constants is a constant: 𝟙ₙᵀ 𝟙ₙ𝟙ₖᵀ = n 𝟙ₖᵀ, the batch's bias gradient -------
+
+@pytest.mark.parametrize("expr, wrt, shapes, text", [
+    ("sum(X@W + b)", "b", {"X": "n,m", "W": "m,k"}, "n 𝟙ₖᵀ"),      # was 𝟙ₙᵀ 𝟙ₙ𝟙ₖᵀ
+    ("sum(X@W + b)", "b", {"X": "5,3"}, "5𝟙ᵀ"),
+    ("sum(x' + X)", "x", {"X": "4,4"}, "4𝟙₄ᵀ"),                     # was 𝟙₄ᵀ 𝟙₄𝟙₄ᵀ
+    ("sum(ones(m)@x' + X@ones(n)')", "x", {"X": "m,1"}, "m 𝟙ₙᵀ"),
+])
+def test_a_product_of_constants_is_a_constant(expr, wrt, shapes, text):
+    check(expr, wrt, text, shapes)
+
+
+def test_the_bias_gradient_in_denominator_layout_is_the_batch_size():
+    d = matcalc.diff("sum(X@W + b)", wrt="b", shapes={"X": "n,m", "W": "m,k"},
+                     layout="denominator")
+    assert str(d) == "n 𝟙ₖ"
+    assert_verified(d)
