@@ -96,7 +96,8 @@ class Expression:
         return f"$${self.display_latex}$$"
 
     def evaluate(self, values: dict) -> np.ndarray:
-        """The expression at concrete values (``{name: array}``; sizes bind the dimensions):
+        """The expression at concrete values (``{name: array}``; sizes bind the dimensions,
+        and a size no variable carries is given by name, ``{'m': 3}``):
         a NumPy array of its shape, a vector 1-D, a row 1×n.  A derivative's text parses back
         to an Expression that evaluates as the Derivative does (its vec arrangement, for a
         tensor result)."""
@@ -107,14 +108,33 @@ class Expression:
         given = {n: s for n, s in shapes.items() if n in values}
         arrays = {n: verify.real_array(n, values[n]) for n in given}
         dims = verify.bind_dims(given, arrays)
-        unbound = {d for x in self.node.shape.dims for d in as_sympy(x).free_symbols} | {
-            d for v in E.free_vars(self.node).values() for x in v.shape.dims
-            for d in as_sympy(x).free_symbols}
+        unbound = {d for n in E.topological(self.node)      # ones(k) inside: k too
+                   for x in n.shape.dims + ((n.value,) if isinstance(n, E.Const) else ())
+                   for d in as_sympy(x).free_symbols}
+        dims.update(_sizes_given(values, unbound - set(dims), E.free_vars(self.node)))
         if unbound - set(dims):
             raise ShapeError("evaluate needs values that fix the size "
-                             f"{', '.join(sorted(map(str, unbound - set(dims))))}")
+                             f"{', '.join(sorted(map(str, unbound - set(dims))))}",
+                             hint=_SIZE_HINT)
         value = verify.evaluate(self.node, {n: arrays[n] for n in E.free_vars(self.node)}, dims)
         return np.asarray(value, dtype=float)
+
+
+_SIZE_HINT = "a size that no variable carries (the m of ones(m)) is given by name: {'m': 3}"
+
+
+def _sizes_given(values: dict, unbound: set, variables) -> dict:
+    """Sizes given by name for dimensions that no value fixes (sum(ones(m)@[[a, b]]) has no
+    variable of size m): ``{'m': 3}``.  A name that is also a variable is the variable."""
+    out = {}
+    for d in unbound:
+        v = values.get(str(d))
+        if str(d) in variables or v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ShapeError(f"the size {d} must be a positive whole number, not {v!r}")
+        out[d] = int(v)
+    return out
 
 
 def parse(text: str, shapes: dict | None = None) -> Expression:
@@ -337,8 +357,9 @@ class Derivative:
 
     def evaluate(self, values: dict) -> np.ndarray:
         """The derivative at concrete values, as an array of exactly ``shape`` (sizes bind
-        the dimensions; a mismatch is a ShapeError).  Values are real numbers or arrays of
-        them: anything else (None, text, complex numbers, ragged lists) is a MatcalcError."""
+        the dimensions; a mismatch is a ShapeError; a size no variable carries is given by
+        name, ``{'m': 3}``).  Values are real numbers or arrays of them: anything else (None,
+        text, complex numbers, ragged lists) is a MatcalcError."""
         if not isinstance(values, dict):
             raise MatcalcError(f"evaluate takes a dict of values by name, not "
                                f"{type(values).__name__}", hint="e.g. {'x': [1.0, 2.0]}")
@@ -359,13 +380,14 @@ class Derivative:
             d for n in E.topological(self.expression)
             for x in n.shape.dims + ((n.value,) if isinstance(n, E.Const) else ())
             for d in as_sympy(x).free_symbols}
+        dims.update(_sizes_given(values, unbound - set(dims), scope))
         if unbound - set(dims):
             sizes = sorted(map(str, unbound - set(dims)))
             carriers = [n for n, s in scope.items() if n not in values and any(
                 str(d) in sizes for x in s.dims for d in as_sympy(x).free_symbols)]
             raise ShapeError("evaluate needs values that fix the size " + ", ".join(sizes),
                              hint=f"give a value for {', '.join(carriers)}" if carriers
-                             else None)
+                             else _SIZE_HINT)
         value = verify.evaluate(self.expression, {n: arrays[n] for n in shapes}, dims)
         target = tuple(int(as_sympy(d).subs(dims)) if not isinstance(d, int) else d
                        for d in L.result_shape(self.f.node.shape, self.wrt_shape, self.layout))

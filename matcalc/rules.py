@@ -552,7 +552,7 @@ def linear(name, partial, vjp, numpy, *, code=None, shape, infer, text, latex, f
 
 
 def bilinear(name, pa, pb, numpy, *, code=None, shape, infer, text, latex, fixity, prec, section,
-             doc="", matrix=None):
+             doc, matrix=None):
     """A bilinear map (matrix product, dot product): ∂(ab)/∂a uses b and vice versa."""
     return _register(Rule(name, "bilinear", (2, 2), infer, shape,
                           lambda y, args, params: (pa(*args), pb(*args)), numpy=numpy,
@@ -1585,7 +1585,7 @@ def _sympy_softmax(args, node):
     x = args[0]
     e = _applyfunc(sympy.exp, x)
     if not node.params:
-        return e / _entry_sum(e) if not isinstance(x, sympy.MatrixBase) else e / sympy.Add(*e)
+        return e / _entry_sum(e)
     rows, cols = x.shape
     if node.params[0] == 1:         # each row over its sum: diag(E 𝟙)⁻¹ E
         sums = e * sympy.OneMatrix(cols, 1)

@@ -890,7 +890,8 @@ def simplify(e: Expr, frozen: dict | frozenset = frozenset()) -> Expr:
         else:
             STATS["unconverged"] += 1   # rewrites that undo each other: a bug (tests watch)
         # once terms and factors are in their order: sum(xᵀ ⊙ zᵀ) = xᵀ z (so xᵀ z − xᵀ z = 0)
-        dots = _rewrite_pass(e, (dot_of_rows, product_of_constants))
+        dots = _rewrite_pass(e, (dot_of_rows, product_of_constants, index_of_known,
+                                 sum_of_constant))
         if dots != e:
             e = scalar_algebra(dots, frozen)
     finally:

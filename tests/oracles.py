@@ -16,9 +16,10 @@ from matcalc.layout import result_shape
 
 
 def concrete_dims(d) -> dict:
-    shapes = {n: v.shape for n, v in E.free_vars(d.f.node).items()}
-    symbols = sorted({s for sh in shapes.values() for x in sh.dims for s in x.free_symbols},
-                     key=str)
+    """Sizes for every dimension of f, its variables' and those only a constant names
+    (the m of sum(ones(m)@[[a, b]]))."""
+    symbols = sorted({s for n in E.topological(d.f.node) for x in n.shape.dims
+                      for s in x.free_symbols}, key=str)
     return verify.small_dims(symbols)
 
 
@@ -49,7 +50,7 @@ def assert_numeric(d, seed: int = 0, domain=(-2.0, 2.0), tol: float = 1e-5, valu
     assert np.isfinite(numeric).all(), "f is not differentiable at the test point: pick values"
     np.testing.assert_allclose(got.reshape(numeric.shape), numeric, rtol=tol, atol=tol)
     # evaluate(): exactly the advertised shape, in the requested layout
-    value = d.evaluate(values)
+    value = d.evaluate({**{str(k): int(v) for k, v in dims.items()}, **values})
     want = tuple(int(sympy.sympify(x).subs(dims)) for x in
                  result_shape(d.f.node.shape, d.wrt_shape, d.layout))
     assert value.shape == want, (value.shape, want)

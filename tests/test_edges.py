@@ -168,3 +168,24 @@ def test_a_shape_for_the_wrt_variable_not_in_the_expression_gives_0(capsys):
     assert code == 0
     assert out.splitlines()[1] == "∂/∂z sum(x) = 0ᵀ    [1×m]"
     assert "z does not appear in sum(x): the derivative is zero" in out
+
+
+# -- a size that no variable carries (the m of ones(m)) is given by name; an Expression's
+# evaluate counted only its variables' sizes and raised TypeError on ones(k) inside a sum
+
+def test_a_size_no_variable_carries_is_given_by_name():
+    d = matcalc.diff("sum(ones(m)@[[a, b]])", "a")
+    assert d.evaluate({"a": 1.0, "b": 2.0, "m": 3}) == 3.0
+    e = matcalc.parse("sum(ones(m)*a) + sum(ones(k))*b", {"a": "scalar"})
+    assert e.evaluate({"a": 1.0, "b": 2.0, "m": 3, "k": 2}) == 7.0
+    for bad, message in [({}, "evaluate needs values that fix the size k"),
+                         ({"k": 0}, "the size k must be a positive whole number, not 0"),
+                         ({"k": 2.5}, "the size k must be a positive whole number, not 2.5"),
+                         ({"k": True}, "the size k must be a positive whole number, not True")]:
+        with pytest.raises(matcalc.ShapeError) as info:
+            e.evaluate({"a": 1.0, "b": 2.0, "m": 3, **bad})
+        assert info.value.message == message
+    with pytest.raises(matcalc.ShapeError) as info:
+        d.evaluate({"a": 1.0, "b": 2.0})
+    assert info.value.hint == ("a size that no variable carries (the m of ones(m)) is given "
+                               "by name: {'m': 3}")

@@ -69,3 +69,29 @@ def test_the_steps_name_a_linear_operation(expr, shapes, line):
     d = matcalc.diff(expr, "X", shapes=shapes)
     assert line in str(d.steps).splitlines()[3]
     assert_verified(d)
+
+
+# -- a constant adjoint read in another shape keeps that shape (rules.as_shape's constant case:
+# an n×1 matrix's adjoint arrives through its transpose as a constant row)
+
+@pytest.mark.parametrize("expr, text", [
+    ("sum(c.T)", "𝟙ₙ𝟙₁ᵀ"),
+    ("sum(c')", "𝟙ₙ𝟙₁ᵀ"),
+    ("sum(3*c.T)", "3𝟙ₙ𝟙₁ᵀ"),
+])
+def test_a_constant_adjoint_of_a_column_matrix(expr, text):
+    d = matcalc.diff(expr, "c", shapes={"c": "n,1"})
+    assert str(d) == text and d.shape == ("n", "1")
+    assert_verified(d)
+
+
+# -- a constant made by the last pass is read through: 𝕖₁ᵀ (2𝟙₂) is 2
+
+@pytest.mark.parametrize("expr, text", [
+    ("sum(ones(2)@[[a, b]])", "2"),
+    ("sum(ones(m)@[[a, b]])", "m"),
+])
+def test_an_entry_of_a_product_of_constants(expr, text):
+    d = matcalc.diff(expr, "a")
+    assert str(d) == text
+    assert_verified(d)
