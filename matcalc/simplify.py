@@ -330,20 +330,6 @@ def transpose_of_kron(e: Expr) -> Expr | None:
     return None
 
 
-def sum_of_units(e: Expr) -> Expr | None:
-    """sum(c₁ eᵢ + c₂ eⱼ) = c₁ + c₂: the entries of unit vectors add up to their coefficients."""
-    if not _is(e, "sum"):
-        return None
-    terms = e.operands[0].operands if _is(e.operands[0], "add") else (e.operands[0],)
-    coeffs = []
-    for t in terms:
-        scalars, fs = _product_factors(t)
-        if len(fs) != 1 or not _is(fs[0], "unit"):
-            return None
-        coeffs.append(E.mul(*scalars) if scalars else E.const(1))
-    return E.add(*coeffs)
-
-
 def index_of_known(e: Expr) -> Expr | None:
     """[f, g, h]ᵢ is the i-th entry; (c 𝟙)ᵢ = c."""
     if not _is(e, "index"):
@@ -818,7 +804,7 @@ def diag_of_structured(e: Expr) -> Expr | None:
 
 REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after, inverse_of_inverse,
             inverse_of_product_cancels,
-            transpose_of_sum, index_of_known, sum_of_units,
+            transpose_of_sum, index_of_known,
             negate_into_sum, sum_is_linear, matmul_pairs, vec_of_row, sum_by_ones, sum_of_deviations,
             softmax_sums_to_one, scalars_out_of_products,
             transpose_of_product, transpose_of_kron, sum_of_constant, reshaped_constant,

@@ -95,3 +95,52 @@ def test_an_entry_of_a_product_of_constants(expr, text):
     d = matcalc.diff(expr, "a")
     assert str(d) == text
     assert_verified(d)
+
+
+# -- the steps view multiplies a row by a diagonal Jacobian (simplify._pair: gᵀ diag(d) and
+# vec(G)ᵀ diag(vec(D)); the reverse-mode result never forms these products)
+
+@pytest.mark.parametrize("expr, wrt, lines", [
+    ("w@exp(x)", "x", ["          = wᵀ diag(u)    [(1×n)(n×n) = 1×n]",
+                       "          = (w ⊙ u)ᵀ",
+                       "    ∂y/∂x = (w ⊙ exp(x))ᵀ"]),
+    ("sum(exp(X))", "X", ["    ∂y/∂X = vec(exp(X))ᵀ    [1×mn; sum of an element-wise function (§5): "
+                          "element-wise exp: diagonal Jacobian diag(exp′); sum: a row, the "
+                          "gradient of sum]",
+                          "          = exp(X)    [n×m; the same entries in the shape of X]"]),
+])
+def test_the_steps_multiply_a_row_by_a_diagonal(expr, wrt, lines):
+    d = matcalc.diff(expr, wrt)
+    steps = str(d.steps).splitlines()
+    for line in lines:
+        assert line in steps
+    assert_verified(d)
+
+
+# -- a Greek name that only element-wise functions use is a scalar, even beside a vector or a
+# matrix (infer: the argument of exp, relu, … is not "structural")
+
+@pytest.mark.parametrize("expr, shapes", [
+    ("sum(exp(β)*x)", {"beta": (), "x": ("n",)}),
+    ("relu(θ)*W@x", {"theta": (), "W": ("n", "m"), "x": ("m",)}),
+    ("exp(-λ)*sum(x)", {"lambda": (), "x": ("n",)}),
+])
+def test_a_greek_name_inside_an_elementwise_function_is_a_scalar(expr, shapes):
+    assert matcalc.parse(expr).shapes == shapes
+    d = matcalc.diff(expr, "x")
+    assert_verified(d)
+
+
+# -- an exponent is a scalar, so both operands of a product or sum in it are scalars, an
+# upper-case name included (infer._broadcast_step with a scalar result)
+
+@pytest.mark.parametrize("expr, shapes, text", [
+    ("x^(A*b)", {"x": (), "A": (), "b": ()}, "x^(A b − 1) A b"),
+    ("x^(sin(A)*b)", {"x": (), "A": (), "b": ()}, "b x^(b sin(A) − 1) sin(A)"),
+    ("x^(-(A+b))", {"x": (), "A": (), "b": ()}, "−x^(−A − b − 1) (A + b)"),
+])
+def test_the_operands_in_an_exponent_are_scalars(expr, shapes, text):
+    assert matcalc.parse(expr).shapes == shapes
+    d = matcalc.diff(expr, "x")
+    assert str(d) == text
+    assert_verified(d, domain=(0.5, 2.0))
