@@ -86,8 +86,8 @@ inferred over the whole expression, by these rules, in this order:
    an outer product).  A scalar (a 1×1 product) chains as 1×1: `(c'@a)@x'`, `trace(x'@x)`.
 3. Broadcasting, as NumPy: a scalar goes with anything; beside an m×n matrix a vector (or a
    row) of length n is added to every row, written `𝟙 bᵀ`: `X@W + b` is X W + 𝟙 bᵀ, the bias
-   of a batched layer.  A row beside a column (NumPy's outer broadcast to m×n) is refused:
-   repeat them explicitly, `ones(m)@r + c@ones(n)'`.
+   of a batched layer.  A row or a vector beside a column (NumPy's outer broadcast to m×n)
+   is refused: repeat them explicitly, `ones(m)@r + c@ones(n)'`.
 4. Case: an undeclared upper-case name is a matrix, a lower-case one a scalar or a vector (a
    matrix only where an operation demands one).
 5. Element-wise partners, when nothing else decides: a Greek-named coefficient (`lam`,

@@ -827,6 +827,10 @@ def _broadcast_known(out, a, b):
         _unify(out, a)
         return
     (mat, dm), (vec, dv) = ((a, da), (b, db)) if len(da) == 2 else ((b, db), (a, da))
+    if _dim_value(dm[1]) == ONE and _dim_value(dm[0]) != ONE and _dim_value(dv[0]) != ONE:
+        raise _Conflict("a vector beside a column (m×1): NumPy would broadcast both to m×n, "
+                        "which matcalc does not; for one entry per row declare the vector "
+                        "m×1")
     _unify_dims(dm[1], dv[0])           # a vector is a row of the matrix (or the row itself)
     _unify(out, mat)
 
