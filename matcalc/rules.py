@@ -504,7 +504,7 @@ def nary(name, numpy, *, code=None, text, latex, prec, section, doc="", name_hin
             for i, a in enumerate(args):
                 p = by_operand.get(a)
                 if p is None:
-                    others = E.mul(*args[:i], *args[i + 1:]) if len(args) > 1 else E.const(1)
+                    others = E.mul(*args[:i], *args[i + 1:])     # arity ≥ 2: never empty
                     p = by_operand[a] = jdiag(others, a.shape) if a.shape == y.shape else \
                         column(others, y.shape)
                 out.append(p)
@@ -1870,10 +1870,9 @@ internal("unvec", lambda s, p: Shape(tuple(p)),
 
 
 def _vec_vjp(g, y, args, params):
-    """The adjoint of X in vec(X) is g folded back into X's shape, column by column."""
+    """The adjoint of X in vec(X) is g folded back into X's shape, column by column (a vec
+    node always holds a matrix: vec() of a vector is the vector itself)."""
     x = args[0]
-    if not x.shape.is_matrix:
-        return (as_shape(g, x.shape),)
     return (E.call("unvec", [g], x.shape, params=x.shape.dims),)
 
 

@@ -400,6 +400,31 @@ def reshaped_constant(e: Expr) -> Expr | None:
     return None
 
 
+def unvec_of_elementwise(e: Expr) -> Expr | None:
+    """vec⁻¹(f(vec(X))) = f(X) for element-wise f (and scalar factors): the gradient of
+    sum(exp(vec(X))) is exp(X), not vec⁻¹(exp(vec(X)))."""
+    if _is(e, "unvec"):
+        return _unvec_through(e.operands[0], e.shape)
+    return None
+
+
+def _unvec_through(v: Expr, shape: Shape) -> Expr | None:
+    """vec⁻¹(v) in ``shape``, taken down element-wise operations to a vec(M) of that shape (M)
+    or a constant; None where another operand is reached."""
+    if v.shape.is_scalar:
+        return v
+    if _is(v, "vec"):
+        return v.operands[0] if v.operands[0].shape == shape else None
+    if isinstance(v, Const):
+        return Const(shape, value=v.value)
+    if isinstance(v, Call) and RULES[v.op].infer in ("map", "map2", "power"):
+        args = [_unvec_through(a, shape) for a in v.operands]
+        if any(a is None for a in args):
+            return None
+        return rebuild(v, args)
+    return None
+
+
 def sum_of_constant(e: Expr) -> Expr | None:
     """sum(c 𝟙) = c n;  sum(s) = s for a scalar s;  sum(y) = 1 for y declared ``prob``, and
     sum(Y) = N for an N×k matrix Y declared ``prob`` (N rows, each summing to 1)."""
@@ -808,6 +833,7 @@ REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after, i
             negate_into_sum, sum_is_linear, matmul_pairs, vec_of_row, sum_by_ones, sum_of_deviations,
             softmax_sums_to_one, scalars_out_of_products,
             transpose_of_product, transpose_of_kron, sum_of_constant, reshaped_constant,
+            unvec_of_elementwise,
             merge_terms, diag_is_linear, jdiag_of_scalar, rows_sum_to_one, product_cancels_quotient, sum_of_quotient,
             sum_of_centered, kron_absorbs_commutation)
 

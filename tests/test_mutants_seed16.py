@@ -144,3 +144,24 @@ def test_the_operands_in_an_exponent_are_scalars(expr, shapes, text):
     d = matcalc.diff(expr, "x")
     assert str(d) == text
     assert_verified(d, domain=(0.5, 2.0))
+
+
+# -- seed 17's survivors --------------------------------------------------------------------
+
+def test_the_steps_name_an_elementwise_product_by_its_diagonal_condition():
+    """rules.elementwise2's jacobian_doc: each operand's partial of x ⊙ u is diagonal."""
+    d = matcalc.diff("sum(x*exp(x))", "x")
+    steps = str(d.steps).splitlines()
+    assert "     ∂u₂/∂x = diag(u₁)    [n×n; element-wise ⊙, diagonal condition holds]" in steps
+    assert "    ∂u₂/∂u₁ = diag(x)    [n×n; element-wise ⊙, diagonal condition holds]" in steps
+    assert_verified(d)
+
+
+def test_a_matrix_times_a_kronecker_product_in_a_chain():
+    """simplify._commutes: only 𝕂 (A ⊗ B) commutes; a variable W before a Kronecker product
+    stays (W kron(Bᵀ, I), the vec Jacobian of W vec(X B))."""
+    d = matcalc.diff("W@vec(X@B)", "X")
+    assert str(d) == "W kron(Bᵀ, Iₘ)"
+    assert "    ∂y/∂u = W    [n×km; matrix product: linear in each factor]" in \
+        str(d.steps).splitlines()
+    assert_verified(d)

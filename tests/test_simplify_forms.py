@@ -436,3 +436,23 @@ def test_the_bias_gradient_in_denominator_layout_is_the_batch_size():
                      layout="denominator")
     assert str(d) == "n 𝟙ₖ"
     assert_verified(d)
+
+
+# -- vec⁻¹ of an element-wise function of vec(X) is the function of X -------------------------
+
+@pytest.mark.parametrize("expr, text", [
+    ("sum(exp(vec(X)))", "exp(X)"),                      # was vec⁻¹(exp(vec(X)))
+    ("vec(X)@vec(X)", "2X"),                             # was vec⁻¹(2vec(X))
+    ("sum(vec(X)*vec(Y))", "Y"),
+    ("sum(sin(vec(X)) + 2*vec(X))", "2 + cos(X)"),
+    ("sum(vec(X)^3)", "3X^∘2"),
+    ("sum(relu(vec(X) - 1))", "step(X − 1)"),
+    ("vec(Y)@exp(vec(X))", "Y ⊙ exp(X)"),
+    ("sum(vec(X) * v)", "vec⁻¹(v)"),                     # v is no vec: it stays
+])
+def test_the_inverse_of_vec_goes_through_elementwise_functions(expr, text):
+    check(expr, "X", text, {"X": "m,n", "Y": "m,n"}, domain=(0.2, 2.0))
+
+
+def test_the_inverse_of_vec_through_a_transpose():
+    check("sum(vec(X)*vec(X'))", "X", "2Xᵀ", {"X": "n,n"})
