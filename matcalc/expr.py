@@ -25,30 +25,24 @@ class Expr:
     span: tuple[int, int] | None = field(default=None, kw_only=True, repr=False)
 
     def __post_init__(self):
-        # hash now, bottom-up (operands already are), so a deep chain never recurses
-        hash(self)
+        # hash now, bottom-up (operands already are), so a deep chain never recurses; every
+        # node has its hash from here on, and __hash__ and __eq__ (the hot path of every dict
+        # keyed by nodes) only read it
+        object.__setattr__(self, "_h", hash(self.key))
 
     def _key(self) -> tuple:
         raise NotImplementedError
 
     @property
     def key(self) -> tuple:
-        k = self.__dict__.get("_k")
-        if k is None:
-            k = (type(self).__name__, self.shape) + self._key()
-            object.__setattr__(self, "_k", k)
-        return k
+        return (type(self).__name__, self.shape) + self._key()
 
     def __eq__(self, other) -> bool:
-        return self is other or (isinstance(other, Expr) and hash(self) == hash(other)
+        return self is other or (isinstance(other, Expr) and self._h == other._h
                                  and (_find(self) is _find(other) or _same(self, other)))
 
     def __hash__(self) -> int:
-        h = self.__dict__.get("_h")
-        if h is None:
-            h = hash(self.key)
-            object.__setattr__(self, "_h", h)
-        return h
+        return self._h
 
     @property
     def args(self) -> tuple[Expr, ...]:
@@ -67,7 +61,7 @@ def _same(a: Expr, b: Expr) -> bool:
         x, y = _find(x), _find(y)
         if x is y:
             continue
-        if type(x) is not type(y) or hash(x) != hash(y) or x.shape != y.shape:
+        if type(x) is not type(y) or x._h != y._h or x.shape != y.shape:
             return False
         kx, ky = x._key(), y._key()
         if len(kx) != len(ky):
