@@ -227,6 +227,8 @@ def _dimension_names(tree: Expr, shapes: dict) -> Expr:
     """A name that is a dimension of the declared shapes, and not itself declared, stands for
     that size (1/n, 2/N as matcalc prints them): a scalar constant."""
     sizes = {str(d): d for s in shapes.values() for d in s.dims if isinstance(d, sympy.Symbol)}
+    if not sizes:
+        return tree
     mapping = {n: Const(SCALAR, value=sizes[n.name], span=n.span) for n in E.topological(tree)
                if isinstance(n, Var) and n.name in sizes and n.name not in shapes}
     if not mapping:
