@@ -9,7 +9,7 @@ double transposes) and compute shapes; operations with a rule-table entry are bu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sympy
 
@@ -17,12 +17,16 @@ from .errors import ShapeError
 from .shapes import ONE, SCALAR, Shape, as_sympy, matmul_shape, normalize
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Expr:
     """Base node.  ``span`` is the (start, end) of the source text it came from, if any."""
 
     shape: Shape
     span: tuple[int, int] | None = field(default=None, kw_only=True, repr=False)
+    # the structural hash, and the representative of the node's class of equal nodes
+    # (``_find``); nodes have slots, not a __dict__: they are many, and allocated often
+    _h: int = field(default=0, init=False, repr=False)
+    _rep: Expr | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
         # hash now, bottom-up (operands already are), so a deep chain never recurses; every
@@ -85,16 +89,16 @@ def _same(a: Expr, b: Expr) -> bool:
 def _find(e: Expr) -> Expr:
     """The representative of ``e``'s class of equal nodes (with path compression)."""
     root = e
-    while (up := root.__dict__.get("_rep")) is not None:
+    while (up := root._rep) is not None:
         root = up
     while e is not root:
-        up = e.__dict__["_rep"]
+        up = e._rep
         object.__setattr__(e, "_rep", root)
         e = up
     return root
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Var(Expr):
     """A named input: ``x``, ``W_1``."""
 
@@ -108,7 +112,7 @@ class Var(Expr):
         return f"Var({self.name!r}, {self.shape})"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Const(Expr):
     """A constant: a scalar number, or every entry of a vector/matrix equal to ``value``
     (``0`` is the zero vector/matrix, ``1`` is the ones vector 𝟙)."""
@@ -122,7 +126,7 @@ class Const(Expr):
         return f"Const({self.value}, {self.shape})"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Identity(Expr):
     """The identity matrix ``I`` (square shape)."""
 
@@ -133,7 +137,7 @@ class Identity(Expr):
         return f"I({self.shape})"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Call(Expr):
     """An operation from the rule table (``op`` is its key) applied to ``operands``;
     ``params`` holds non-expression arguments (e.g. the ``p`` of ``norm(x, p)``)."""
@@ -217,8 +221,7 @@ def with_span(e: Expr, span) -> Expr:
     """The same node, remembering where it came from (spans are not part of equality)."""
     if span is None or e.span == span:
         return e
-    fields = {k: v for k, v in e.__dict__.items() if not k.startswith("_") and k != "span"}
-    return type(e)(span=span, **fields)
+    return replace(e, span=span)
 
 
 # ---------------------------------------------------------------------------------------------
