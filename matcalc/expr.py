@@ -9,7 +9,7 @@ double transposes) and compute shapes; operations with a rule-table entry are bu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 
 import sympy
 
@@ -221,7 +221,13 @@ def with_span(e: Expr, span) -> Expr:
     """The same node, remembering where it came from (spans are not part of equality)."""
     if span is None or e.span == span:
         return e
-    return replace(e, span=span)
+    names = _FIELDS.get(type(e))
+    if names is None:
+        names = _FIELDS[type(e)] = tuple(f.name for f in fields(e) if f.init and f.name != "span")
+    return type(e)(span=span, **{k: getattr(e, k) for k in names})
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}   # the fields a node is built from, but its span
 
 
 # ---------------------------------------------------------------------------------------------
@@ -483,16 +489,14 @@ def free_vars(e: Expr) -> dict[str, Var]:
     out: dict[str, Var] = {}
     seen: set[int] = set()
     stack = [e]
-    order = []
     while stack:
         n = stack.pop()
         if id(n) in seen:
             continue
         seen.add(id(n))
-        order.append(n)
-        stack.extend(reversed(n.args))
-    for n in order:
-        if isinstance(n, Var) and n.name not in out:
+        if type(n) is Call:
+            stack.extend(reversed(n.operands))
+        elif isinstance(n, Var) and n.name not in out:
             out[n.name] = n
     return out
 
@@ -501,20 +505,23 @@ def topological(e: Expr) -> list[Expr]:
     """Nodes of the DAG, each once, children before parents (iterative: no recursion limit)."""
     order: list[Expr] = []
     done: set[Expr] = set()
-    stack: list[tuple[Expr, bool]] = [(e, False)]
+    stack: list = [e]       # a node to expand, or _FINISH above the node to finish
     while stack:
-        n, expanded = stack.pop()
-        if n in done:
-            continue
-        if expanded:
-            done.add(n)
-            order.append(n)
-            continue
-        stack.append((n, True))
-        for a in reversed(n.args):
-            if a not in done:
-                stack.append((a, False))
+        n = stack.pop()
+        if n is _FINISH:
+            n = stack.pop()
+            if n not in done:
+                done.add(n)
+                order.append(n)
+        elif n not in done:
+            stack.append(n)
+            stack.append(_FINISH)
+            if type(n) is Call:
+                stack.extend([a for a in reversed(n.operands) if a not in done])
     return order
+
+
+_FINISH = object()
 
 
 def topological_all(roots) -> list[Expr]:

@@ -478,10 +478,10 @@ def _step(prob: _Problem, c, stage: int):
     """Apply constraint ``c``: True when it is fully satisfied, PROGRESS when a default was
     applied, False when it must wait.  ``stage`` > 0 allows defaults."""
     kind, node = c
-    out = _slot(prob, node)
+    out = prob.slots[node]
     args = node.args
-    slots = [_slot(prob, a) for a in args]
-    ranks = [_rank(prob, a) for a in args]
+    slots = [prob.slots[a] for a in args]
+    ranks = [None if (d := _dims_of(s)) is None else len(d) for s in slots]
 
     if kind in ("reduce", "vec2scalar", "vec2vec") and axis_of(node) is not None:
         return _axis_step(prob, kind, node, out, slots, ranks, stage)
@@ -993,7 +993,8 @@ def _build(prob, nodes, tree, names) -> Expr:
     for node in nodes:
         shape = _concrete(prob, _slot(prob, node), names)
         if isinstance(node, Var):
-            new = E.var(node.name, shape, prob.props.get(node.name, ()))
+            new = Var(shape, name=node.name, props=frozenset(prob.props.get(node.name, ())),
+                      span=node.span)
         elif isinstance(node, Const):
             new = node
         else:
