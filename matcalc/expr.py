@@ -256,6 +256,9 @@ def _elementwise_shape(op: str, args) -> Shape:
 
 def add(*terms: Expr) -> Expr:
     """Element-wise sum (n-ary, flattened); zeros are dropped, constants folded."""
+    if len(terms) == 1 and not isinstance(terms[0], Const) and \
+            not (isinstance(terms[0], Call) and terms[0].op == "add"):
+        return terms[0]         # what the rest would make of it, without the work
     flat: list[Expr] = []
     for t in terms:
         flat.extend(t.operands if isinstance(t, Call) and t.op == "add" else (t,))
@@ -314,6 +317,9 @@ def mul(*factors: Expr) -> Expr:
     factors are folded into one leading coefficient; a zero factor gives zero.  A product of
     more than ``FLATTEN_LIMIT`` factors stays one factor, so that multiplying a chain one factor
     at a time (the reverse pass through exp(exp(…))) costs linear, not quadratic, time."""
+    if len(factors) == 1 and not isinstance(factors[0], Const) and \
+            not (isinstance(factors[0], Call) and factors[0].op == "mul"):
+        return factors[0]       # what the rest would make of it, without the work
     flat: list[Expr] = []
     for f in factors:
         nested = isinstance(f, Call) and f.op == "mul" and len(f.operands) <= FLATTEN_LIMIT
@@ -326,13 +332,14 @@ def mul(*factors: Expr) -> Expr:
             coeff *= f.value
         else:
             rest.append(f)
-    if coeff == 0:
+    folded = len(rest) < len(flat)      # else the coefficient is 1
+    if folded and coeff == 0:
         return zero(shape)
     if not rest:
         return Const(shape, value=coeff)
     if not any(r.shape == shape for r in rest):
         rest.append(ones(shape))  # scalar expansion kept explicit: s 𝟙
-    if coeff != 1:
+    if folded and coeff != 1:
         rest.insert(0, const(coeff))
     if len(rest) == 1:
         return rest[0]
