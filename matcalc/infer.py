@@ -958,7 +958,8 @@ def _name_dims(prob: _Problem, rigid) -> _Namer:
 
 
 def _concrete(prob, slot, namer: _Namer) -> Shape:
-    return Shape(tuple(namer(d) for d in _dims_of(slot) or []))
+    dims = _dims_of(slot)
+    return Shape(tuple(namer(d) for d in dims)) if dims else SCALAR
 
 
 class _Chain(list):

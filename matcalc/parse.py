@@ -386,6 +386,9 @@ def _resolve(root, text: str) -> Expr:
         n, ready = stack.pop()
         if id(n) in done:
             continue
+        if isinstance(n, Expr) and not isinstance(n, Call):
+            done[id(n)] = n         # a name or a number: nothing to resolve
+            continue
         kids = n.args if isinstance(n, (_Call, _Keyword, _Where)) else (
             n.operands if isinstance(n, Call) else ())
         if not ready:
