@@ -9,7 +9,7 @@ double transposes) and compute shapes; operations with a rule-table entry are bu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import sympy
 
@@ -17,38 +17,36 @@ from .errors import ShapeError
 from .shapes import ONE, SCALAR, Shape, as_sympy, matmul_shape, normalize
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Expr:
     """Base node.  ``span`` is the (start, end) of the source text it came from, if any."""
 
     shape: Shape
     span: tuple[int, int] | None = field(default=None, kw_only=True, repr=False)
+    # the structural hash, and the representative of the node's class of equal nodes
+    # (``_find``); nodes have slots, not a __dict__: they are many, and allocated often
+    _h: int = field(default=0, init=False, repr=False)
+    _rep: Expr | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
-        # hash now, bottom-up (operands already are), so a deep chain never recurses
-        hash(self)
+        # hash now, bottom-up (operands already are), so a deep chain never recurses; every
+        # node has its hash from here on, and __hash__ and __eq__ (the hot path of every dict
+        # keyed by nodes) only read it
+        object.__setattr__(self, "_h", hash(self.key))
 
     def _key(self) -> tuple:
         raise NotImplementedError
 
     @property
     def key(self) -> tuple:
-        k = self.__dict__.get("_k")
-        if k is None:
-            k = (type(self).__name__, self.shape) + self._key()
-            object.__setattr__(self, "_k", k)
-        return k
+        return (type(self).__name__, self.shape) + self._key()
 
     def __eq__(self, other) -> bool:
-        return self is other or (isinstance(other, Expr) and hash(self) == hash(other)
+        return self is other or (isinstance(other, Expr) and self._h == other._h
                                  and (_find(self) is _find(other) or _same(self, other)))
 
     def __hash__(self) -> int:
-        h = self.__dict__.get("_h")
-        if h is None:
-            h = hash(self.key)
-            object.__setattr__(self, "_h", h)
-        return h
+        return self._h
 
     @property
     def args(self) -> tuple[Expr, ...]:
@@ -67,7 +65,7 @@ def _same(a: Expr, b: Expr) -> bool:
         x, y = _find(x), _find(y)
         if x is y:
             continue
-        if type(x) is not type(y) or hash(x) != hash(y) or x.shape != y.shape:
+        if type(x) is not type(y) or x._h != y._h or x.shape != y.shape:
             return False
         kx, ky = x._key(), y._key()
         if len(kx) != len(ky):
@@ -91,16 +89,16 @@ def _same(a: Expr, b: Expr) -> bool:
 def _find(e: Expr) -> Expr:
     """The representative of ``e``'s class of equal nodes (with path compression)."""
     root = e
-    while (up := root.__dict__.get("_rep")) is not None:
+    while (up := root._rep) is not None:
         root = up
     while e is not root:
-        up = e.__dict__["_rep"]
+        up = e._rep
         object.__setattr__(e, "_rep", root)
         e = up
     return root
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Var(Expr):
     """A named input: ``x``, ``W_1``."""
 
@@ -114,7 +112,7 @@ class Var(Expr):
         return f"Var({self.name!r}, {self.shape})"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Const(Expr):
     """A constant: a scalar number, or every entry of a vector/matrix equal to ``value``
     (``0`` is the zero vector/matrix, ``1`` is the ones vector 𝟙)."""
@@ -128,7 +126,7 @@ class Const(Expr):
         return f"Const({self.value}, {self.shape})"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Identity(Expr):
     """The identity matrix ``I`` (square shape)."""
 
@@ -139,7 +137,7 @@ class Identity(Expr):
         return f"I({self.shape})"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Call(Expr):
     """An operation from the rule table (``op`` is its key) applied to ``operands``;
     ``params`` holds non-expression arguments (e.g. the ``p`` of ``norm(x, p)``)."""
@@ -223,8 +221,13 @@ def with_span(e: Expr, span) -> Expr:
     """The same node, remembering where it came from (spans are not part of equality)."""
     if span is None or e.span == span:
         return e
-    fields = {k: v for k, v in e.__dict__.items() if not k.startswith("_") and k != "span"}
-    return type(e)(span=span, **fields)
+    names = _FIELDS.get(type(e))
+    if names is None:
+        names = _FIELDS[type(e)] = tuple(f.name for f in fields(e) if f.init and f.name != "span")
+    return type(e)(span=span, **{k: getattr(e, k) for k in names})
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}   # the fields a node is built from, but its span
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,6 +256,9 @@ def _elementwise_shape(op: str, args) -> Shape:
 
 def add(*terms: Expr) -> Expr:
     """Element-wise sum (n-ary, flattened); zeros are dropped, constants folded."""
+    if len(terms) == 1 and not isinstance(terms[0], Const) and \
+            not (isinstance(terms[0], Call) and terms[0].op == "add"):
+        return terms[0]         # what the rest would make of it, without the work
     flat: list[Expr] = []
     for t in terms:
         flat.extend(t.operands if isinstance(t, Call) and t.op == "add" else (t,))
@@ -311,6 +317,9 @@ def mul(*factors: Expr) -> Expr:
     factors are folded into one leading coefficient; a zero factor gives zero.  A product of
     more than ``FLATTEN_LIMIT`` factors stays one factor, so that multiplying a chain one factor
     at a time (the reverse pass through exp(exp(…))) costs linear, not quadratic, time."""
+    if len(factors) == 1 and not isinstance(factors[0], Const) and \
+            not (isinstance(factors[0], Call) and factors[0].op == "mul"):
+        return factors[0]       # what the rest would make of it, without the work
     flat: list[Expr] = []
     for f in factors:
         nested = isinstance(f, Call) and f.op == "mul" and len(f.operands) <= FLATTEN_LIMIT
@@ -323,13 +332,14 @@ def mul(*factors: Expr) -> Expr:
             coeff *= f.value
         else:
             rest.append(f)
-    if coeff == 0:
+    folded = len(rest) < len(flat)      # else the coefficient is 1
+    if folded and coeff == 0:
         return zero(shape)
     if not rest:
         return Const(shape, value=coeff)
     if not any(r.shape == shape for r in rest):
         rest.append(ones(shape))  # scalar expansion kept explicit: s 𝟙
-    if coeff != 1:
+    if folded and coeff != 1:
         rest.insert(0, const(coeff))
     if len(rest) == 1:
         return rest[0]
@@ -486,16 +496,14 @@ def free_vars(e: Expr) -> dict[str, Var]:
     out: dict[str, Var] = {}
     seen: set[int] = set()
     stack = [e]
-    order = []
     while stack:
         n = stack.pop()
         if id(n) in seen:
             continue
         seen.add(id(n))
-        order.append(n)
-        stack.extend(reversed(n.args))
-    for n in order:
-        if isinstance(n, Var) and n.name not in out:
+        if type(n) is Call:
+            stack.extend(reversed(n.operands))
+        elif isinstance(n, Var) and n.name not in out:
             out[n.name] = n
     return out
 
@@ -504,20 +512,23 @@ def topological(e: Expr) -> list[Expr]:
     """Nodes of the DAG, each once, children before parents (iterative: no recursion limit)."""
     order: list[Expr] = []
     done: set[Expr] = set()
-    stack: list[tuple[Expr, bool]] = [(e, False)]
+    stack: list = [e]       # a node to expand, or _FINISH above the node to finish
     while stack:
-        n, expanded = stack.pop()
-        if n in done:
-            continue
-        if expanded:
-            done.add(n)
-            order.append(n)
-            continue
-        stack.append((n, True))
-        for a in reversed(n.args):
-            if a not in done:
-                stack.append((a, False))
+        n = stack.pop()
+        if n is _FINISH:
+            n = stack.pop()
+            if n not in done:
+                done.add(n)
+                order.append(n)
+        elif n not in done:
+            stack.append(n)
+            stack.append(_FINISH)
+            if type(n) is Call:
+                stack.extend([a for a in reversed(n.operands) if a not in done])
     return order
+
+
+_FINISH = object()
 
 
 def topological_all(roots) -> list[Expr]:

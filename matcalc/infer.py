@@ -227,6 +227,8 @@ def _dimension_names(tree: Expr, shapes: dict) -> Expr:
     """A name that is a dimension of the declared shapes, and not itself declared, stands for
     that size (1/n, 2/N as matcalc prints them): a scalar constant."""
     sizes = {str(d): d for s in shapes.values() for d in s.dims if isinstance(d, sympy.Symbol)}
+    if not sizes:
+        return tree
     mapping = {n: Const(SCALAR, value=sizes[n.name], span=n.span) for n in E.topological(tree)
                if isinstance(n, Var) and n.name in sizes and n.name not in shapes}
     if not mapping:
@@ -476,10 +478,10 @@ def _step(prob: _Problem, c, stage: int):
     """Apply constraint ``c``: True when it is fully satisfied, PROGRESS when a default was
     applied, False when it must wait.  ``stage`` > 0 allows defaults."""
     kind, node = c
-    out = _slot(prob, node)
+    out = prob.slots[node]
     args = node.args
-    slots = [_slot(prob, a) for a in args]
-    ranks = [_rank(prob, a) for a in args]
+    slots = [prob.slots[a] for a in args]
+    ranks = [None if (d := _dims_of(s)) is None else len(d) for s in slots]
 
     if kind in ("reduce", "vec2scalar", "vec2vec") and axis_of(node) is not None:
         return _axis_step(prob, kind, node, out, slots, ranks, stage)
@@ -964,7 +966,8 @@ def _name_dims(prob: _Problem, rigid) -> _Namer:
 
 
 def _concrete(prob, slot, namer: _Namer) -> Shape:
-    return Shape(tuple(namer(d) for d in _dims_of(slot) or []))
+    dims = _dims_of(slot)
+    return Shape(tuple(namer(d) for d in dims)) if dims else SCALAR
 
 
 class _Chain(list):
@@ -999,7 +1002,8 @@ def _build(prob, nodes, tree, names) -> Expr:
     for node in nodes:
         shape = _concrete(prob, _slot(prob, node), names)
         if isinstance(node, Var):
-            new = E.var(node.name, shape, prob.props.get(node.name, ()))
+            new = Var(shape, name=node.name, props=frozenset(prob.props.get(node.name, ())),
+                      span=node.span)
         elif isinstance(node, Const):
             new = node
         else:

@@ -22,7 +22,6 @@ import lark
 import sympy
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-from lark.visitors import Transformer_NonRecursive
 
 from .errors import ParseError, UnknownFunctionError
 from .expr import Call, Const, Expr, Var, substitute
@@ -40,13 +39,16 @@ def _grammar_path() -> Path:
     return packaged if packaged.exists() else _HERE.parent / "grammar" / "matcalc.lark"
 
 
-_OPTIONS = {"parser": "lalr", "lexer": "basic", "propagate_positions": True,
+# The IR is built while parsing (Lark's embedded transformer: no parse tree is made, and the
+# callbacks get every token, anonymous ones included, so that each computes its own span)
+_OPTIONS = {"parser": "lalr", "lexer": "basic", "keep_all_tokens": True,
             "maybe_placeholders": False}
 
 
 @lru_cache(maxsize=1)
 def parser() -> Lark:
-    """The LALR parser, built once per process."""
+    """The LALR parser, built once per process; ``parser().parse(text)`` is the IR before names
+    are resolved (``parse_syntax`` resolves them)."""
     grammar = _grammar_path().read_text(encoding="utf-8")
     return build_parser(grammar, cache_path(grammar))
 
@@ -57,7 +59,8 @@ def build_parser(grammar: str, cache: Path | None) -> Lark:
     very grammar text, these options, this Lark and this Python (Lark stores their hash in the
     file and checks it), and otherwise builds them and rewrites the file.  An unreadable or
     unwritable cache only costs the build."""
-    return Lark(grammar, cache=str(cache) if cache is not None else False, **_OPTIONS)
+    return Lark(grammar, cache=str(cache) if cache is not None else False,
+                transformer=_ToIR(), **_OPTIONS)
 
 
 def cache_path(grammar: str) -> Path | None:
@@ -180,13 +183,44 @@ class _Keyword:
         return (self.value,)
 
 
-@v_args(meta=True)
-class _ToIR(Transformer_NonRecursive):
-    """Builds untyped IR nodes; no checks here (errors are raised by ``parse_syntax``)."""
+class _Parsed:
+    """What a callback of the parser built (``value``) and the extent of the text it was read
+    from, the brackets around it included: from its first token or part's start to its last
+    one's end (``start_pos``, ``end_pos``), as Lark's ``propagate_positions`` computes them
+    on a parse tree.  The callback is given it as ``meta`` (its value not yet set)."""
+
+    __slots__ = ("value", "start_pos", "end_pos")
+
+    def __init__(self, start_pos: int, end_pos: int):
+        self.start_pos, self.end_pos = start_pos, end_pos
+
+
+def _values(children) -> list:
+    return [c.value if isinstance(c, _Parsed) else c for c in children]
+
+
+def _positioned(f, _data, children, _meta):
+    """The visit wrapper of ``_ToIR``'s callbacks: ``f(meta, children)`` with the children's
+    values (tokens stay tokens) and the extent of the text they span."""
+    meta = _Parsed(children[0].start_pos, children[-1].end_pos)
+    meta.value = f(meta, _values(children))
+    return meta
+
+
+def _root(f, _data, children, _meta):
+    """The visit wrapper of the start rule's callbacks: the value itself."""
+    return f(None, _values(children))
+
+
+@v_args(wrapper=_positioned)
+class _ToIR(Transformer):
+    """Builds untyped IR nodes while the text is parsed; no checks here (errors are raised by
+    ``parse_syntax``, after the whole text is read).  Each callback is given every token of
+    its rule, anonymous ones (brackets, commas, operators) included."""
 
     def __init__(self):
         super().__init__()
-        self.reserved = reserved_names()    # once per parse, not once per name
+        self.reserved = reserved_names()
 
     def number(self, meta, children):
         tok = children[0]
@@ -220,7 +254,7 @@ class _ToIR(Transformer_NonRecursive):
             return _BadName("[", right.span, "unexpected '[': matcalc has no indexing",
                             "[f, g] builds a vector of scalars; entries are not selected from "
                             "a vector or matrix")
-        return self.__default__("juxtapose", children, meta)
+        return self._operator("juxtapose", meta, children)
 
     def superscript(self, meta, children):
         """x², A³: a power written with superscript digits."""
@@ -273,45 +307,60 @@ class _ToIR(Transformer_NonRecursive):
     def cases(self, meta, children):
         """v₁ if z ≤ 0; v₂ if z > 0: the sum of each value times the indicator of its
         condition (step(z) for z > 0, 1 − step(z) for z ≤ 0: matcalc's convention at 0)."""
-        return cases_node(children, (meta.start_pos, meta.end_pos))
+        return cases_node(children[::2], (meta.start_pos, meta.end_pos))
 
     def definition(self, meta, children):
-        return (canonical_name(str(children[0])), children[1], _span(children[0]))
+        return (canonical_name(str(children[0])), children[2], _span(children[0]))
 
     def defs(self, meta, children):
-        return list(children)
+        return children[::2]
 
+    @v_args(wrapper=_root)
     def where(self, meta, children):
         """body where u = …, v = …: each name stands for its definition (earlier definitions
         may be used by later ones, as matcalc prints them, innermost first)."""
         body, _, defs = children
         return _Where(body, defs)
 
+    @v_args(wrapper=_root)
     def start(self, meta, children):
         return children[0]
 
+    def atom(self, meta, children):
+        """( x ): x, whose extent includes the brackets."""
+        return children[1]
+
     def keyword(self, meta, children):
-        return _Keyword(str(children[0]), children[1], (meta.start_pos, meta.end_pos))
+        return _Keyword(str(children[0]), children[2], (meta.start_pos, meta.end_pos))
 
     def args(self, meta, children):
-        return _Args(children)
+        return _Args(children[::2])
 
     def call(self, meta, children):
         name = Token("FUNCTION", canonical_call(str(children[0])), start_pos=children[0].start_pos,
                      end_pos=children[0].end_pos)
-        args = children[1] if len(children) > 1 else _Args()
+        args = children[2] if len(children) == 4 else _Args()
         return _Call(name, list(args), (meta.start_pos, meta.end_pos))
 
     def stack(self, meta, children):
-        items = tuple(children[0])
+        items = tuple(children[1])
         for item in items:
             if isinstance(item, _Keyword):
                 return _BadKeyword(item, "a vector literal [f, g, …] holds expressions, not "
                                          "keyword arguments")
         return literal_node(items, (meta.start_pos, meta.end_pos))
 
-    def __default__(self, data, children, meta):
-        """An operator: the grammar names its tree after the rule (``-> matmul``)."""
+    def __default__(self, data, children, _meta):
+        """An operator: the grammar names it after the rule (``-> matmul``).  Lark's own
+        rules for repetitions (``("," arg)*``) keep their trees, which Lark splices into the
+        rule they repeat in."""
+        if data.startswith("_"):
+            return super().__default__(data, children, _meta)
+        meta = _Parsed(children[0].start_pos, children[-1].end_pos)
+        meta.value = self._operator(data, meta, _values(children))
+        return meta
+
+    def _operator(self, data, meta, children):
         operands = tuple(c for c in children if not isinstance(c, Token))
         return operator(str(data), operands, (meta.start_pos, meta.end_pos))
 
@@ -321,13 +370,9 @@ def parse_syntax(text: str) -> Expr:
     if not text.strip():
         raise ParseError("empty expression", hint="write an expression, e.g. sum(w*x)")
     try:
-        tree = parser().parse(text)
+        node = parser().parse(text)
     except UnexpectedInput as err:
         raise _explain(err, text) from None
-    except RecursionError:
-        raise ParseError("the expression is nested too deeply") from None
-    try:
-        node = _ToIR().transform(tree)
     except RecursionError:
         raise ParseError("the expression is nested too deeply") from None
     return _resolve(node, text)
@@ -340,6 +385,9 @@ def _resolve(root, text: str) -> Expr:
     while stack:
         n, ready = stack.pop()
         if id(n) in done:
+            continue
+        if isinstance(n, Expr) and not isinstance(n, Call):
+            done[id(n)] = n         # a name or a number: nothing to resolve
             continue
         kids = n.args if isinstance(n, (_Call, _Keyword, _Where)) else (
             n.operands if isinstance(n, Call) else ())
@@ -364,7 +412,7 @@ def _resolve(root, text: str) -> Expr:
             done[id(n)] = _Keyword(n.name, new[0], n.span)
         elif isinstance(n, _Call):
             done[id(n)] = _call(n, new, text)
-        elif isinstance(n, Call):
+        elif isinstance(n, Call) and any(a is not k for a, k in zip(new, kids)):
             done[id(n)] = Call(None, op=n.op, operands=tuple(new), params=n.params, span=n.span)
         else:
             done[id(n)] = n
@@ -572,5 +620,3 @@ def parse_wrt(text: str) -> list[tuple[str, tuple[int, int]]]:
         out.append((item.name, item.span))
     return out
 
-
-_ = Transformer  # the non-recursive variant is used so deep nesting cannot overflow
