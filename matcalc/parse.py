@@ -298,6 +298,9 @@ class _ToIR(Transformer):
             wanted = "one subscript" if count == 1 else "two subscripts"
             return _BadName(text, span, f"{head} takes {wanted}, not {len(items)}",
                             f"write {spelling}")
+        if head == "𝕖" and not (items[0].strip().isdigit() and int(items[0]) >= 1):
+            return _BadName(text, span, f"the unit vector 𝕖 takes the number of its entry, "
+                            f"counted from 1, not {items[0].strip()!r}", f"write {spelling}")
         return SYMBOLS[head](items, span)
 
     def branch(self, meta, children):

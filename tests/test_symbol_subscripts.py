@@ -35,6 +35,14 @@ def test_a_derivative_through_numeric_commutation_is_right():
                "write 𝕖₂ or 𝕖_(12)"),
     ("𝔻_(2,3)", "𝔻 takes one subscript, not 2\nline 1, column 1:\n  𝔻_(2,3)\n  ^^^^^^^\n"
                "write 𝔻ₙ or 𝔻_(12)"),
+    # the entry of a unit vector is a number from 1 (𝕖ᵢ ended in a traceback: int('i'))
+    ("𝕖ᵢ@x", "the unit vector 𝕖 takes the number of its entry, counted from 1, not 'i'\n"
+             "line 1, column 1:\n  𝕖ᵢ@x\n  ^^\nwrite 𝕖₂ or 𝕖_(12)"),
+    ("𝕖₀@x", "the unit vector 𝕖 takes the number of its entry, counted from 1, not '0'\n"
+             "line 1, column 1:\n  𝕖₀@x\n  ^^\nwrite 𝕖₂ or 𝕖_(12)"),
+    ("sum(x) + 𝕖_(n)@x", "the unit vector 𝕖 takes the number of its entry, counted from 1, "
+                         "not 'n'\nline 1, column 10:\n  sum(x) + 𝕖_(n)@x\n           ^^^^^\n"
+                         "write 𝕖₂ or 𝕖_(12)"),
 ])
 def test_a_wrong_number_of_subscripts_is_a_clear_error(text, message):
     with pytest.raises(matcalc.ParseError) as info:
