@@ -56,7 +56,7 @@ Precedence, loosest first; all binary operators are left-associative except powe
 | `a'`, `a^T`, `a.T`, `aᵀ`, `transpose(a)` | the transpose (`T` is reserved only in `^T`) |
 | `A⁻¹`, `A⁻ᵀ` | the matrix inverse, and the inverse of the transpose |
 | `‖x‖`, `\\|\\|x\\|\\|`, `‖x‖₁` | the 2-norm (Frobenius for a matrix), the 1-norm |
-| `[f, g, h]`, `[[a, b], [c, d]]`, `[gᵀ, 0ᵀ]` | a column of scalars; a matrix by rows |
+| `[f, g, h]`, `[[a, b], [c, d]]`, `[gᵀ, 0ᵀ]` | a column of scalars; a matrix by rows (∂[[a, b], [c, d]]/∂a = [[1, 0], [0, 0]]) |
 | `v if z ≤ 0; w if z > 0` | cases: `v (1 − step(z)) + w step(z)` (also `<`, `≥`, `>=`, `<=`) |
 | `… where u = …, v = …` | named intermediates: each name stands for its definition; a later one may use an earlier one |
 
