@@ -1175,9 +1175,9 @@ def _simplify_algebra(e: Expr, frozen) -> Expr:
     """``e`` through SymPy and back (memoised).  Very large expressions (a product of thousands
     of factors from exp(exp(…))) are left alone: SymPy's canonical ordering would make the cost
     grow faster than the expression."""
-    if _size_up_to_algebraic(e, ALGEBRA_LIMIT) >= ALGEBRA_LIMIT:
-        return e
     order = frozen if isinstance(frozen, dict) else {}
+    if _size_up_to_algebraic(e, ALGEBRA_LIMIT) >= ALGEBRA_LIMIT:
+        return _terms_in_users_order(e, order)
     key = (e, _atom_positions(e, order))
     out = _SCALAR_MEMO.get(key)
     if out is None:
@@ -1192,6 +1192,21 @@ def _simplify_algebra(e: Expr, frozen) -> Expr:
         _SCALAR_MEMO[key] = out
         _SCALAR_MEMO[(out, _atom_positions(out, order))] = out
     return out
+
+
+def _terms_in_users_order(e: Expr, order: dict) -> Expr:
+    """A sum too large for SymPy with its terms in the order of the text, as SymPy's round
+    trip would give (reverse mode meets the last use first: a1 + … + a1000, not a1000 + …):
+    a term by its own position, else by the positions of its operands."""
+    if not _is(e, "add") or not order:
+        return e
+    def key(t):
+        if t in order:
+            return (order[t],)
+        known = sorted(order[a] for a in t.operands if a in order) if isinstance(t, Call) else []
+        return tuple(known) or (len(order),)
+    terms = sorted(e.operands, key=key)
+    return e if list(terms) == list(e.operands) else E.add(*terms)
 
 
 def _size_up_to_algebraic(e: Expr, limit: int) -> int:

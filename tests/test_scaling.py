@@ -117,3 +117,15 @@ def test_a_transposed_long_chain_spells_out_flat():
         right = values[a] @ right
     got = np.asarray(d.evaluate(values), dtype=float)
     assert np.allclose(got, np.outer(values["y"], right))
+
+
+def test_a_sum_too_large_for_sympy_keeps_the_order_of_the_text():
+    """Reverse mode meets the last term first; past simplify's ALGEBRA_LIMIT the terms were
+    printed a1000 + a999 + … (SymPy's round trip orders smaller sums by the text)."""
+    from matcalc.simplify import ALGEBRA_LIMIT
+    n = ALGEBRA_LIMIT + 100
+    d = matcalc.diff(" + ".join(f"a{i}*x" for i in range(1, n + 1)), "x")
+    assert str(d) == " + ".join(f"a{i}" for i in range(1, n + 1))
+    values = {f"a{i}": float(i) for i in range(1, n + 1)}
+    values["x"] = 0.5
+    assert d.evaluate(values) == sum(range(1, n + 1))
