@@ -23,7 +23,7 @@ from . import expr as E
 from .errors import UnsupportedError
 from .expr import Call, Const, Expr, Identity, Var
 from .rules import RULES, as_shape, entry_sum, rule_for, side_by_side, vec
-from .shapes import Shape
+from .shapes import ONE, Shape
 
 
 def depends(e: Expr, name: str) -> set[Expr]:
@@ -134,13 +134,14 @@ def vjp(g: Expr, P: Expr, y_shape: Shape, a_shape: Shape) -> Expr:
     if a_shape.is_scalar:      # a column P = ∂vec(y)/∂a: vec(g)ᵀ P (P = vec(D) has its entry)
         return E.matmul(E.transpose(vec(g)), P)
     if _vectorish(y_shape) and _vectorish(a_shape):   # rows read as the vectors they are
-        col = g if g.shape.is_vector else E.transpose(g)
+        col = E.transpose(g) if g.shape.is_row else g
         return as_shape(E.matmul(E.transpose(P), col), a_shape)
     raise UnsupportedError("matcalc cannot yet push a matrix adjoint through this Jacobian")
 
 
 def _vectorish(s: Shape) -> bool:
-    return s.is_vector or s.is_row
+    """A vector, a row, or an n×1 matrix (a column): its entries in one line."""
+    return s.is_vector or s.is_row or (s.is_matrix and s.cols == ONE)
 
 
 # ---------------------------------------------------------------------------------------------

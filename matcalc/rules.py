@@ -1917,6 +1917,13 @@ def _vstack_partials(y, args, params):
                  for i in range(m))
 
 
+def _vstack_vjp(g, y, args, params):
+    """The adjoint of the i-th row of a matrix by rows is the i-th row of its adjoint, 𝕖ᵢᵀ G."""
+    m = len(args)
+    return tuple(E.matmul(E.transpose(E.call("unit", [], Shape((dim(m),)), params=(i, m))), g)
+                 for i in range(m))
+
+
 def _vstack_jvp(y, args, jacobians):
     """∂[[a, b], [c, d]]/∂x: by a scalar x, the matrix of the entries' derivatives (a row's
     derivative stacked as that row), as its vec; otherwise the vec Jacobian Σᵢ (I ⊗ 𝕖ᵢ) ∂vec(rᵢ)/∂x."""
@@ -1939,7 +1946,7 @@ def _vstack_jvp(y, args, jacobians):
 
 internal("vstack", lambda s, p: Shape((dim(len(s)), s[0].cols)),
          lambda *rows: np.vstack([np.asarray(r).reshape(1, -1) for r in rows]),
-         partials=_vstack_partials, jvp=_vstack_jvp,
+         partials=_vstack_partials, jvp=_vstack_jvp, vjp=_vstack_vjp,
          code=lambda args, node, ctx: "np.vstack([" + ", ".join(args) + "])", text="[]",
          fixity="rows", infer="rows", what="a matrix literal [[a, b], [c, d]]",
          matrix=lambda args, node: _sympy_stack(args, horizontal=False))

@@ -89,6 +89,9 @@ def _pair(a: Expr, b: Expr) -> Expr | None:
             return kron(E.matmul(p, r), E.matmul(q, s))
     if isinstance(a, Const) and a.shape.is_row and b.shape.is_vector:
         return E.mul(E.const(a.value), apply("sum", b))     # c 𝟙ᵀ v = c sum(v)
+    if _is(a, "T") and _is(a.operands[0], "unit") and \
+            (b.shape.is_vector or b.shape.is_matrix and b.shape.cols == ONE):
+        return _index(b, a.operands[0].params[0])          # 𝕖ᵢᵀ v = vᵢ
     if isinstance(a, Const) and _is(b, "unit") or \
             isinstance(b, Const) and _is(a, "T") and _is(a.operands[0], "unit"):
         c = a if isinstance(a, Const) else b                # c𝟙𝟙ᵀ 𝕖ⱼ = c𝟙: a column of a
@@ -345,9 +348,41 @@ def index_of_known(e: Expr) -> Expr | None:
         return E.mul(*[f if f.shape.is_scalar else _index(f, i) for f in v.operands])
     if _is(v, "unit"):                                  # 𝕖ᵢᵀ 𝕖ⱼ = δᵢⱼ
         return E.const(1 if v.params[0] == i else 0)
-    if _is(v, "matmul") and len(v.operands) == 2 and _is(v.operands[1], "unit") and \
-            _is(v.operands[0], "vstack"):               # 𝕖ᵢᵀ [[a, b], [c, d]] 𝕖ⱼ = the entry
-        return v.operands[0].operands[i].operands[0].operands[v.operands[1].params[0]]
+    if v.shape.is_scalar:                               # a 1×1 product is its one entry
+        return v
+    if _is(v, "reshape"):                               # the same entries in the same order
+        return _index(v.operands[0], i)
+    if _is(v, "matmul") and len(v.operands) == 2 and _is(v.operands[1], "unit"):
+        M, c = v.operands[0], v.operands[1].params[0]   # 𝕖ᵢᵀ M 𝕖ⱼ = Mᵢⱼ, read where known
+        return _entry(M.operands[0], c, i) if _is(M, "T") else _entry(M, i, c)
+    if _is(v, "matmul") and len(v.operands) == 2 and isinstance(v.operands[1], Const) and \
+            getattr(v.operands[0].shape.cols, "is_Integer", False):
+        M, ones = v.operands          # (M c𝟙)ᵢ = c Σₖ Mᵢₖ: a row sum of a literal
+        entries = [_entry(M.operands[0], k, i) if _is(M, "T") else _entry(M, i, k)
+                   for k in range(int(M.shape.cols))]
+        if all(x is not None for x in entries):
+            return E.mul(E.const(ones.value), E.add(*entries))
+        return None
+    if v.shape.is_matrix and getattr(v.shape.rows, "is_Integer", False):
+        rows = int(v.shape.rows)                        # vec order: column by column
+        return _entry(v, i % rows, i // rows)
+    return None
+
+
+def _entry(F: Expr, r: int, c: int) -> Expr | None:
+    """The entry (r, c) of a matrix literal, of a constant, or of an element-wise function of
+    them (exp([[a, b], [c, d]]) has exp(a) first); None where it is not known."""
+    if isinstance(F, Const):
+        return E.const(F.value)
+    if _is(F, "vstack"):
+        row = F.operands[r]
+        if _is(row, "T") and _is(row.operands[0], "stack"):
+            return row.operands[0].operands[c]
+        return E.const(row.value) if isinstance(row, Const) else None
+    if isinstance(F, Call) and F.shape.is_matrix and \
+            RULES[F.op].infer in ("map", "map2", "power"):
+        args = [a if a.shape.is_scalar else _entry(a, r, c) for a in F.operands]
+        return None if any(a is None for a in args) else rebuild(F, args)
     return None
 
 

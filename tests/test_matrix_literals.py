@@ -25,6 +25,12 @@ CASES = [
     ("sum([[a, b]])", "b", "1"),
     ("x @ [[a, b], [c, d]] @ x", "b", "(𝕖₁ᵀ x) (𝕖₂ᵀ x)"),
     ("sum(sin([[a, b], [c, d]] @ x))", "a", "(𝕖₁ᵀ cos([[a, b], [c, d]] x)) (𝕖₁ᵀ x)"),
+    ("sum(exp([[a, b], [c, d]]))", "a", "exp(a)"),
+    ("sum(exp([[a, b], [c, d]]))", "d", "exp(d)"),
+    ("sum([[a, b], [c, d]]^2)", "b", "2b"),
+    ("sum([[a, b], [c, d]] @ [[a], [b]])", "a", "2a + c"),     # an n×1 literal on the right
+    ("sum([[a, b], [c, d]] @ [[a], [b]])", "c", "a"),
+    ("[[a, b], [c, d]] @ [a, b]", "a", "[[1, 0], [0, 0]] [a, b] + [[a, b], [c, d]] [1, 0]"),
     # by a vector: the rows of vec(Y)'s Jacobian, column by column
     ("[[x@x, sum(x)], [c, d]]", "x", "[2xᵀ, 0ᵀ, 𝟙ᵀ, 0ᵀ]"),
     ("[[sum(x), c], [d, x@x]]", "x", "[𝟙ᵀ, 0ᵀ, 0ᵀ, 2xᵀ]"),
@@ -66,4 +72,18 @@ def test_the_hessian_of_a_vector_of_functions():
 def test_an_entry_of_a_literal_is_read_only_where_it_is_known():
     """𝕖ᵢᵀ 𝕖ⱼ = δᵢⱼ and a constant's column is the constant; an unknown matrix keeps 𝕖ᵢᵀ M 𝕖ⱼ."""
     d = matcalc.diff("trace([[a, b], [c, a]] @ M)", wrt="a", shapes={"M": "2,2"})
+    assert_verified(d)
+
+
+@pytest.mark.parametrize("expr, wrt, shapes, text", [
+    # an n×1 matrix operand of a product: its adjoint was refused ("cannot yet push a matrix
+    # adjoint through this Jacobian")
+    ("sum(A @ c)", "c", {"A": "n,m", "c": "m,1"}, "Aᵀ 𝟙ₙ"),
+    ("sum(exp(A @ c))", "c", {"A": "n,m", "c": "m,1"}, "Aᵀ exp(A c)"),
+    ("sum(W@c + b)", "c", {"W": "n,m", "c": "m,1"}, "Wᵀ 𝟙ₙ"),
+    ("r@c", "c", {"r": "1,n", "c": "n,1"}, "rᵀ"),
+])
+def test_a_column_matrix_operand_of_a_product(expr, wrt, shapes, text):
+    d = matcalc.diff(expr, wrt=wrt, shapes=shapes)
+    assert str(d) == text
     assert_verified(d)
