@@ -830,9 +830,9 @@ def _broadcast_known(out, a, b):
         return
     (mat, dm), (vec, dv) = ((a, da), (b, db)) if len(da) == 2 else ((b, db), (a, da))
     if _dim_value(dm[1]) == ONE and _dim_value(dm[0]) != ONE and _dim_value(dv[0]) != ONE:
-        raise _Conflict("a vector beside a column (m×1): NumPy would broadcast both to m×n, "
-                        "which matcalc does not; for one entry per row declare the vector "
-                        "m×1")
+        raise _Conflict("a vector beside a column (m×1): matcalc keeps the two apart (NumPy "
+                        "would broadcast a 1-D vector and a column to m×n); declare both m×1, "
+                        "or both vectors")
     _unify_dims(dm[1], dv[0])           # a vector is a row of the matrix (or the row itself)
     _unify(out, mat)
 

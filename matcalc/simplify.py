@@ -435,6 +435,15 @@ def reshaped_constant(e: Expr) -> Expr | None:
     return None
 
 
+def reshape_of_reshape(e: Expr) -> Expr | None:
+    """A vector read as an n×1 matrix and back is itself (tr(c cᵀ) by an n×1 c is 2c, not
+    c + c with one of them read twice)."""
+    if _is(e, "reshape") and _is(e.operands[0], "reshape"):
+        inner = e.operands[0].operands[0]
+        return inner if inner.shape == e.shape else E.call("reshape", [inner], e.shape)
+    return None
+
+
 def unvec_of_elementwise(e: Expr) -> Expr | None:
     """vec⁻¹(f(vec(X))) = f(X) for element-wise f (and scalar factors): the gradient of
     sum(exp(vec(X))) is exp(X), not vec⁻¹(exp(vec(X)))."""
@@ -868,7 +877,7 @@ REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after, i
             negate_into_sum, sum_is_linear, matmul_pairs, vec_of_row, sum_by_ones, sum_of_deviations,
             softmax_sums_to_one, scalars_out_of_products,
             transpose_of_product, transpose_of_kron, sum_of_constant, reshaped_constant,
-            unvec_of_elementwise,
+            unvec_of_elementwise, reshape_of_reshape,
             merge_terms, diag_is_linear, jdiag_of_scalar, rows_sum_to_one, product_cancels_quotient, sum_of_quotient,
             sum_of_centered, kron_absorbs_commutation)
 

@@ -87,3 +87,11 @@ def test_a_column_matrix_operand_of_a_product(expr, wrt, shapes, text):
     d = matcalc.diff(expr, wrt=wrt, shapes=shapes)
     assert str(d) == text
     assert_verified(d)
+
+
+def test_a_column_read_as_a_vector_and_back_is_itself():
+    """tr(c cᵀ) by an n×1 c printed c + c: one path read c as a vector and back (reshape of a
+    reshape)."""
+    d = matcalc.diff("trace(c@c')", wrt="c", shapes={"c": "n,1"})
+    assert str(d) == "2c"
+    assert_verified(d)
