@@ -350,7 +350,14 @@ def _solve(prob: _Problem, nodes):
             remaining[0] -= 1
         return result
 
+    # each round after the first sets one slot that was unknown, so a correct solver ends
+    # within as many rounds as there are nodes; a bug that makes no progress ends here, not in
+    # an endless loop
+    rounds = 2 * len(nodes) + 16
     while True:
+        rounds -= 1
+        if rounds < 0:
+            raise AssertionError("internal: shape inference made no progress")
         while queue:
             c = queue.popleft()
             c.queued = False

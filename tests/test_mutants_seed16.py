@@ -165,3 +165,13 @@ def test_a_matrix_times_a_kronecker_product_in_a_chain():
     assert "    ∂y/∂u = W    [n×km; matrix product: linear in each factor]" in \
         str(d.steps).splitlines()
     assert_verified(d)
+
+
+def test_shape_inference_that_makes_no_progress_stops(monkeypatch):
+    """A solver bug that sets nothing (seed 18's _Slot mutant: every slot's dims None) ran
+    forever; the rounds are bounded by the node count, so it ends in an internal error."""
+    import importlib
+    infer = importlib.import_module("matcalc.infer")
+    monkeypatch.setattr(infer, "_set", lambda slot, dims: None)
+    with pytest.raises(AssertionError, match="shape inference made no progress"):
+        matcalc.parse("sum(W@x + b)")
