@@ -1058,8 +1058,11 @@ def declared_shapes(spec: dict | None) -> tuple[dict[str, Shape], dict[str, set]
     ``"scalar"``).  A name is read as the parser reads it: ``θ`` declares theta, ``w₁`` w_1."""
     out, props = {}, {}
     for name, value in (spec or {}).items():
+        if not isinstance(name, str):
+            raise ShapeError(f"shapes= maps variable names to shapes, not {name!r}",
+                             hint="e.g. shapes={'x': 'n', 'W': 'm,n'}")
         shape, p = parse_shape(value)
-        name = canonical_name(name) if isinstance(name, str) else name
+        name = canonical_name(name)
         out[name] = shape
         props[name] = p
     return out, props

@@ -189,3 +189,11 @@ def test_a_size_no_variable_carries_is_given_by_name():
         d.evaluate({"a": 1.0, "b": 2.0})
     assert info.value.hint == ("a size that no variable carries (the m of ones(m)) is given "
                                "by name: {'m': 3}")
+
+
+@pytest.mark.parametrize("key", [1, None, ("x",)])
+def test_a_shape_declared_for_something_not_a_name_is_refused(key):
+    """shapes={1: 'n'} was accepted and ignored (infer.declared_shapes passed it through)."""
+    with pytest.raises(matcalc.ShapeError) as info:
+        matcalc.parse("x", {key: "n"})
+    assert info.value.message == f"shapes= maps variable names to shapes, not {key!r}"

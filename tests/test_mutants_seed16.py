@@ -175,3 +175,38 @@ def test_shape_inference_that_makes_no_progress_stops(monkeypatch):
     monkeypatch.setattr(infer, "_set", lambda slot, dims: None)
     with pytest.raises(AssertionError, match="shape inference made no progress"):
         matcalc.parse("sum(W@x + b)")
+
+
+# -- seed 18's survivors ---------------------------------------------------------------------
+
+def test_a_sized_constant_is_named_in_a_shape_error():
+    """rules.sized_node keeps the span of 𝟙ₘ, so a conflict names it (not "operand")."""
+    with pytest.raises(matcalc.ShapeError) as info:
+        matcalc.parse("x + 𝟙ₘ", {"x": "n"})
+    assert info.value.message == (
+        "shape conflict in 'x + 𝟙ₘ': element-wise operands need equal shapes, or one of them "
+        "scalar (x: vector of length n; 𝟙ₘ: vector of length m)")
+
+
+def test_like_terms_of_three_products_merge():
+    """simplify.merge_terms: 𝟙ᵀ A + 𝟙ᵀ B + 𝟙ᵀ C is 𝟙ᵀ (A + B + C)."""
+    d = matcalc.diff("sum(A@x + B@x + C@x)", "x")
+    assert str(d) == "𝟙ᵀ (A + B + C)"
+    assert_verified(d)
+
+
+def test_the_kronecker_product_of_two_vectors_is_a_vector():
+    """infer: kron(x, y) of vectors is a vector of length nm, so z in kron(x, y)@z is too."""
+    p = matcalc.parse("kron(x, y)@z")
+    assert p.shapes == {"x": ("n",), "y": ("m",), "z": ("mn",)}
+    d = matcalc.diff("kron(x, y)@z", "x")
+    assert str(d) == "(z ⊙ kron(𝟙ₙ, y))ᵀ kron(Iₙ, 𝟙ₘ)"
+    assert_verified(d)
+
+
+def test_the_partial_of_a_square_is_twice_a_diagonal():
+    """simplify.merge_terms: diag(u) + diag(u) is 2diag(u) (the mutant printed diag(2u))."""
+    d = matcalc.diff("sum((x - y)*(x - y))", "x")
+    assert "    ∂v/∂u = 2diag(u)    [n×n; element-wise ⊙, diagonal condition holds]" in \
+        str(d.steps).splitlines()
+    assert_verified(d)
