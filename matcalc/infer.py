@@ -533,7 +533,10 @@ def _step(prob: _Problem, c, stage: int):
         if ro is not None:
             _set(a, _transpose_dims(_dims_of(out)))
             return True
-        if stage >= 2:
+        # a transposed product waits for the product's own defaults (((s*A)@B)': its operands
+        # are typed first); anything else takes its default with the @ operands
+        product = isinstance(args[0], Call) and RULES[args[0].op].infer == "chain"
+        if stage >= (3 if product else 2):
             _set(a, _fresh(_default_rank(prob, args[0])))
             return PROGRESS  # solved on the next pass
         return False

@@ -210,3 +210,17 @@ def test_the_partial_of_a_square_is_twice_a_diagonal():
     assert "    ∂v/∂u = 2diag(u)    [n×n; element-wise ⊙, diagonal condition holds]" in \
         str(d.steps).splitlines()
     assert_verified(d)
+
+
+@pytest.mark.parametrize("expr, text", [
+    # a transpose of a product with a compound operand waited for nothing and typed the
+    # product first, then refused it (((s*A)@B)' by s: "@ needs the columns … ?×?")
+    ("((s*A)@B)'", "(A B)ᵀ"),
+    ("(s*A@B)'", "(A B)ᵀ"),
+    # simplify._pair: 𝕂ₙₘ vec(M) = vec(Mᵀ), met in forward mode by a scalar
+    ("sin(s*A)'", "(A ⊙ cos(s A))ᵀ"),
+])
+def test_a_transposed_matrix_by_a_scalar(expr, text):
+    d = matcalc.diff(expr, "s")
+    assert str(d) == text
+    assert_verified(d)
