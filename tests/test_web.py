@@ -142,7 +142,10 @@ def wait_js(pg, expression: str, arg=None, timeout: float = 30000) -> None:
         if pg.evaluate(expression, arg):
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {expression}")
+            seen = pg.evaluate("[document.body.dataset.state, document.body.dataset.rendered, "
+                               "(document.getElementById('expr') || {}).value]")
+            raise AssertionError(f"timed out waiting for {expression} "
+                                 f"(state, rendered, input: {seen})")
         time.sleep(0.05)
 
 
@@ -524,6 +527,7 @@ def test_keyboard_only(page, served):
     assert page.evaluate("document.activeElement.id") == "expr"
     page.keyboard.press("Control+A")
     page.keyboard.type("w·x")
+    wait_js(page, "document.getElementById('expr').value === 'w·x'")
     page.keyboard.press("Enter")                   # Enter computes at once, adds no newline
     wait_js(page, "document.body.dataset.rendered === 'w·x'")
     assert page.locator("#expr").input_value() == "w·x"
