@@ -525,6 +525,9 @@ def test_keyboard_only(page, served):
     page.keyboard.press("Tab")                     # the skip link …
     page.keyboard.press("Enter")                   # … to the expression
     assert page.evaluate("document.activeElement.id") == "expr"
+    page.wait_for_timeout(300)                     # a hashchange, had there been one, has fired
+    assert page.locator("#expr").input_value() == "sum(w*x)"   # the skip link keeps the text …
+    assert "#expr=sum" in page.url                               # … and the permalink
     page.keyboard.press("Control+A")
     page.keyboard.type("w·x")
     wait_js(page, "document.getElementById('expr').value === 'w·x'")

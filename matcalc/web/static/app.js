@@ -129,8 +129,10 @@
   }
 
   function fromHash() {
+    // only a permalink ("#expr=…") sets the state; a bare fragment such as "#expr" (an anchor)
+    // is not an empty expression
     const p = new URLSearchParams(location.hash.slice(1));
-    if (!p.has("expr")) return false;
+    if (!/(^#|&)expr=/.test(location.hash)) return false;
     state.expr = p.get("expr");
     state.wrt = p.getAll("wrt");
     state.shapes = {};
@@ -697,6 +699,11 @@
         inputAt = inputAt === null ? performance.now() : inputAt;
         compute();
       }
+    });
+    // the skip link moves the focus; following its href would replace the permalink in the URL
+    document.querySelector("a.skip").addEventListener("click", (e) => {
+      e.preventDefault();
+      box.focus();
     });
     box.addEventListener("scroll", () => { $("expr-backdrop").scrollTop = box.scrollTop; });
     window.addEventListener("resize", fitBox);
