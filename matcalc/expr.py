@@ -255,13 +255,16 @@ def _elementwise_shape(op: str, args) -> Shape:
 
 
 def add(*terms: Expr) -> Expr:
-    """Element-wise sum (n-ary, flattened); zeros are dropped, constants folded."""
+    """Element-wise sum (n-ary, flattened); zeros are dropped, constants folded.  A sum of more
+    than ``FLATTEN_LIMIT`` terms stays one term, as in ``mul``: s₂ = s₁ + s₁, s₃ = s₂ + s₂, …
+    (a "where" chain) is k nodes, not 2ᵏ terms."""
     if len(terms) == 1 and not isinstance(terms[0], Const) and \
             not (isinstance(terms[0], Call) and terms[0].op == "add"):
         return terms[0]         # what the rest would make of it, without the work
     flat: list[Expr] = []
     for t in terms:
-        flat.extend(t.operands if isinstance(t, Call) and t.op == "add" else (t,))
+        nested = isinstance(t, Call) and t.op == "add" and len(t.operands) <= FLATTEN_LIMIT
+        flat.extend(t.operands if nested else (t,))
     shape = _elementwise_shape("+", flat)
     cval = sympy.Integer(0)
     rest: list = []

@@ -652,12 +652,44 @@ def needs_sizes(e: Expr, named: bool, frozen, scope) -> bool:
 
 def operand_text(e: Expr) -> str:
     """``e`` as the operand of ∂/∂x: parenthesised when it is a sum or a product, ∂/∂x (x + x²),
-    ∂/∂x (x y) (not the derivative of the first factor)."""
-    return Printer(TEXT).wrap(e, MUL + 1)
+    ∂/∂x (x y) (not the derivative of the first factor); a subexpression that would print
+    several times prints once, named, as in results (s₂ = s₁ + s₁, …, s₃₀ would otherwise
+    print 2³⁰ times)."""
+    return _operand(e, TEXT)
+
+
+_OPERAND_TREE = 2000     # nodes, counted as a tree: an operand larger than this names pieces
+
+
+def _tree_size(e: Expr, limit: int) -> int:
+    """The number of nodes of ``e`` as a tree (a shared node counted at each use), up to
+    ``limit``, in time linear in its DAG."""
+    size: dict[Expr, int] = {}
+    for n in E.topological(e):
+        size[n] = min(limit, 1 + sum(size[a] for a in n.args))
+    return size[e]
 
 
 def operand_latex(e: Expr) -> str:
-    return Printer(LATEX).wrap(e, MUL + 1)
+    return _operand(e, LATEX)
+
+
+def _operand(e: Expr, style: Style) -> str:
+    return printed(e, style, MUL + 1)
+
+
+def printed(e: Expr, style: Style, prec: int | None = None) -> str:
+    """``e`` as written, nothing named (parenthesised below precedence ``prec``), unless it
+    would print more than ``_OPERAND_TREE`` nodes: then a piece that would print several
+    times prints once, named, as in results."""
+    if _tree_size(e, _OPERAND_TREE) < _OPERAND_TREE:
+        printer = Printer(style)
+        return printer(e) if prec is None else printer.wrap(e, prec)
+    values, defs = name_shared([e], {v.name for v in E.free_vars(e).values()})
+    names = {var: style.placeholder(var) for var, _ in defs}
+    printer = Printer(style, names)
+    body = printer(values[0]) if prec is None else printer.wrap(values[0], prec)
+    return style.where(body, [(names[var], printer(d)) for var, d in defs]) if defs else body
 
 
 def name_text(name: str) -> str:

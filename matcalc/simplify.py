@@ -1227,6 +1227,8 @@ def _simplify_algebra(e: Expr, frozen) -> Expr:
     if out is None:
         atoms = _Atoms(frozen)
         s = _to_sympy(e, atoms)
+        if _tree_size(s, TREE_LIMIT) >= TREE_LIMIT:
+            return _terms_in_users_order(e, order)
         if any(not p.exp.is_number for p in s.atoms(sympy.Pow)):
             s = sympy.powsimp(s, combine="exp")     # x x^(x − 1) = x^x, as for numbers
         s = _logistic(_factored(s), atoms)
@@ -1251,6 +1253,27 @@ def _terms_in_users_order(e: Expr, order: dict) -> Expr:
         return tuple(known) or (len(order),)
     terms = sorted(e.operands, key=key)
     return e if list(terms) == list(e.operands) else E.add(*terms)
+
+
+TREE_LIMIT = 4_000   # SymPy nodes, counted as a tree: SymPy's rewrites walk trees
+
+
+def _tree_size(s: sympy.Basic, limit: int) -> int:
+    """The number of nodes of ``s`` as a tree, up to ``limit``, in time linear in its distinct
+    subexpressions.  ``e`` can be small as a graph and exponential as a tree (s₁₄ = sin(s₁₃) +
+    cos(s₁₃), …, written with "where"), and SymPy's ``factor_terms`` walks the tree."""
+    sizes: dict = {}
+    stack = [(s, False)]
+    while stack:
+        n, ready = stack.pop()
+        if n in sizes:
+            continue
+        if ready:
+            sizes[n] = min(limit, 1 + sum(sizes[a] for a in n.args))
+        else:
+            stack.append((n, True))
+            stack.extend((a, False) for a in n.args if a not in sizes)
+    return sizes[s]
 
 
 def _size_up_to_algebraic(e: Expr, limit: int) -> int:

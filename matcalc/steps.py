@@ -749,12 +749,13 @@ class _Printer:
 
     def expr(self, e: Expr, cases: bool = True) -> str:
         style = self.style()
-        printer = render.Printer(style)
         branches = render.split_cases(e) if cases else None
-        return printer(e) if branches is None else render.cases_text(branches, printer, style)
+        if branches is None:
+            return render.printed(e, style)     # (a huge tree with its pieces named)
+        return render.cases_text(branches, render.Printer(style), style)
 
     def factor(self, e: Expr) -> str:
-        return render.Printer(self.style()).wrap(e, render.POW)
+        return render.printed(e, self.style(), render.POW)
 
     def var(self, v: Var) -> str:
         return render.Printer(self.style())(v)
