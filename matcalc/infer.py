@@ -470,7 +470,7 @@ def _default_rank(prob, node) -> int:
             return 2
         kind = RULES[n.op].infer if isinstance(n, Call) else None
         if kind in ("map", "map2", "power"):
-            stack.extend(n.args[:1] if kind == "power" else n.args)
+            stack.extend(n.args)    # (the exponent of ^ is known by now: a scalar, from stage 0)
     return best
 
 
@@ -551,8 +551,8 @@ def _step(prob: _Problem, c, stage: int):
                     _set(s, [])
                 elif r not in (0, None):
                     raise _Conflict("a literal holds scalars, or rows of one length")
-            if any(r is None for r in ranks):
-                return False
+            if any(r is None for r in ranks) and stage < 1:
+                return False        # (from stage 1 on, the loop made every unknown a scalar)
             _set(out, [_Dim(sympy.Integer(len(args))), cols])
             return True
         if any(r is None for r in ranks) and stage < 1:

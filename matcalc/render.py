@@ -158,10 +158,19 @@ def _dims_text(v: sympy.Expr) -> str:
         for base, power in x.as_powers_dict().items():
             if base == 1:
                 continue
-            text = str(base) if base.is_Symbol else str(int(base))
+            text = str(base) if base.is_Symbol else str(int(base)) if base.is_Integer else \
+                f"({terms(base)})"                          # m (n + 1)
             factors.append(text + (str(int(power)).translate(_SUPERSCRIPT) if power != 1
                                    else ""))
         return " ".join(factors) or "1"
+
+    def terms(x) -> str:                                    # n + 1, n − 1
+        out = ""
+        for t in sorted(sympy.Add.make_args(x), key=lambda t: (t.is_number, str(t))):
+            neg = t.could_extract_minus_sign()
+            text = part(-t if neg else t)
+            out += (" − " if neg else " + ") + text if out else ("−" if neg else "") + text
+        return out
     num, den = sympy.fraction(sympy.factor_terms(v))
     if den == 1:
         return part(num)
@@ -227,7 +236,9 @@ class LatexStyle(Style):
             return rf"\frac{{{abs(value.p)}}}{{{value.q}}}"
         if value.free_symbols or not (value.is_Rational or value.is_Float):
             if value.free_symbols:      # the magnitude: the caller writes the sign
-                return sympy.latex(-value if value.could_extract_minus_sign() else value)
+                v = sympy.factor_terms(-value if value.could_extract_minus_sign() else value)
+                text = sympy.latex(v)   # m \left(n + 1\right); a sum is bracketed whole
+                return rf"\left({text}\right)" if v.is_Add else text
             return sympy.latex(abs(value))
         return super().number(value)
 

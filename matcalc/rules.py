@@ -652,8 +652,12 @@ def _sp_leaky(x, a):
 
 
 def _sp_elu(x, a):
-    return sympy.Piecewise((x, x > 0), (a * (sympy.exp(x) - 1), True)) \
-        if not (x.is_number and a.is_number) else (x if x > 0 else a * (sympy.exp(x) - 1))
+    return sympy.Piecewise((x, x > 0), (a * (sympy.exp(x) - 1), True))   # (at a number: a branch)
+
+
+def _entrywise(fn, a, b):
+    """``fn`` of each pair of entries (broadcast), as an object array: SymPy's entries."""
+    return np.asarray(np.frompyfunc(fn, 2, 1)(a, b), dtype=object)
 
 
 def _elementwise_pair(np_fn, sp_fn):
@@ -662,7 +666,7 @@ def _elementwise_pair(np_fn, sp_fn):
     def run(x, a):
         x, a = np.asarray(x), np.asarray(a)
         if x.dtype == object or a.dtype == object:
-            return np.vectorize(sp_fn, otypes=[object])(x, a)
+            return _entrywise(sp_fn, x, a)
         return np_fn(x.astype(float), a.astype(float))
     return run
 
@@ -670,14 +674,14 @@ def _elementwise_pair(np_fn, sp_fn):
 def _max(a, b):
     a, b = np.asarray(a), np.asarray(b)
     if a.dtype == object or b.dtype == object:
-        return np.vectorize(sympy.Max, otypes=[object])(a, b)
+        return _entrywise(sympy.Max, a, b)
     return np.maximum(a, b)
 
 
 def _min(a, b):
     a, b = np.asarray(a), np.asarray(b)
     if a.dtype == object or b.dtype == object:
-        return np.vectorize(sympy.Min, otypes=[object])(a, b)
+        return _entrywise(sympy.Min, a, b)
     return np.minimum(a, b)
 
 

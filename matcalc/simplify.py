@@ -92,6 +92,16 @@ def _pair(a: Expr, b: Expr) -> Expr | None:
     if _is(a, "T") and _is(a.operands[0], "unit") and \
             (b.shape.is_vector or b.shape.is_matrix and b.shape.cols == ONE):
         return _index(b, a.operands[0].params[0])          # 𝕖ᵢᵀ v = vᵢ
+    if _is(a, "T") and _is(a.operands[0], "stack") and _is(b, "stack") and \
+            len(b.operands) == len(a.operands[0].operands):    # [a, b]ᵀ [c, d] = a c + b d
+        return E.add(*(E.mul(u, v) for u, v in zip(a.operands[0].operands, b.operands)))
+    if _is(a, "vstack") and _is(b, "stack"):          # [r₁ᵀ; r₂ᵀ] v = [r₁ᵀ v, r₂ᵀ v]
+        entries = [E.matmul(r, b) for r in a.operands]
+        if all(t.shape.is_scalar for t in entries):
+            return apply("stack", *entries)
+    if _is(a, "T") and _is(a.operands[0], "unit") and _is(b, "vstack"):
+        row = b.operands[a.operands[0].params[0]]          # 𝕖ᵢᵀ [r₁ᵀ; r₂ᵀ; …] = rᵢᵀ, a row
+        return E.expand_to(row, Shape((ONE, b.shape.cols)))  # of a literal (x: x𝟙ᵀ)
     if isinstance(a, Const) and _is(b, "unit") or \
             isinstance(b, Const) and _is(a, "T") and _is(a.operands[0], "unit"):
         c = a if isinstance(a, Const) else b                # c𝟙𝟙ᵀ 𝕖ⱼ = c𝟙: a column of a
@@ -469,8 +479,21 @@ def _unvec_through(v: Expr, shape: Shape) -> Expr | None:
     return None
 
 
+def sum_of_literals(e: Expr) -> Expr | None:
+    """[a, b] + [c, d] = [a + c, b + d]: literals add entry by entry."""
+    if _is(e, "add") and sum(_is(t, "stack") for t in e.operands) >= 2:
+        stacks = [t for t in e.operands if _is(t, "stack")]
+        if len({len(t.operands) for t in stacks}) == 1:
+            rest = [t for t in e.operands if not _is(t, "stack")]
+            one = apply("stack", *(E.add(*entries) for entries in
+                                   zip(*(t.operands for t in stacks))))
+            return E.add(one, *rest)
+    return None
+
+
 def sum_of_constant(e: Expr) -> Expr | None:
-    """sum(c 𝟙) = c n;  sum(s) = s for a scalar s;  sum(y) = 1 for y declared ``prob``, and
+    """sum(c 𝟙) = c n;  sum(s) = s for a scalar s;  the sum of a row of numbers;  sum(y) = 1
+    for y declared ``prob``, and
     sum(Y) = N for an N×k matrix Y declared ``prob`` (N rows, each summing to 1)."""
     if _is(e, "sum"):
         a = e.operands[0]
@@ -480,6 +503,9 @@ def sum_of_constant(e: Expr) -> Expr | None:
             return E.const(a.value * a.shape.size)
         if a.shape.is_scalar:
             return a
+        v = a.operands[0] if _is(a, "T") else a
+        if _is(v, "stack") and all(isinstance(t, Const) for t in v.operands):
+            return E.add(*v.operands)                  # sum([1, 2, 3]ᵀ) = 6
     return None
 
 
@@ -773,8 +799,8 @@ def sum_is_linear(e: Expr) -> Expr | None:
     if _is(e, "sum") and _is(e.operands[0], "mul"):
         fs = e.operands[0].operands
         scalars = [f for f in fs if f.shape.is_scalar]
-        rest = [f for f in fs if not f.shape.is_scalar]
-        if scalars and rest:
+        rest = [f for f in fs if not f.shape.is_scalar]     # never empty: sum takes no scalar
+        if scalars:
             return E.mul(*scalars, apply("sum", E.mul(*rest)))
     return None
 
@@ -879,7 +905,7 @@ REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after, i
             transpose_of_product, transpose_of_kron, sum_of_constant, reshaped_constant,
             unvec_of_elementwise, reshape_of_reshape,
             merge_terms, diag_is_linear, jdiag_of_scalar, rows_sum_to_one, product_cancels_quotient, sum_of_quotient,
-            sum_of_centered, kron_absorbs_commutation)
+            sum_of_centered, kron_absorbs_commutation, sum_of_literals)
 
 
 def _rewrite_pass(e: Expr, rewrites=REWRITES) -> Expr:
