@@ -508,8 +508,34 @@ def free_vars(e: Expr) -> dict[str, Var]:
     return out
 
 
-def topological(e: Expr) -> list[Expr]:
-    """Nodes of the DAG, each once, children before parents (iterative: no recursion limit)."""
+def topological(e: Expr) -> tuple[Expr, ...]:
+    """Nodes of the DAG, each once, children before parents (iterative: no recursion limit).
+    The order of a large DAG is remembered (nodes are immutable): parsing, inference,
+    differentiation, simplification and printing each walk the same expressions."""
+    known = _ORDERS.get(id(e))
+    if known is not None and known[0] is e:
+        return known[1]
+    order = _topological(e)
+    if len(order) >= _ORDER_MIN:
+        if len(_ORDERS) >= _ORDER_LIMIT:
+            del _ORDERS[next(iter(_ORDERS))]        # the oldest
+        _ORDERS[id(e)] = (e, order)
+    return order
+
+
+# the orders of the last few large DAGs walked, by the root's identity (the root is kept, so
+# its id is not reused while the entry lives)
+_ORDERS: dict[int, tuple[Expr, tuple[Expr, ...]]] = {}
+_ORDER_LIMIT = 8
+_ORDER_MIN = 256
+
+
+def forget_orders() -> None:
+    """Forget the remembered orders (``simplify.clear_caches``)."""
+    _ORDERS.clear()
+
+
+def _topological(e: Expr) -> tuple[Expr, ...]:
     order: list[Expr] = []
     done: set[Expr] = set()
     stack: list = [e]       # a node to expand, or _FINISH above the node to finish
@@ -525,7 +551,7 @@ def topological(e: Expr) -> list[Expr]:
             stack.append(_FINISH)
             if type(n) is Call:
                 stack.extend([a for a in reversed(n.operands) if a not in done])
-    return order
+    return tuple(order)
 
 
 _FINISH = object()

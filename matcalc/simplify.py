@@ -1205,11 +1205,13 @@ _MEMO_LIMIT = 20_000
 
 
 def clear_caches() -> None:
-    """Forget memoised simplifications (benchmarks clear them to time cold work; mutation runs
-    before every test, so a mutant cannot answer from the unmutated code's memo)."""
+    """Forget memoised simplifications, and the remembered orders of large expressions
+    (benchmarks clear them to time cold work; mutation runs before every test, so a mutant
+    cannot answer from the unmutated code's memo)."""
     _SCALAR_MEMO.clear()
     _COUNTS.clear()
     _FLIPS.clear()
+    E.forget_orders()
 
 
 ALGEBRA_LIMIT = 400   # nodes: a larger algebraic expression is left as it is
