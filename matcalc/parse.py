@@ -9,6 +9,7 @@ where (a caret), what was found and what was expected.
 
 from __future__ import annotations
 
+import contextvars
 import difflib
 import hashlib
 import keyword
@@ -86,6 +87,17 @@ def _span(meta_or_token) -> tuple[int, int]:
     return meta_or_token.start_pos, meta_or_token.end_pos
 
 
+# Set while parse_syntax parses: whether the parser built anything that ``_resolve`` must
+# replace (a call, a keyword, a where, something refused later); without one, the IR is final
+_PENDING: contextvars.ContextVar[list | None] = contextvars.ContextVar("pending", default=None)
+
+
+def _unresolved() -> None:
+    pending = _PENDING.get()
+    if pending is not None:
+        pending.append(True)
+
+
 MAX_DIGITS = 300   # a number written with more digits (or a larger exponent) is refused
 
 
@@ -94,6 +106,7 @@ class _BadNumber:
 
     def __init__(self, text: str, span):
         self.text, self.span = text, span
+        _unresolved()
 
 
 class _BadKeyword:
@@ -101,6 +114,7 @@ class _BadKeyword:
 
     def __init__(self, keyword, message: str):
         self.keyword, self.message = keyword, message
+        _unresolved()
         self.args = ()
 
 
@@ -110,6 +124,7 @@ class _BadName:
 
     def __init__(self, name: str, span, message: str, hint: str):
         self.name, self.span, self.message, self.hint = name, span, message, hint
+        _unresolved()
         self.args = ()
 
 
@@ -118,6 +133,7 @@ class _Where:
 
     def __init__(self, body, defs):
         self.body, self.defs = body, defs
+        _unresolved()
 
     @property
     def args(self):
@@ -170,6 +186,7 @@ class _Call:
 
     def __init__(self, name: Token, args, span):
         self.name, self.args, self.span = name, args, span
+        _unresolved()
 
 
 class _Keyword:
@@ -177,6 +194,7 @@ class _Keyword:
 
     def __init__(self, name: str, value, span):
         self.name, self.value, self.span = name, value, span
+        _unresolved()
 
     @property
     def args(self):
@@ -372,13 +390,17 @@ def parse_syntax(text: str) -> Expr:
     """The untyped IR of one expression (shapes are inferred later)."""
     if not text.strip():
         raise ParseError("empty expression", hint="write an expression, e.g. sum(w*x)")
+    pending: list = []
+    token = _PENDING.set(pending)
     try:
         node = parser().parse(text)
     except UnexpectedInput as err:
         raise _explain(err, text) from None
     except RecursionError:
         raise ParseError("the expression is nested too deeply") from None
-    return _resolve(node, text)
+    finally:
+        _PENDING.reset(token)
+    return _resolve(node, text) if pending else node
 
 
 def _resolve(root, text: str) -> Expr:
