@@ -172,6 +172,8 @@ def is_zero(e: Expr) -> bool:
 
 
 def const(value, shape: Shape = SCALAR) -> Const:
+    if type(value) is int:
+        return Const(shape, value=sympy.Integer(value))
     v = value if isinstance(value, sympy.Expr) else sympy.nsimplify(value) \
         if isinstance(value, float) and float(value).is_integer() else as_sympy(value)
     return Const(shape, value=v)
@@ -254,11 +256,20 @@ def _elementwise_shape(op: str, args) -> Shape:
     return shape
 
 
+def _plain(e: Expr, op: str) -> bool:
+    """Neither a constant nor an ``op`` node: an operand that ``add`` or ``mul`` (``op``) takes
+    as it is."""
+    return not isinstance(e, Const) and not (isinstance(e, Call) and e.op == op)
+
+
 def add(*terms: Expr) -> Expr:
     """Element-wise sum (n-ary, flattened); zeros are dropped, constants folded."""
     if len(terms) == 1 and not isinstance(terms[0], Const) and \
             not (isinstance(terms[0], Call) and terms[0].op == "add"):
         return terms[0]         # what the rest would make of it, without the work
+    if len(terms) == 2 and _plain(terms[0], "add") and _plain(terms[1], "add") and \
+            terms[0].shape == terms[1].shape:
+        return Call(terms[0].shape, op="add", operands=terms)      # likewise
     flat: list[Expr] = []
     for t in terms:
         flat.extend(t.operands if isinstance(t, Call) and t.op == "add" else (t,))
@@ -320,6 +331,21 @@ def mul(*factors: Expr) -> Expr:
     if len(factors) == 1 and not isinstance(factors[0], Const) and \
             not (isinstance(factors[0], Call) and factors[0].op == "mul"):
         return factors[0]       # what the rest would make of it, without the work
+    if len(factors) == 2 and _plain(factors[0], "mul") and _plain(factors[1], "mul") and \
+            factors[0].shape == factors[1].shape:
+        return Call(factors[0].shape, op="mul", operands=factors)   # likewise
+    if len(factors) == 2:       # a number times an operand (the reverse pass's products)
+        a, b = factors
+        c, other = (a, b) if isinstance(a, Const) else (b, a)
+        if isinstance(c, Const) and c.shape.is_scalar and isinstance(other, Const):
+            value = a.value * b.value
+            return zero(other.shape) if value == 0 else Const(other.shape, value=value)
+        if isinstance(c, Const) and c.shape.is_scalar and _plain(other, "mul"):
+            if c.value == 0:
+                return zero(other.shape)
+            if c.value == 1:
+                return other
+            return Call(other.shape, op="mul", operands=(Const(SCALAR, value=c.value), other))
     flat: list[Expr] = []
     for f in factors:
         nested = isinstance(f, Call) and f.op == "mul" and len(f.operands) <= FLATTEN_LIMIT
@@ -492,7 +518,11 @@ def normalize_shape(e: Expr, shape: Shape) -> Expr:
 
 
 def free_vars(e: Expr) -> dict[str, Var]:
-    """Variables of ``e`` by name, in order of first appearance."""
+    """Variables of ``e`` by name, in order of first appearance (remembered for a large DAG, as
+    ``topological``'s order is)."""
+    known = _VARS.get(id(e))
+    if known is not None and known[0] is e:
+        return dict(known[1])
     out: dict[str, Var] = {}
     seen: set[int] = set()
     stack = [e]
@@ -505,6 +535,8 @@ def free_vars(e: Expr) -> dict[str, Var]:
             stack.extend(reversed(n.operands))
         elif isinstance(n, Var) and n.name not in out:
             out[n.name] = n
+    if len(seen) >= _ORDER_MIN:
+        _remember(_VARS, e, dict(out))
     return out
 
 
@@ -517,22 +549,28 @@ def topological(e: Expr) -> tuple[Expr, ...]:
         return known[1]
     order = _topological(e)
     if len(order) >= _ORDER_MIN:
-        if len(_ORDERS) >= _ORDER_LIMIT:
-            del _ORDERS[next(iter(_ORDERS))]        # the oldest
-        _ORDERS[id(e)] = (e, order)
+        _remember(_ORDERS, e, order)
     return order
 
 
-# the orders of the last few large DAGs walked, by the root's identity (the root is kept, so
-# its id is not reused while the entry lives)
+# the orders (and the variables) of the last few large DAGs walked, by the root's identity (the
+# root is kept, so its id is not reused while the entry lives)
 _ORDERS: dict[int, tuple[Expr, tuple[Expr, ...]]] = {}
+_VARS: dict[int, tuple[Expr, dict[str, Var]]] = {}
 _ORDER_LIMIT = 8
 _ORDER_MIN = 256
 
 
+def _remember(memo: dict, e: Expr, value) -> None:
+    if len(memo) >= _ORDER_LIMIT:
+        del memo[next(iter(memo))]          # the oldest
+    memo[id(e)] = (e, value)
+
+
 def forget_orders() -> None:
-    """Forget the remembered orders (``simplify.clear_caches``)."""
+    """Forget the remembered orders and variables (``simplify.clear_caches``)."""
     _ORDERS.clear()
+    _VARS.clear()
 
 
 def _topological(e: Expr) -> tuple[Expr, ...]:
