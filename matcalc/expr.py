@@ -32,7 +32,7 @@ class Expr:
         # hash now, bottom-up (operands already are), so a deep chain never recurses; every
         # node has its hash from here on, and __hash__ and __eq__ (the hot path of every dict
         # keyed by nodes) only read it
-        object.__setattr__(self, "_h", hash(self.key))
+        object.__setattr__(self, "_h", hash((type(self).__name__, self.shape) + self._key()))
 
     def _key(self) -> tuple:
         raise NotImplementedError
@@ -105,6 +105,10 @@ class Var(Expr):
     name: str = ""
     props: frozenset = frozenset()   # declared properties: "sym" (Aᵀ = A), "prob" (sum(y) = 1)
 
+    def __post_init__(self):     # Expr's, without the calls: the same hash
+        object.__setattr__(self, "_h", hash((type(self).__name__, self.shape, self.name,
+                                             self.props)))
+
     def _key(self):
         return (self.name, self.props)
 
@@ -145,6 +149,10 @@ class Call(Expr):
     op: str = ""
     operands: tuple[Expr, ...] = ()
     params: tuple = ()
+
+    def __post_init__(self):     # Expr's, without the calls: the same hash
+        object.__setattr__(self, "_h", hash((type(self).__name__, self.shape, self.op,
+                                             self.operands, self.params)))
 
     def _key(self):
         return (self.op, self.operands, self.params)
@@ -267,6 +275,9 @@ def add(*terms: Expr) -> Expr:
     if len(terms) == 1 and not isinstance(terms[0], Const) and \
             not (isinstance(terms[0], Call) and terms[0].op == "add"):
         return terms[0]         # what the rest would make of it, without the work
+    if len(terms) == 1 and isinstance(terms[0], Const):     # likewise
+        value = sympy.Integer(0) + terms[0].value
+        return Const(terms[0].shape, value=value) if value != 0 else zero(terms[0].shape)
     if len(terms) == 2 and _plain(terms[0], "add") and _plain(terms[1], "add") and \
             terms[0].shape == terms[1].shape:
         return Call(terms[0].shape, op="add", operands=terms)      # likewise

@@ -164,6 +164,8 @@ def _sized(text: str, head: str) -> tuple:
 def canonical_name(text: str) -> str:
     """A variable's name as matcalc keeps it: subscripts as _ (w₁ is w_1), a Greek letter as
     its spelling (λ is lambda), so text matcalc printed names the variables it came from."""
+    if text.isascii():
+        return text         # no subscript, no Greek letter
     base = text.rstrip(_SUBSCRIPTS)
     sub = text[len(base):].translate(_FROM_SUBSCRIPT)
     stem, sep, tail = base.partition("_")
@@ -214,14 +216,14 @@ class _Parsed:
 
 
 def _values(children) -> list:
-    return [c.value if isinstance(c, _Parsed) else c for c in children]
+    return [c.value if type(c) is _Parsed else c for c in children]
 
 
 def _positioned(f, _data, children, _meta):
     """The visit wrapper of ``_ToIR``'s callbacks: ``f(meta, children)`` with the children's
     values (tokens stay tokens) and the extent of the text they span."""
     meta = _Parsed(children[0].start_pos, children[-1].end_pos)
-    meta.value = f(meta, _values(children))
+    meta.value = f(meta, [c.value if type(c) is _Parsed else c for c in children])
     return meta
 
 
@@ -250,20 +252,22 @@ class _ToIR(Transformer):
 
     def var(self, meta, children):
         tok = children[0]
-        reserved = RESERVED.get(str(tok))      # I, π: constants, not variables
+        text = str(tok)
+        span = (tok.start_pos, tok.end_pos)
+        reserved = RESERVED.get(text)          # I, π: constants, not variables
         if reserved is not None:
-            return reserved(_span(tok))
-        sized = _sized(str(tok), "I")           # Iₙ: the identity of a named size
+            return reserved(span)
+        sized = _sized(text, "I")               # Iₙ: the identity of a named size
         if sized:
-            return sized_node("I", sized, _span(tok))
-        name = canonical_name(str(tok))
+            return sized_node("I", sized, span)
+        name = canonical_name(text)
         if name in self.reserved:
-            return _BadName(name, _span(tok), f"{name} is a function, not a variable",
+            return _BadName(name, span, f"{name} is a function, not a variable",
                             f"write {name}(x) to apply it; name your variable otherwise")
         if keyword.iskeyword(name) and name != "lambda":
-            return _BadName(name, _span(tok), f"'{name}' is a Python keyword",
+            return _BadName(name, span, f"'{name}' is a Python keyword",
                             "matcalc reads expressions, not code")
-        return Var(None, name=name, span=_span(tok))
+        return Var(None, name=name, span=span)
 
     def juxtapose(self, meta, children):
         """a b side by side; a bracket right after an operand is an attempt to index."""
@@ -378,7 +382,9 @@ class _ToIR(Transformer):
         if data.startswith("_"):
             return super().__default__(data, children, _meta)
         meta = _Parsed(children[0].start_pos, children[-1].end_pos)
-        meta.value = self._operator(data, meta, _values(children))
+        values = [c.value if type(c) is _Parsed else c for c in children]
+        meta.value = operator(str(data), tuple(v for v in values if not isinstance(v, Token)),
+                              (meta.start_pos, meta.end_pos))
         return meta
 
     def _operator(self, data, meta, children):
