@@ -595,11 +595,14 @@ def _topological(e: Expr) -> tuple[Expr, ...]:
             if n not in done:
                 done.add(n)
                 order.append(n)
+        elif type(n) is not Call:       # a leaf: finished at once
+            if n not in done:
+                done.add(n)
+                order.append(n)
         elif n not in done:
             stack.append(n)
             stack.append(_FINISH)
-            if type(n) is Call:
-                stack.extend([a for a in reversed(n.operands) if a not in done])
+            stack.extend([a for a in reversed(n.operands) if a not in done])
     return tuple(order)
 
 

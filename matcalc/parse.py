@@ -257,7 +257,7 @@ class _ToIR(Transformer):
         reserved = RESERVED.get(text)          # I, π: constants, not variables
         if reserved is not None:
             return reserved(span)
-        sized = _sized(text, "I")               # Iₙ: the identity of a named size
+        sized = _sized(text, "I") if text[:1] == "I" else ()   # Iₙ: the identity of a size
         if sized:
             return sized_node("I", sized, span)
         name = canonical_name(text)
