@@ -191,7 +191,7 @@ def _vanished(tree: Expr, node: Expr, declared: dict, text: str, props: dict) ->
     with the shapes inference gave them: the text is inferred again with every number read as
     a scalar variable (a number is a scalar, so the constraints are the same, and nothing
     folds)."""
-    written = E.free_vars(tree)
+    written = {n.name for n in E.topological(tree) if isinstance(n, Var)}   # (inference's walk)
     present = E.free_vars(node)
     if all(name in present for name in written):
         return {}

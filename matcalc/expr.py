@@ -231,13 +231,19 @@ def with_span(e: Expr, span) -> Expr:
     """The same node, remembering where it came from (spans are not part of equality)."""
     if span is None or e.span == span:
         return e
-    names = _FIELDS.get(type(e))
+    cls = type(e)
+    names = _FIELDS.get(cls)
     if names is None:
-        names = _FIELDS[type(e)] = tuple(f.name for f in fields(e) if f.init and f.name != "span")
-    return type(e)(span=span, **{k: getattr(e, k) for k in names})
+        names = _FIELDS[cls] = tuple(f.name for f in fields(e) if f.name not in ("span", "_rep"))
+    new = object.__new__(cls)           # a copy: the constructor would compute the same hash
+    for k in names:
+        object.__setattr__(new, k, getattr(e, k))
+    object.__setattr__(new, "span", span)
+    object.__setattr__(new, "_rep", None)
+    return new
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}   # the fields a node is built from, but its span
+_FIELDS: dict[type, tuple[str, ...]] = {}   # the fields a node is copied with, but its span
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import difflib
+import functools
 import hashlib
 import keyword
 import os
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import lark
 import sympy
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from .errors import ParseError, UnknownFunctionError
@@ -219,20 +220,40 @@ def _values(children) -> list:
     return [c.value if type(c) is _Parsed else c for c in children]
 
 
-def _positioned(f, _data, children, _meta):
-    """The visit wrapper of ``_ToIR``'s callbacks: ``f(meta, children)`` with the children's
-    values (tokens stay tokens) and the extent of the text they span."""
-    meta = _Parsed(children[0].start_pos, children[-1].end_pos)
-    meta.value = f(meta, [c.value if type(c) is _Parsed else c for c in children])
-    return meta
+def _positioned(f):
+    """A callback of ``_ToIR`` as Lark calls it, ``callback(children)``: ``f(meta, children)``
+    with the children's values (tokens stay tokens) and the extent of the text they span.  (A
+    plain method, not a ``v_args`` wrapper: Lark calls it directly, once per rule it reduces.)"""
+
+    @functools.wraps(f)
+    def callback(self, children):
+        meta = _Parsed(children[0].start_pos, children[-1].end_pos)
+        meta.value = f(self, meta, [c.value if type(c) is _Parsed else c for c in children])
+        return meta
+
+    return callback
 
 
-def _root(f, _data, children, _meta):
-    """The visit wrapper of the start rule's callbacks: the value itself."""
-    return f(None, _values(children))
+def _root(f):
+    """A callback of the start rule: ``f(None, children)``, the value itself."""
+
+    @functools.wraps(f)
+    def callback(self, children):
+        return f(self, None, _values(children))
+
+    callback.root = True
+    return callback
 
 
-@v_args(wrapper=_positioned)
+def _with_positions(cls):
+    """``cls`` with each callback (a public method) made ``_positioned``, but the ``_root`` ones."""
+    for name, f in list(vars(cls).items()):
+        if not name.startswith("_") and callable(f) and not getattr(f, "root", False):
+            setattr(cls, name, _positioned(f))
+    return cls
+
+
+@_with_positions
 class _ToIR(Transformer):
     """Builds untyped IR nodes while the text is parsed; no checks here (errors are raised by
     ``parse_syntax``, after the whole text is read).  Each callback is given every token of
@@ -340,14 +361,14 @@ class _ToIR(Transformer):
     def defs(self, meta, children):
         return children[::2]
 
-    @v_args(wrapper=_root)
+    @_root
     def where(self, meta, children):
         """body where u = …, v = …: each name stands for its definition (earlier definitions
         may be used by later ones, as matcalc prints them, innermost first)."""
         body, _, defs = children
         return _Where(body, defs)
 
-    @v_args(wrapper=_root)
+    @_root
     def start(self, meta, children):
         return children[0]
 
