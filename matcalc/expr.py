@@ -58,6 +58,14 @@ def _same(a: Expr, b: Expr) -> bool:
     limited by Python's stack); cached hashes rule out most differences at once.  Nodes found
     equal are merged into one class (union-find, ``_find``), so two equal DAGs are walked once:
     comparing them again, or any pair of their subexpressions, is then a pointer comparison."""
+    x, y = _find(a), _find(b)
+    if type(x) is Var and type(y) is Var:       # a name written twice: compared at once
+        if x is y:
+            return True
+        if x._h != y._h or x.shape != y.shape or x.name != y.name or x.props != y.props:
+            return False
+        object.__setattr__(y, "_rep", x)
+        return True
     stack = [(a, b)]
     equal = []
     while stack:

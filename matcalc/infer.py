@@ -1029,10 +1029,11 @@ def _chain_shape(fam, a: Shape, b: Shape):
 
 def _build(prob, nodes, tree, shape_of) -> Expr:
     """The typed IR: each node rebuilt, children first, in its shape (``shape_of(node)``)."""
-    parents: dict = {}
+    parents: dict = {}          # of the links of chains (a + b + c): who uses them
     for node in nodes:
         for a in node.args:
-            parents.setdefault(a, []).append(node)
+            if _chain_of(a):
+                parents.setdefault(a, []).append(node)
     built: dict = {}
     for node in nodes:
         shape = shape_of(node)
