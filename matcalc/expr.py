@@ -9,6 +9,7 @@ double transposes) and compute shapes; operations with a rule-table entry are bu
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field, fields
 
 import sympy
@@ -587,9 +588,13 @@ _ORDER_MIN = 256
 
 
 def _remember(memo: dict, e: Expr, value) -> None:
-    if len(memo) >= _ORDER_LIMIT:
-        del memo[next(iter(memo))]          # the oldest
-    memo[id(e)] = (e, value)
+    with _REMEMBER_LOCK:                    # (the web server differentiates in threads)
+        if len(memo) >= _ORDER_LIMIT:
+            del memo[next(iter(memo))]      # the oldest
+        memo[id(e)] = (e, value)
+
+
+_REMEMBER_LOCK = threading.Lock()
 
 
 def forget_orders() -> None:
