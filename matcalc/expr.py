@@ -9,6 +9,7 @@ double transposes) and compute shapes; operations with a rule-table entry are bu
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field, fields
 
 import sympy
@@ -32,7 +33,7 @@ class Expr:
         # hash now, bottom-up (operands already are), so a deep chain never recurses; every
         # node has its hash from here on, and __hash__ and __eq__ (the hot path of every dict
         # keyed by nodes) only read it
-        object.__setattr__(self, "_h", hash(self.key))
+        object.__setattr__(self, "_h", hash((type(self).__name__, self.shape) + self._key()))
 
     def _key(self) -> tuple:
         raise NotImplementedError
@@ -58,6 +59,14 @@ def _same(a: Expr, b: Expr) -> bool:
     limited by Python's stack); cached hashes rule out most differences at once.  Nodes found
     equal are merged into one class (union-find, ``_find``), so two equal DAGs are walked once:
     comparing them again, or any pair of their subexpressions, is then a pointer comparison."""
+    x, y = _find(a), _find(b)
+    if type(x) is Var and type(y) is Var:       # a name written twice: compared at once
+        if x is y:
+            return True
+        if x._h != y._h or x.shape != y.shape or x.name != y.name or x.props != y.props:
+            return False
+        object.__setattr__(y, "_rep", x)
+        return True
     stack = [(a, b)]
     equal = []
     while stack:
@@ -105,6 +114,10 @@ class Var(Expr):
     name: str = ""
     props: frozenset = frozenset()   # declared properties: "sym" (Aᵀ = A), "prob" (sum(y) = 1)
 
+    def __post_init__(self):     # Expr's, without the calls: the same hash
+        object.__setattr__(self, "_h", hash((type(self).__name__, self.shape, self.name,
+                                             self.props)))
+
     def _key(self):
         return (self.name, self.props)
 
@@ -146,6 +159,10 @@ class Call(Expr):
     operands: tuple[Expr, ...] = ()
     params: tuple = ()
 
+    def __post_init__(self):     # Expr's, without the calls: the same hash
+        object.__setattr__(self, "_h", hash((type(self).__name__, self.shape, self.op,
+                                             self.operands, self.params)))
+
     def _key(self):
         return (self.op, self.operands, self.params)
 
@@ -172,6 +189,8 @@ def is_zero(e: Expr) -> bool:
 
 
 def const(value, shape: Shape = SCALAR) -> Const:
+    if type(value) is int:
+        return Const(shape, value=sympy.Integer(value))
     v = value if isinstance(value, sympy.Expr) else sympy.nsimplify(value) \
         if isinstance(value, float) and float(value).is_integer() else as_sympy(value)
     return Const(shape, value=v)
@@ -221,13 +240,19 @@ def with_span(e: Expr, span) -> Expr:
     """The same node, remembering where it came from (spans are not part of equality)."""
     if span is None or e.span == span:
         return e
-    names = _FIELDS.get(type(e))
+    cls = type(e)
+    names = _FIELDS.get(cls)
     if names is None:
-        names = _FIELDS[type(e)] = tuple(f.name for f in fields(e) if f.init and f.name != "span")
-    return type(e)(span=span, **{k: getattr(e, k) for k in names})
+        names = _FIELDS[cls] = tuple(f.name for f in fields(e) if f.name not in ("span", "_rep"))
+    new = object.__new__(cls)           # a copy: the constructor would compute the same hash
+    for k in names:
+        object.__setattr__(new, k, getattr(e, k))
+    object.__setattr__(new, "span", span)
+    object.__setattr__(new, "_rep", None)
+    return new
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}   # the fields a node is built from, but its span
+_FIELDS: dict[type, tuple[str, ...]] = {}   # the fields a node is copied with, but its span
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,6 +279,12 @@ def _elementwise_shape(op: str, args) -> Shape:
     return shape
 
 
+def _plain(e: Expr, op: str) -> bool:
+    """Neither a constant nor an ``op`` node: an operand that ``add`` or ``mul`` (``op``) takes
+    as it is."""
+    return not isinstance(e, Const) and not (isinstance(e, Call) and e.op == op)
+
+
 def add(*terms: Expr) -> Expr:
     """Element-wise sum (n-ary, flattened); zeros are dropped, constants folded.  A sum of more
     than ``FLATTEN_LIMIT`` terms stays one term, as in ``mul``: s₂ = s₁ + s₁, s₃ = s₂ + s₂, …
@@ -261,6 +292,12 @@ def add(*terms: Expr) -> Expr:
     if len(terms) == 1 and not isinstance(terms[0], Const) and \
             not (isinstance(terms[0], Call) and terms[0].op == "add"):
         return terms[0]         # what the rest would make of it, without the work
+    if len(terms) == 1 and isinstance(terms[0], Const):     # likewise
+        value = sympy.Integer(0) + terms[0].value
+        return Const(terms[0].shape, value=value) if value != 0 else zero(terms[0].shape)
+    if len(terms) == 2 and _plain(terms[0], "add") and _plain(terms[1], "add") and \
+            terms[0].shape == terms[1].shape:
+        return Call(terms[0].shape, op="add", operands=terms)      # likewise
     flat: list[Expr] = []
     for t in terms:
         nested = isinstance(t, Call) and t.op == "add" and len(t.operands) <= FLATTEN_LIMIT
@@ -323,6 +360,21 @@ def mul(*factors: Expr) -> Expr:
     if len(factors) == 1 and not isinstance(factors[0], Const) and \
             not (isinstance(factors[0], Call) and factors[0].op == "mul"):
         return factors[0]       # what the rest would make of it, without the work
+    if len(factors) == 2 and _plain(factors[0], "mul") and _plain(factors[1], "mul") and \
+            factors[0].shape == factors[1].shape:
+        return Call(factors[0].shape, op="mul", operands=factors)   # likewise
+    if len(factors) == 2:       # a number times an operand (the reverse pass's products)
+        a, b = factors
+        c, other = (a, b) if isinstance(a, Const) else (b, a)
+        if isinstance(c, Const) and c.shape.is_scalar and isinstance(other, Const):
+            value = a.value * b.value
+            return zero(other.shape) if value == 0 else Const(other.shape, value=value)
+        if isinstance(c, Const) and c.shape.is_scalar and _plain(other, "mul"):
+            if c.value == 0:
+                return zero(other.shape)
+            if c.value == 1:
+                return other
+            return Call(other.shape, op="mul", operands=(Const(SCALAR, value=c.value), other))
     flat: list[Expr] = []
     for f in factors:
         nested = isinstance(f, Call) and f.op == "mul" and len(f.operands) <= FLATTEN_LIMIT
@@ -495,7 +547,11 @@ def normalize_shape(e: Expr, shape: Shape) -> Expr:
 
 
 def free_vars(e: Expr) -> dict[str, Var]:
-    """Variables of ``e`` by name, in order of first appearance."""
+    """Variables of ``e`` by name, in order of first appearance (remembered for a large DAG, as
+    ``topological``'s order is)."""
+    known = _VARS.get(id(e))
+    if known is not None and known[0] is e:
+        return dict(known[1])
     out: dict[str, Var] = {}
     seen: set[int] = set()
     stack = [e]
@@ -508,11 +564,49 @@ def free_vars(e: Expr) -> dict[str, Var]:
             stack.extend(reversed(n.operands))
         elif isinstance(n, Var) and n.name not in out:
             out[n.name] = n
+    if len(seen) >= _ORDER_MIN:
+        _remember(_VARS, e, dict(out))
     return out
 
 
-def topological(e: Expr) -> list[Expr]:
-    """Nodes of the DAG, each once, children before parents (iterative: no recursion limit)."""
+def topological(e: Expr) -> tuple[Expr, ...]:
+    """Nodes of the DAG, each once, children before parents (iterative: no recursion limit).
+    The order of a large DAG is remembered (nodes are immutable): parsing, inference,
+    differentiation, simplification and printing each walk the same expressions."""
+    known = _ORDERS.get(id(e))
+    if known is not None and known[0] is e:
+        return known[1]
+    order = _topological(e)
+    if len(order) >= _ORDER_MIN:
+        _remember(_ORDERS, e, order)
+    return order
+
+
+# the orders (and the variables) of the last few large DAGs walked, by the root's identity (the
+# root is kept, so its id is not reused while the entry lives)
+_ORDERS: dict[int, tuple[Expr, tuple[Expr, ...]]] = {}
+_VARS: dict[int, tuple[Expr, dict[str, Var]]] = {}
+_ORDER_LIMIT = 8
+_ORDER_MIN = 256
+
+
+def _remember(memo: dict, e: Expr, value) -> None:
+    with _REMEMBER_LOCK:                    # (the web server differentiates in threads)
+        if len(memo) >= _ORDER_LIMIT:
+            del memo[next(iter(memo))]      # the oldest
+        memo[id(e)] = (e, value)
+
+
+_REMEMBER_LOCK = threading.Lock()
+
+
+def forget_orders() -> None:
+    """Forget the remembered orders and variables (``simplify.clear_caches``)."""
+    _ORDERS.clear()
+    _VARS.clear()
+
+
+def _topological(e: Expr) -> tuple[Expr, ...]:
     order: list[Expr] = []
     done: set[Expr] = set()
     stack: list = [e]       # a node to expand, or _FINISH above the node to finish
@@ -523,12 +617,15 @@ def topological(e: Expr) -> list[Expr]:
             if n not in done:
                 done.add(n)
                 order.append(n)
+        elif type(n) is not Call:       # a leaf: finished at once
+            if n not in done:
+                done.add(n)
+                order.append(n)
         elif n not in done:
             stack.append(n)
             stack.append(_FINISH)
-            if type(n) is Call:
-                stack.extend([a for a in reversed(n.operands) if a not in done])
-    return order
+            stack.extend([a for a in reversed(n.operands) if a not in done])
+    return tuple(order)
 
 
 _FINISH = object()

@@ -187,6 +187,8 @@ def infer(tree: Expr, shapes: dict[str, Shape] | None = None, text: str | None =
 
     tree = _dimension_names(tree, shapes)
     nodes = E.topological(tree)
+    if not shapes and _scalar_throughout(nodes):
+        return _build(prob, nodes, tree, lambda node: SCALAR)
     for node in nodes:          # sizes named in eye(n), ones(m, n) are fixed like declared ones
         if isinstance(node, Call) and RULES[node.op].infer in ("constant", "identity"):
             for d in node.params:
@@ -203,7 +205,29 @@ def infer(tree: Expr, shapes: dict[str, Shape] | None = None, text: str | None =
     _solve(prob, nodes)
     _size_constants(prob, nodes, rigid)
     names = _name_dims(prob, rigid)
-    return _build(prob, nodes, tree, names)
+    return _build(prob, nodes, tree, lambda node: _concrete(prob, _slot(prob, node), names))
+
+
+# the kinds of inference of the element-wise operations: they give no operand a shape of its own
+_ELEMENTWISE = frozenset(("map", "map2", "power"))
+
+
+def _scalar_throughout(nodes) -> bool:
+    """Whether every node of an expression with no declared shapes is a scalar without
+    solving: when it holds only numbers, lower-case names and element-wise operations.  No
+    constraint of these gives a rank other than a scalar's (only reductions, products, literals,
+    sized constants and upper-case names do), so the solver would leave every rank unknown and
+    then default each to a scalar."""
+    for node in nodes:
+        if isinstance(node, Call):
+            if RULES[node.op].infer not in _ELEMENTWISE:
+                return False
+        elif isinstance(node, Var):
+            if _is_upper_var(node):
+                return False
+        elif not isinstance(node, Const):
+            return False
+    return True
 
 
 def _size_constants(prob, nodes, rigid):
@@ -1003,14 +1027,16 @@ def _chain_shape(fam, a: Shape, b: Shape):
     return numpy_matmul(a, b)
 
 
-def _build(prob, nodes, tree, names) -> Expr:
-    parents: dict = {}
+def _build(prob, nodes, tree, shape_of) -> Expr:
+    """The typed IR: each node rebuilt, children first, in its shape (``shape_of(node)``)."""
+    parents: dict = {}          # of the links of chains (a + b + c): who uses them
     for node in nodes:
         for a in node.args:
-            parents.setdefault(a, []).append(node)
+            if _chain_of(a):
+                parents.setdefault(a, []).append(node)
     built: dict = {}
     for node in nodes:
-        shape = _concrete(prob, _slot(prob, node), names)
+        shape = shape_of(node)
         if isinstance(node, Var):
             new = Var(shape, name=node.name, props=frozenset(prob.props.get(node.name, ())),
                       span=node.span)
@@ -1027,9 +1053,14 @@ def _build(prob, nodes, tree, names) -> Expr:
             try:
                 new = RULES[node.op].make(args, node.params, shape)
             except ShapeError as err:
-                prob.error(node, err.message, *[_slot(prob, a) for a in node.args])
+                prob.error(node, err.message, *[_shown_slot(prob, a) for a in node.args])
         built[node] = E.with_span(new, node.span)
     return built[tree]
+
+
+def _shown_slot(prob, node) -> _Slot:
+    """A node's slot, for an error message (a scalar's, where no slots were made)."""
+    return prob.slots.get(node) or _Slot([])
 
 
 def _close(v) -> Expr:
@@ -1050,7 +1081,7 @@ def _chain(prob, node, fam, args) -> _Chain:
         if shape is None:
             rule = _KIND_TEXT[RULES[fam].infer]
             prob.error(node, f"{rule} ({out.shape} and {a.shape})",
-                       *[_slot(prob, x) for x in node.args])
+                       *[_shown_slot(prob, x) for x in node.args])
         out.shape = shape
         out.extend(a if isinstance(a, _Chain) else [a])
     return out

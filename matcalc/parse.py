@@ -9,7 +9,9 @@ where (a caret), what was found and what was expected.
 
 from __future__ import annotations
 
+import contextvars
 import difflib
+import functools
 import hashlib
 import keyword
 import os
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import lark
 import sympy
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from .errors import ParseError, UnknownFunctionError
@@ -86,6 +88,17 @@ def _span(meta_or_token) -> tuple[int, int]:
     return meta_or_token.start_pos, meta_or_token.end_pos
 
 
+# Set while parse_syntax parses: whether the parser built anything that ``_resolve`` must
+# replace (a call, a keyword, a where, something refused later); without one, the IR is final
+_PENDING: contextvars.ContextVar[list | None] = contextvars.ContextVar("pending", default=None)
+
+
+def _unresolved() -> None:
+    pending = _PENDING.get()
+    if pending is not None:
+        pending.append(True)
+
+
 MAX_DIGITS = 300   # a number written with more digits (or a larger exponent) is refused
 
 
@@ -94,6 +107,7 @@ class _BadNumber:
 
     def __init__(self, text: str, span):
         self.text, self.span = text, span
+        _unresolved()
 
 
 class _BadKeyword:
@@ -101,6 +115,7 @@ class _BadKeyword:
 
     def __init__(self, keyword, message: str):
         self.keyword, self.message = keyword, message
+        _unresolved()
         self.args = ()
 
 
@@ -110,6 +125,7 @@ class _BadName:
 
     def __init__(self, name: str, span, message: str, hint: str):
         self.name, self.span, self.message, self.hint = name, span, message, hint
+        _unresolved()
         self.args = ()
 
 
@@ -118,6 +134,7 @@ class _Where:
 
     def __init__(self, body, defs):
         self.body, self.defs = body, defs
+        _unresolved()
 
     @property
     def args(self):
@@ -148,6 +165,8 @@ def _sized(text: str, head: str) -> tuple:
 def canonical_name(text: str) -> str:
     """A variable's name as matcalc keeps it: subscripts as _ (w₁ is w_1), a Greek letter as
     its spelling (λ is lambda), so text matcalc printed names the variables it came from."""
+    if text.isascii():
+        return text         # no subscript, no Greek letter
     base = text.rstrip(_SUBSCRIPTS)
     sub = text[len(base):].translate(_FROM_SUBSCRIPT)
     stem, sep, tail = base.partition("_")
@@ -170,6 +189,7 @@ class _Call:
 
     def __init__(self, name: Token, args, span):
         self.name, self.args, self.span = name, args, span
+        _unresolved()
 
 
 class _Keyword:
@@ -177,6 +197,7 @@ class _Keyword:
 
     def __init__(self, name: str, value, span):
         self.name, self.value, self.span = name, value, span
+        _unresolved()
 
     @property
     def args(self):
@@ -196,23 +217,43 @@ class _Parsed:
 
 
 def _values(children) -> list:
-    return [c.value if isinstance(c, _Parsed) else c for c in children]
+    return [c.value if type(c) is _Parsed else c for c in children]
 
 
-def _positioned(f, _data, children, _meta):
-    """The visit wrapper of ``_ToIR``'s callbacks: ``f(meta, children)`` with the children's
-    values (tokens stay tokens) and the extent of the text they span."""
-    meta = _Parsed(children[0].start_pos, children[-1].end_pos)
-    meta.value = f(meta, _values(children))
-    return meta
+def _positioned(f):
+    """A callback of ``_ToIR`` as Lark calls it, ``callback(children)``: ``f(meta, children)``
+    with the children's values (tokens stay tokens) and the extent of the text they span.  (A
+    plain method, not a ``v_args`` wrapper: Lark calls it directly, once per rule it reduces.)"""
+
+    @functools.wraps(f)
+    def callback(self, children):
+        meta = _Parsed(children[0].start_pos, children[-1].end_pos)
+        meta.value = f(self, meta, [c.value if type(c) is _Parsed else c for c in children])
+        return meta
+
+    return callback
 
 
-def _root(f, _data, children, _meta):
-    """The visit wrapper of the start rule's callbacks: the value itself."""
-    return f(None, _values(children))
+def _root(f):
+    """A callback of the start rule: ``f(None, children)``, the value itself."""
+
+    @functools.wraps(f)
+    def callback(self, children):
+        return f(self, None, _values(children))
+
+    callback.root = True
+    return callback
 
 
-@v_args(wrapper=_positioned)
+def _with_positions(cls):
+    """``cls`` with each callback (a public method) made ``_positioned``, but the ``_root`` ones."""
+    for name, f in list(vars(cls).items()):
+        if not name.startswith("_") and callable(f) and not getattr(f, "root", False):
+            setattr(cls, name, _positioned(f))
+    return cls
+
+
+@_with_positions
 class _ToIR(Transformer):
     """Builds untyped IR nodes while the text is parsed; no checks here (errors are raised by
     ``parse_syntax``, after the whole text is read).  Each callback is given every token of
@@ -232,20 +273,22 @@ class _ToIR(Transformer):
 
     def var(self, meta, children):
         tok = children[0]
-        reserved = RESERVED.get(str(tok))      # I, π: constants, not variables
+        text = str(tok)
+        span = (tok.start_pos, tok.end_pos)
+        reserved = RESERVED.get(text)          # I, π: constants, not variables
         if reserved is not None:
-            return reserved(_span(tok))
-        sized = _sized(str(tok), "I")           # Iₙ: the identity of a named size
+            return reserved(span)
+        sized = _sized(text, "I") if text[:1] == "I" else ()   # Iₙ: the identity of a size
         if sized:
-            return sized_node("I", sized, _span(tok))
-        name = canonical_name(str(tok))
+            return sized_node("I", sized, span)
+        name = canonical_name(text)
         if name in self.reserved:
-            return _BadName(name, _span(tok), f"{name} is a function, not a variable",
+            return _BadName(name, span, f"{name} is a function, not a variable",
                             f"write {name}(x) to apply it; name your variable otherwise")
         if keyword.iskeyword(name) and name != "lambda":
-            return _BadName(name, _span(tok), f"'{name}' is a Python keyword",
+            return _BadName(name, span, f"'{name}' is a Python keyword",
                             "matcalc reads expressions, not code")
-        return Var(None, name=name, span=_span(tok))
+        return Var(None, name=name, span=span)
 
     def juxtapose(self, meta, children):
         """a b side by side; a bracket right after an operand is an attempt to index."""
@@ -318,14 +361,14 @@ class _ToIR(Transformer):
     def defs(self, meta, children):
         return children[::2]
 
-    @v_args(wrapper=_root)
+    @_root
     def where(self, meta, children):
         """body where u = …, v = …: each name stands for its definition (earlier definitions
         may be used by later ones, as matcalc prints them, innermost first)."""
         body, _, defs = children
         return _Where(body, defs)
 
-    @v_args(wrapper=_root)
+    @_root
     def start(self, meta, children):
         return children[0]
 
@@ -360,7 +403,9 @@ class _ToIR(Transformer):
         if data.startswith("_"):
             return super().__default__(data, children, _meta)
         meta = _Parsed(children[0].start_pos, children[-1].end_pos)
-        meta.value = self._operator(data, meta, _values(children))
+        values = [c.value if type(c) is _Parsed else c for c in children]
+        meta.value = operator(str(data), tuple(v for v in values if not isinstance(v, Token)),
+                              (meta.start_pos, meta.end_pos))
         return meta
 
     def _operator(self, data, meta, children):
@@ -372,13 +417,17 @@ def parse_syntax(text: str) -> Expr:
     """The untyped IR of one expression (shapes are inferred later)."""
     if not text.strip():
         raise ParseError("empty expression", hint="write an expression, e.g. sum(w*x)")
+    pending: list = []
+    token = _PENDING.set(pending)
     try:
         node = parser().parse(text)
     except UnexpectedInput as err:
         raise _explain(err, text) from None
     except RecursionError:
         raise ParseError("the expression is nested too deeply") from None
-    return _resolve(node, text)
+    finally:
+        _PENDING.reset(token)
+    return _resolve(node, text) if pending else node
 
 
 def _resolve(root, text: str) -> Expr:

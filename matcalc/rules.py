@@ -495,8 +495,9 @@ def nary(name, numpy, *, code=None, text, latex, prec, section, doc="", name_hin
     that of the binary operator with the other arguments' sum/product as partner."""
     if name == "add":
         def partials(y, args, params):
-            return tuple(jdiag(E.const(1), a.shape) if a.shape == y.shape else
-                         column(E.const(1), y.shape) for a in args)
+            one = E.const(1)
+            return tuple(jdiag(one, a.shape) if a.shape == y.shape else column(one, y.shape)
+                         for a in args)
     else:
         def partials(y, args, params):
             out = []

@@ -908,7 +908,10 @@ REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after, i
             sum_of_centered, kron_absorbs_commutation, sum_of_literals)
 
 
-def _rewrite_pass(e: Expr, rewrites=REWRITES) -> Expr:
+def _rewrite_pass(e: Expr, rewrites=REWRITES, settled: set | None = None) -> Expr:
+    """Each node, children first, rewritten until no rewrite applies.  ``settled`` holds the
+    nodes found so in earlier passes (of the same rewrites, in the same ``simplify``): no
+    rewrite applies to them again, so they are not tried (a rewrite depends only on the node)."""
     memo: dict[Expr, Expr] = {}
     for n in E.topological(e):
         if isinstance(n, Call):
@@ -916,6 +919,9 @@ def _rewrite_pass(e: Expr, rewrites=REWRITES) -> Expr:
             m = n if new_args == n.operands else rebuild(n, new_args)
         else:
             m = n
+        if not isinstance(m, Call) or (settled is not None and m in settled):
+            memo[n] = m         # every rewrite is of an operation: none applies to a leaf
+            continue
         for _ in range(50):
             for rw in rewrites:
                 r = rw(m)
@@ -923,6 +929,8 @@ def _rewrite_pass(e: Expr, rewrites=REWRITES) -> Expr:
                     m = r
                     break
             else:
+                if settled is not None:
+                    settled.add(m)
                 break
         else:
             STATS["unconverged"] += 1
@@ -963,9 +971,10 @@ def simplify(e: Expr, frozen: dict | frozenset = frozenset()) -> Expr:
     left in front is absorbed by a difference (``sign_into_difference``).  Subexpressions in
     ``frozen`` (the user's own) are kept exactly as written."""
     token = _KEEP.set(frozenset(frozen))
+    settled: set = set()
     try:
         for _ in range(20):
-            new = scalar_algebra(_rewrite_pass(e), frozen)
+            new = scalar_algebra(_rewrite_pass(e, settled=settled), frozen)
             if new == e:
                 break
             e = new
@@ -1231,11 +1240,13 @@ _MEMO_LIMIT = 20_000
 
 
 def clear_caches() -> None:
-    """Forget memoised simplifications (benchmarks clear them to time cold work; mutation runs
-    before every test, so a mutant cannot answer from the unmutated code's memo)."""
+    """Forget memoised simplifications, and the remembered orders of large expressions
+    (benchmarks clear them to time cold work; mutation runs before every test, so a mutant
+    cannot answer from the unmutated code's memo)."""
     _SCALAR_MEMO.clear()
     _COUNTS.clear()
     _FLIPS.clear()
+    E.forget_orders()
 
 
 ALGEBRA_LIMIT = 400   # nodes: a larger algebraic expression is left as it is

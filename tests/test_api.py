@@ -120,3 +120,32 @@ def test_evaluate_a_matrix_by_a_scalar_has_the_matrix_layout():
                                         (("m", "n"), ("m", "n")), (5, ("5",)), ("scalar", ())])
 def test_shape_declaration_spellings(spec, dims):
     assert matcalc.parse("W", shapes={"W": spec}).shape == dims
+
+
+def test_the_garbage_collector_is_paused_only_while_matcalc_works():
+    """parse, diff and printing pause Python's cyclic collector and resume it after, even when
+    they raise; a collector the caller had disabled stays disabled."""
+    import gc
+
+    from matcalc import api
+    seen = []
+    original = api.derivative
+
+    def spy(*args):
+        seen.append(gc.isenabled())
+        return original(*args)
+
+    assert gc.isenabled()
+    try:
+        api.derivative = spy
+        d = matcalc.diff("sum(w*x)", "w")
+        assert str(d) == "xᵀ" and seen == [False] and gc.isenabled()
+        with pytest.raises(matcalc.ParseError):
+            matcalc.diff("x +", "x")
+        assert gc.isenabled()
+        gc.disable()
+        matcalc.diff("x*x", "x")
+        assert not gc.isenabled()
+    finally:
+        api.derivative = original
+        gc.enable()

@@ -341,3 +341,25 @@ def test_conflict(expr, shapes, message):
     assert str(info.value) == message
     line, column = info.value.line_column
     assert f"line {line}, column {column}:" in message
+
+
+# numbers, lower-case names and element-wise operations only: inference knows every node is a
+# scalar without solving; the solver, made to run, reads each the same
+ELEMENTWISE_ONLY = ["x", "2*x", "a*x + b", "x - y/z", "sin(x)^2 + cos(x)^2", "-x*y + 3",
+                    "max(0, w*x + b)", "leaky_relu(x) + elu(x, 2)", "x^y^z", "λ*x + α",
+                    "exp(log(x) - sigmoid(x*t))", "a1*x + a2*x + a3*x", "x*x*x*x", "π*x^2",
+                    "(x + y)*(x - y)/(1 + x)", "sqrt(x)*√y", "x²"]
+
+
+@pytest.mark.parametrize("expr", ELEMENTWISE_ONLY)
+def test_elementwise_only_is_scalar_throughout(expr, monkeypatch):
+    import matcalc.infer as infer_module
+    from matcalc.expr import topological
+    from matcalc.parse import parse_syntax
+    assert infer_module._scalar_throughout(topological(parse_syntax(expr)))
+    fast = matcalc.parse(expr)
+    monkeypatch.setattr(infer_module, "_scalar_throughout", lambda nodes: False)
+    solved = matcalc.parse(expr)
+    assert fast.node == solved.node and str(fast) == str(solved)
+    assert all(s == () for s in fast.shapes.values()) and fast.shape == ()
+    assert str(matcalc.diff(expr, "x")) == str(matcalc.diff(solved, "x"))

@@ -323,7 +323,8 @@ def test_unconverged_simplification_is_counted(monkeypatch):
     expression adds one to ``STATS["unconverged"]`` (which the test suite watches)."""
     a, b = matcalc.parse("x + 1").node, matcalc.parse("x + 2").node
     flip = {a: b, b: a}
-    monkeypatch.setattr(S, "_rewrite_pass", lambda e, rewrites=S.REWRITES: flip.get(e, e))
+    monkeypatch.setattr(S, "_rewrite_pass",
+                        lambda e, rewrites=S.REWRITES, settled=None: flip.get(e, e))
     monkeypatch.setitem(S.STATS, "unconverged", 3)
     S.simplify(a)
     assert S.STATS["unconverged"] == 4
@@ -456,3 +457,18 @@ def test_the_inverse_of_vec_goes_through_elementwise_functions(expr, text):
 
 def test_the_inverse_of_vec_through_a_transpose():
     check("sum(vec(X)*vec(X'))", "X", "2Xᵀ", {"X": "n,n"})
+
+
+def test_no_rewrite_applies_to_a_leaf():
+    """A rewrite pass passes over names, numbers and I without trying the rewrites."""
+    from matcalc import expr as E
+    from matcalc.shapes import Shape, dim
+    n = dim("n")
+    leaves = [E.var("x", Shape(())), E.var("x", Shape((n,))), E.var("A", Shape((n, n))),
+              E.var("S", Shape((n, n)), {"sym"}), E.const(0), E.const(3),
+              E.ones(Shape((n,))), E.zero(Shape((n, n))), E.identity(n)]
+    rewrites = set(S.REWRITES) | {S.dot_of_rows, S.product_of_constants, S.index_of_known,
+                                  S.sum_of_constant}
+    for leaf in leaves:
+        for rw in rewrites:
+            assert rw(leaf) is None, (rw.__name__, leaf)
