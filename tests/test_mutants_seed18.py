@@ -143,3 +143,15 @@ def test_literals_multiply_and_add_entry_by_entry(text, wrt, want):
     d = matcalc.diff(text, wrt)
     assert str(d) == want
     assert_verified(d)
+
+
+# -- a product written side by side waits for its operands' shapes; with none to wait for, a
+# name takes the case convention (infer._solve's last resort, reached by no test function:
+# test_forms_agree parses this case while it is collected, before mutmut plants a mutant)
+
+def test_a_quadratic_form_written_side_by_side_makes_its_matrix_square():
+    e = matcalc.parse("2x A x", {"x": "n"})
+    assert e.shapes == {"x": ("n",), "A": ("n", "n")}
+    d = matcalc.diff("2x A x", "x", shapes={"x": "n"})
+    assert str(d) == "2xᵀ (A + Aᵀ)"
+    assert_verified(d)
