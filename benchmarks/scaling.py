@@ -22,6 +22,11 @@ Families (the issue's list):
     numpy       the chain's derivative as NumPy code (to_numpy), compiled
     sigmoid     sigmoid(sigmoid(…(x))), N deep, w.r.t. x             issue: 2,000
     check       matcalc check "sum(x*x)" --wrt x --shape x=N         issue: x=100,000
+
+and one more, the size of a graph that is exponential as a tree (named intermediates that use
+each other; every stage must work on the graph, issue 13 asks for time linear in the DAG):
+
+    where       sum(sN) where s1 = sin(x), s2 = sin(s1) + cos(s1), …     not in the issue: 2,000
 """
 
 from __future__ import annotations
@@ -61,6 +66,11 @@ def _sigmoid(n):
     return "sigmoid(" * n + "x" + ")" * n, "x", None
 
 
+def _where(n):
+    defs = ["s1 = sin(x)"] + [f"s{i} = sin(s{i - 1}) + cos(s{i - 1})" for i in range(2, n + 1)]
+    return f"sum(s{n}) where " + ", ".join(defs), "x", None
+
+
 def _check(n):
     return "sum(x*x)", "x", {"x": str(n)}
 
@@ -75,6 +85,7 @@ FAMILIES = {
     "numpy": (_chain, 250, 500, "numpy"),
     "sigmoid": (_sigmoid, 1000, 2000, "diff"),
     "check": (_check, 50000, 100000, "check"),
+    "where": (_where, 1000, 2000, "diff"),
 }
 
 
