@@ -89,7 +89,9 @@ inferred over the whole expression, by these rules, in this order:
    of a batched layer.  A row or a vector beside a column (NumPy's outer broadcast to m×n)
    is refused: repeat them explicitly, `ones(m)@r + c@ones(n)'`.
 4. Case: an undeclared upper-case name is a matrix, a lower-case one a scalar or a vector (a
-   matrix only where an operation demands one).
+   matrix only where an operation demands one).  Side by side, a lower-case name right of a
+   matrix (or a row) is the vector it multiplies, as in a paper: `W x + b`, `A B x`, `x' y`
+   (the inner product); left of one it is a coefficient, `a B`.
 5. Element-wise partners, when nothing else decides: a Greek-named coefficient (`lam`,
    `alpha`, `η`) used only in products and functions is a scalar; beside a matrix, a lower-case
    name is a row of it for `+` and `-` (the bias) and a scalar for `*` and `/` (`X/d`,

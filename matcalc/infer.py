@@ -301,7 +301,7 @@ class _Constraint:
 # operations, Greek-named coefficients (λ in λ w·w), then element-wise partners (x in sum(w*x)
 # takes w's shape, N in sum(x)/N is a scalar).
 GREEK = 0
-_DEFAULT_STAGES = ((2, {"chain", "flip"}), (1, {"literal"}),
+_DEFAULT_STAGES = ((2, {"chain", "flip", "side_by_side"}), (1, {"literal"}),
                    (3, {"reduce", "diagonal", "kronecker", "flatten", "square", "invertible",
                         "chain", "vec2vec", "vec2scalar"}), (GREEK, set()), (1, {"map2"}))
 
@@ -881,6 +881,8 @@ def _matmul_step(prob, node, out, slots, ranks, stage, juxtaposed=False) -> bool
     if None in ranks:
         if stage < 2:
             return False
+        if juxtaposed:
+            return _side_by_side_default(prob, args, slots, ranks)
         for i, (a, r) in enumerate(zip(args, ranks)):
             if r is None:
                 if isinstance(a, Call) and RULES[a.op].infer == "flip":
@@ -918,6 +920,22 @@ def _matmul_step(prob, node, out, slots, ranks, stage, juxtaposed=False) -> bool
     else:
         _set(out, [acc[1], acc[2]])
     return True
+
+
+def _side_by_side_default(prob, args, slots, ranks):
+    """A lower-case name of unknown shape right of a matrix is the vector it multiplies, as in
+    a paper: W x (an upper-case name of unknown shape first becomes the matrix).  Any other
+    unknown waits (a x, a b: scalar coefficients, by the case convention at the end)."""
+    for i in range(1, len(args)):
+        a, left = args[i], args[i - 1]
+        if ranks[i] is None and isinstance(a, Var) and not _is_upper_var(a):
+            if ranks[i - 1] == 2:
+                _set(slots[i], _fresh(1))
+                return PROGRESS
+            if ranks[i - 1] is None and _is_upper_var(left):
+                _set(slots[i - 1], _fresh(2))
+                return PROGRESS
+    return False
 
 
 def _operand_form(dims):

@@ -139,7 +139,11 @@ READINGS = [
     ("x' A x", {}, 'xᵀ A x', {'x': ('n',), 'A': ('n', 'n')}, ()),
     ('A B', {}, 'A B', {'A': ('n', 'm'), 'B': ('m', 'k')}, ('n', 'k')),
     ('x y', {}, 'x y', {'x': (), 'y': ()}, ()),
-    ("x' y", {}, 'y xᵀ', {'y': (), 'x': ('n',)}, ('1', 'n')),
+    ("x' y", {}, 'xᵀ y', {'x': ('n',), 'y': ('n',)}, ()),     # the inner product, as printed
+    ('A x', {}, 'A x', {'A': ('n', 'm'), 'x': ('m',)}, ('n',)),  # a name right of a matrix:
+    ('W x + b', {}, 'W x + b', {'W': ('n', 'm'), 'x': ('m',), 'b': ('n',)}, ('n',)),  # a vector
+    ('A B x', {}, 'A B x', {'A': ('n', 'm'), 'B': ('m', 'k'), 'x': ('k',)}, ('n',)),
+    ('a B', {}, 'a B', {'a': (), 'B': ('n', 'm')}, ('n', 'm')),  # left of one: a coefficient
     ('2 3 x', {}, '6x', {'x': ()}, ()),
     ('a b', {'a': 'scalar', 'b': 'scalar'}, 'a b', {'a': (), 'b': ()}, ()),
     ('[x, y]', {}, '[x, y]', {'x': (), 'y': ()}, ('2',)),
@@ -363,3 +367,13 @@ def test_elementwise_only_is_scalar_throughout(expr, monkeypatch):
     assert fast.node == solved.node and str(fast) == str(solved)
     assert all(s == () for s in fast.shapes.values()) and fast.shape == ()
     assert str(matcalc.diff(expr, "x")) == str(matcalc.diff(solved, "x"))
+
+
+def test_a_layer_written_side_by_side_is_differentiated_as_a_product():
+    """W x + b as a paper writes it, nothing declared: x is the vector W multiplies."""
+    d = matcalc.diff("sum((W x + b - y)^2)", "W")
+    assert str(d) == "2(W x + b − y) xᵀ"
+    assert_verified(d)
+    d = matcalc.diff("x' y", "x")
+    assert str(d) == "yᵀ"
+    assert_verified(d)
