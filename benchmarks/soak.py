@@ -70,11 +70,43 @@ ALPHABET = (list("abcxyzwWXAT0123456789.,()[]+-*/^@'·⊙⊗⊘−×÷=;:_ \t\n\
                "ｘ", "х", "ⅹ", "∑", "√", "∂", "\u200b", "\x00", "\ud7ff", "😀"])
 
 
+NAMES = ["x", "y", "A", "B", "s", "lam", "W", "z"]
+UNARY = ["sum", "mean", "exp", "sin", "vec", "diag", "trace", "softmax", "norm", "relu", "det",
+         "inv", "logsumexp", "log_softmax", "sqrt", "tanh"]
+
+
+def composition(rng: random.Random, depth: int) -> str:
+    """Operations composed at random over undeclared names: most do not type-check, and the
+    rest exercise shape inference where no declaration helps (a literal beside a matrix, an
+    exponent that is a vector, an axis of a vector)."""
+    if depth == 0 or rng.random() < 0.25:
+        return rng.choice(NAMES) if rng.random() < 0.85 else \
+            rng.choice(["2", "0.5", "[1, 2]", "[x, y]", "eye(3)", "ones(3)"])
+    k = rng.random()
+    if k < 0.45:
+        op = rng.choice(["+", "-", "*", "/", "@", "^", "⊗", "·", " "])
+        return f"({composition(rng, depth - 1)} {op} {composition(rng, depth - 1)})"
+    if k < 0.55:
+        return f"({composition(rng, depth - 1)})'"
+    if k < 0.65:
+        return (f"{rng.choice(['sum', 'mean', 'softmax', 'max'])}({composition(rng, depth - 1)}"
+                f", axis={rng.choice([0, 1, -1])})")
+    if k < 0.72:
+        return (f"{rng.choice(['max', 'min', 'dot', 'kron', 'leaky_relu', 'elu'])}("
+                f"{composition(rng, depth - 1)}, {composition(rng, depth - 1)})")
+    return f"{rng.choice(UNARY)}({composition(rng, depth - 1)})"
+
+
 def fuzz_case(rng: random.Random, seed: int) -> tuple[str, dict, str]:
-    """(text, declared shapes, wrt): arbitrary code points, token soup, or a valid expression
-    mutated by a few insertions, deletions and reversals (with its shapes and one of its
-    variables, so that many mutants still parse and reach the differentiator)."""
-    kind = rng.randrange(4)
+    """(text, declared shapes, wrt): arbitrary code points, token soup, operations composed at
+    random, or a valid expression mutated by a few insertions, deletions and reversals (with
+    its shapes and one of its variables, so that many mutants still parse and reach the
+    differentiator)."""
+    kind = rng.randrange(5)
+    if kind == 4:                                   # operations composed at random
+        text = composition(rng, rng.randint(1, 4))
+        present = [v for v in NAMES if v in text] or ["x"]
+        return text, {}, rng.choice(present)
     if kind == 0:                                   # arbitrary code points
         text = "".join(chr(rng.randrange(0x20, 0x3000)) for _ in range(rng.randrange(30)))
         return text, {}, rng.choice(["x", "W", "a", "[a, b]"])
