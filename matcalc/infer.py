@@ -415,15 +415,10 @@ def _solve(prob: _Problem, nodes):
                     _set(slot, _fresh(2) if name[:1].isupper() else [])
                     break
             else:
-                for c in constraints:
-                    if c.done:
-                        continue
-                    unknown = [a for a in c.node.args if _dims_of(_slot(prob, a)) is None]
-                    if unknown:
-                        _set(_slot(prob, unknown[0]), [])
-                        break
-                else:
-                    raise AssertionError("internal: shape inference made no progress")
+                # every name is known and still no default applies: a bug (a fallback that made
+                # any unknown operand a scalar stood here; no test and no fuzzed expression, of
+                # 90,000, came to it)
+                raise AssertionError("internal: shape inference made no progress")
     # every remaining slot must be known: a name by the case convention (A a matrix in A², x a
     # scalar in x²), then anything else a scalar
     for name in prob.order:
@@ -804,10 +799,9 @@ def _broadcast_step(prob, node, out, slots, ranks, stage):
         return True
     if stage >= 1:
         upper = [i for i, x in enumerate(args) if _is_upper_var(x)]
-        lower = [i for i, x in enumerate(args) if isinstance(x, Var) and not _is_upper_var(x)]
-        if upper and lower:             # X + b: a matrix and a row of it
-            _set(slots[upper[0]], _fresh(2))
-            return PROGRESS
+        if upper:       # the upper-case name is the matrix first, and its partner is then read
+            _set(slots[upper[0]], _fresh(2))    # beside a matrix: X + b a row of it (the
+            return PROGRESS                     # bias), X/√d a scalar, X + Y a matrix
         _unify(a, b)
         _unify(out, a)
         return True
@@ -1056,8 +1050,7 @@ def _build(prob, nodes, tree, shape_of) -> Expr:
     for node in nodes:
         shape = shape_of(node)
         if isinstance(node, Var):
-            new = Var(shape, name=node.name, props=frozenset(prob.props.get(node.name, ())),
-                      span=node.span)
+            new = Var(shape, name=node.name, props=frozenset(prob.props.get(node.name, ())))
         elif isinstance(node, Const):
             new = node
         else:

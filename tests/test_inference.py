@@ -144,6 +144,11 @@ READINGS = [
     ('W x + b', {}, 'W x + b', {'W': ('n', 'm'), 'x': ('m',), 'b': ('n',)}, ('n',)),  # a vector
     ('A B x', {}, 'A B x', {'A': ('n', 'm'), 'B': ('m', 'k'), 'x': ('k',)}, ('n',)),
     ('a B', {}, 'a B', {'a': (), 'B': ('n', 'm')}, ('n', 'm')),  # left of one: a coefficient
+    # beside an upper-case name, a function of a lower-case one scales as the name does (X/d):
+    # X/√d, X (y + 1) (they were element-wise, d and y matrices)
+    ('X / sqrt(d)', {}, 'X/√d', {'X': ('n', 'm'), 'd': ()}, ('n', 'm')),
+    ('X*(y+1)', {}, '(y + 1) X', {'X': ('n', 'm'), 'y': ()}, ('n', 'm')),
+    ('X + Y', {}, 'X + Y', {'X': ('n', 'm'), 'Y': ('n', 'm')}, ('n', 'm')),
     ('2 3 x', {}, '6x', {'x': ()}, ()),
     ('a b', {'a': 'scalar', 'b': 'scalar'}, 'a b', {'a': (), 'b': ()}, ()),
     ('[x, y]', {}, '[x, y]', {'x': (), 'y': ()}, ('2',)),

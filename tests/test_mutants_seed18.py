@@ -155,3 +155,31 @@ def test_a_quadratic_form_written_side_by_side_makes_its_matrix_square():
     d = matcalc.diff("2x A x", "x", shapes={"x": "n"})
     assert str(d) == "2xᵀ (A + Aᵀ)"
     assert_verified(d)
+
+
+# -- seed 19's survivors ----------------------------------------------------------------------
+
+def test_a_softplus_like_quotient_without_an_exponential_is_no_sigmoid():
+    """simplify._logistic rewrites 1/(1 + eᵃ) as σ(−a) only for an exponential: a mutant that
+    took any atom's argument printed ∂/∂x log(1 + sin(x)) as cos(x) σ(−x), a wrong value."""
+    d = matcalc.diff("log(1 + sin(x)) + exp(x)", "x")
+    assert str(d) == "cos(x)/(1 + sin(x)) + exp(x)"
+    assert_verified(d)
+    d = matcalc.diff("log(1 + exp(x))", "x")
+    assert str(d) == "σ(x)"
+
+
+def test_shapes_with_a_name_that_is_not_a_string_say_what_to_write():
+    with pytest.raises(matcalc.ShapeError) as info:
+        matcalc.parse("x", shapes={1: "n"})
+    assert info.value.hint == "e.g. shapes={'x': 'n', 'W': 'm,n'}"
+
+
+def test_a_scaled_matrix_by_the_scale_inside_a_function():
+    """X/√d with nothing declared: d is the scalar that scales X (it was a matrix)."""
+    d = matcalc.diff("sum(X / sqrt(d))", "d")
+    assert str(d) == "−sum(X)/(2d^(3/2))"
+    assert_verified(d)
+    d = matcalc.diff("sum(X * exp(y))", "y")
+    assert str(d) == "exp(y) sum(X)"
+    assert_verified(d)
