@@ -1751,9 +1751,9 @@ _register(Rule("eye", "constant", (1, 1), "identity", _eye_shape, text="eye",
 def constant(name, value, doc):
     """A constant of a named size, every entry ``value``: ones(m, n), zeros(n)."""
     maker = E.ones if value == 1 else E.zero
-    return _register(Rule(name, "constant", (1, 2), "constant", lambda s, p: Shape(tuple(p)),
+    return _register(Rule(name, "constant", (1, 2), "constant", None,   # a macro: no node,
                           text=name, call=_dims_call(name), section="linear algebra",
-                          macro=True, doc=doc,
+                          macro=True, doc=doc,                   # so no shape of its own
                           build=lambda a, p, old: maker(old if old is not None else
                                                         Shape(tuple(p)))))
 

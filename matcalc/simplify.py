@@ -439,8 +439,9 @@ def _spelled(e: Expr) -> Expr:
 
 
 def reshaped_constant(e: Expr) -> Expr | None:
-    """vec⁻¹(c 𝟙) = c 𝟙 𝟙ᵀ and vec(c 𝟙 𝟙ᵀ) = c 𝟙: the same constant entries in the new shape."""
-    if (_is(e, "unvec") or _is(e, "vec")) and isinstance(e.operands[0], Const):
+    """vec(c 𝟙 𝟙ᵀ) = c 𝟙: the same constant entries in the new shape (vec⁻¹(c 𝟙) is
+    ``unvec_of_elementwise``'s)."""
+    if _is(e, "vec") and isinstance(e.operands[0], Const):
         return Const(e.shape, value=e.operands[0].value)
     return None
 

@@ -183,3 +183,23 @@ def test_a_scaled_matrix_by_the_scale_inside_a_function():
     d = matcalc.diff("sum(X * exp(y))", "y")
     assert str(d) == "exp(y) sum(X)"
     assert_verified(d)
+
+
+def test_a_power_too_large_to_compute_stays_a_power():
+    """simplify._to_sympy keeps 9^(9^9) an atom: handed to SymPy it is computed, a number of
+    1.2 billion bits (the mutant that did so ran past mutmut's timeout)."""
+    d = matcalc.diff("x * 9^9^9 + x^2", "x")
+    assert str(d) == "2x + 9³⁸⁷⁴²⁰⁴⁸⁹"
+    d = matcalc.diff("sin(x) * 2^(10^7)", "x")
+    assert str(d) == "2¹⁰⁰⁰⁰⁰⁰⁰ cos(x)"
+
+
+def test_a_literal_of_rows_of_known_length_is_an_explicit_matrix_in_sympy():
+    """rules._sympy_stack: pieces of numeric size make an explicit Matrix (its entries are
+    the vectors' entries), not a BlockMatrix."""
+    import sympy
+    d = matcalc.diff("[w', v'] @ x", "x", shapes={"w": "3", "v": "3"})
+    assert str(d) == "[wᵀ, vᵀ]"
+    assert isinstance(d.sympy, sympy.MatrixBase)
+    assert [str(e) for e in d.sympy] == ["w[0, 0]", "w[1, 0]", "w[2, 0]",
+                                         "v[0, 0]", "v[1, 0]", "v[2, 0]"]
