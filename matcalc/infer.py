@@ -147,7 +147,6 @@ class _Problem:
     text: str | None
     slots: dict = field(default_factory=dict)      # id(node) -> slot
     var_slots: dict = field(default_factory=dict)  # name -> slot
-    declared: set = field(default_factory=set)
     constraints: list = field(default_factory=list)
     order: dict = field(default_factory=dict)      # variable names in order of appearance
     #                                                (the keys: an ordered set)
@@ -174,16 +173,12 @@ def infer(tree: Expr, shapes: dict[str, Shape] | None = None, text: str | None =
     shapes = shapes or {}
     rigid: dict = {}
     for name, shape in shapes.items():
-        slot = _Slot([])
         dims = []
         for d in shape.dims:
-            key = d
-            if key not in rigid:
-                rigid[key] = _Dim(d)
-            dims.append(rigid[key])
-        slot.dims = dims
-        prob.var_slots[name] = slot
-        prob.declared.add(name)
+            if d not in rigid:
+                rigid[d] = _Dim(d)
+            dims.append(rigid[d])
+        prob.var_slots[name] = _Slot(dims)
 
     tree = _dimension_names(tree, shapes)
     nodes = E.topological(tree)
@@ -334,11 +329,10 @@ def _term_name(node):
 def _greek_default(prob, greek) -> bool:
     """Make the first unknown Greek-named variable that only element-wise operations use a
     scalar (True if one was).  ``greek`` iterates over the Greek names in order and resumes
-    where the last call stopped: a name passed over is known, declared or structural, and
-    stays so."""
+    where the last call stopped: a name passed over is known (declared names are) or
+    structural, and stays so."""
     for name in greek:
-        if _dims_of(prob.var_slots[name]) is None and \
-                name not in prob.declared and name not in prob.structural:
+        if _dims_of(prob.var_slots[name]) is None and name not in prob.structural:
             _set(prob.var_slots[name], [])
             return True
     return False
@@ -917,18 +911,18 @@ def _matmul_step(prob, node, out, slots, ranks, stage, juxtaposed=False) -> bool
 
 
 def _side_by_side_default(prob, args, slots, ranks):
-    """A lower-case name of unknown shape right of a matrix is the vector it multiplies, as in
-    a paper: W x (an upper-case name of unknown shape first becomes the matrix).  Any other
-    unknown waits (a x, a b: scalar coefficients, by the case convention at the end)."""
+    """Side by side, an upper-case name of unknown shape is a matrix, and a lower-case name
+    right of a matrix (or a row) is the vector it multiplies, as in a paper: W x, B A x, xᵀ y.
+    Any other unknown waits (a B, a b: scalar coefficients, by the case convention at the
+    end)."""
+    for i, a in enumerate(args):
+        if ranks[i] is None and _is_upper_var(a):
+            _set(slots[i], _fresh(2))
+            return PROGRESS
     for i in range(1, len(args)):
-        a, left = args[i], args[i - 1]
-        if ranks[i] is None and isinstance(a, Var) and not _is_upper_var(a):
-            if ranks[i - 1] == 2:
-                _set(slots[i], _fresh(1))
-                return PROGRESS
-            if ranks[i - 1] is None and _is_upper_var(left):
-                _set(slots[i - 1], _fresh(2))
-                return PROGRESS
+        if ranks[i] is None and isinstance(args[i], Var) and ranks[i - 1] == 2:
+            _set(slots[i], _fresh(1))
+            return PROGRESS
     return False
 
 

@@ -203,3 +203,35 @@ def test_a_literal_of_rows_of_known_length_is_an_explicit_matrix_in_sympy():
     assert isinstance(d.sympy, sympy.MatrixBase)
     assert [str(e) for e in d.sympy] == ["w[0, 0]", "w[1, 0]", "w[2, 0]",
                                          "v[0, 0]", "v[1, 0]", "v[2, 0]"]
+
+
+# -- seed 20's survivors ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, shapes", [("B A x", {"B": "n,m"}), ("b + B A x", {"B": "n,m"}),
+                                          ("b + B A x", {}), ("b + A x", {})])
+def test_a_name_after_matrices_side_by_side_is_a_vector(text, shapes):
+    """Side by side, an upper-case name is a matrix and a lower-case name right of one the
+    vector it multiplies (infer._side_by_side_default).  b + B A x was refused ("B A: matrix
+    n×?; x: scalar"): b was made a scalar first, and the product with it."""
+    e = matcalc.parse(text, shapes)
+    assert e.shapes["x"] == (e.shapes["A"][1],)
+    assert len(e.shapes["A"]) == 2 and e.shapes.get("b", ("n",)) == (e.shapes.get("B", e.shapes["A"])[0],)
+
+
+def test_the_product_of_two_matrices_and_a_vector_written_side_by_side():
+    e = matcalc.parse("B A x", {"B": "n,m"})
+    assert e.shapes == {"B": ("n", "m"), "A": ("m", "k"), "x": ("k",)}
+    d = matcalc.diff("sum(B A x)", "A", shapes={"B": "n,m"})
+    assert str(d) == "Bᵀ 𝟙 xᵀ"
+    assert_verified(d)
+
+
+def test_a_sum_too_large_for_sympy_keeps_the_order_of_the_text():
+    """Reverse mode meets the last term first; past simplify's ALGEBRA_LIMIT the terms are put
+    back in the order of the text (simplify._terms_in_users_order)."""
+    from matcalc.simplify import ALGEBRA_LIMIT
+    n = ALGEBRA_LIMIT + 10
+    d = matcalc.diff(" + ".join(f"a{i}*x" for i in range(1, n + 1)), "x")
+    assert str(d) == " + ".join(f"a{i}" for i in range(1, n + 1))
+    values = {f"a{i}": float(i) for i in range(1, n + 1)} | {"x": 0.5}
+    assert float(np.asarray(d.evaluate(values))) == n * (n + 1) / 2
