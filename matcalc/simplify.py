@@ -362,6 +362,8 @@ def index_of_known(e: Expr) -> Expr | None:
         return v
     if _is(v, "reshape"):                               # the same entries in the same order
         return _index(v.operands[0], i)
+    if _is(v, "div") and v.operands[1].shape.is_scalar:     # (u/s)ᵢ = uᵢ/s
+        return E.div(_index(v.operands[0], i), v.operands[1])
     if _is(v, "matmul") and len(v.operands) == 2 and _is(v.operands[1], "unit"):
         M, c = v.operands[0], v.operands[1].params[0]   # 𝕖ᵢᵀ M 𝕖ⱼ = Mᵢⱼ, read where known
         return _entry(M.operands[0], c, i) if _is(M, "T") else _entry(M, i, c)

@@ -46,12 +46,24 @@ def test_unrelated_terms_do_not_reorder_a_derivative(padding):
         == pytest.approx(np.exp(-0.4) + np.cos(0.3))
 
 
-# -- the Hessian of a norm of a vector literal goes through the partials of an entry
+# -- the Hessian of a function of a vector literal goes through the partials of an entry
 # (rules._index_partials: ∂gᵢ/∂g = 𝕖ᵢᵀ, reached by no test)
 
-def test_the_hessian_of_the_norm_of_a_literal():
+def test_the_hessian_of_a_function_of_a_literal():
+    h = matcalc.hessian("logsumexp([x, y])", "x")
+    assert str(h) == "𝕖₁ᵀ (s ⊙ 𝕖₁ − s sᵀ 𝕖₁) where s = softmax([x, y])"
+    for x, y in [(0.6, -0.8), (1.5, 0.25), (-0.3, 2.0)]:
+        s1 = np.exp(x) / (np.exp(x) + np.exp(y))
+        assert float(np.asarray(h.evaluate({"x": x, "y": y}))) == \
+            pytest.approx(s1 * (1 - s1), rel=1e-12)
+
+
+def test_an_entry_of_a_scaled_literal_is_the_scaled_entry():
+    """(u/s)ᵢ = uᵢ/s: ∂‖[x, y]‖/∂x is x/‖[x, y]‖ (it printed 𝕖₁ᵀ ([x, y]/‖[x, y]‖))."""
+    d = matcalc.diff("norm([x, y])", "x")
+    assert str(d) == "x/‖[x, y]‖"
     h = matcalc.hessian("norm([x, y])", "x")
-    assert str(h) == "𝕖₁ᵀ ((𝕖₁ − (𝕖₁ᵀ (u/‖u‖²)) u)/‖u‖) where u = [x, y]"
+    assert str(h) == "(1 − x²/‖[x, y]‖²)/‖[x, y]‖"
     for x, y in [(0.6, -0.8), (1.5, 0.25), (-0.3, 2.0)]:
         assert float(np.asarray(h.evaluate({"x": x, "y": y}))) == \
             pytest.approx(y * y / (x * x + y * y) ** 1.5, rel=1e-12)
