@@ -191,7 +191,7 @@ def infer(tree: Expr, shapes: dict[str, Shape] | None = None, text: str | None =
     prob.rigid = rigid
     for node in nodes:
         _constrain(prob, node)
-        if isinstance(node, Call) and RULES[node.op].infer not in ("map", "map2", "power"):
+        if isinstance(node, Call) and RULES[node.op].infer not in _ELEMENTWISE:
             prob.structural.update(a.name for a in node.args if isinstance(a, Var))
         elif isinstance(node, Call) and RULES[node.op].infer == "map2" and \
                 not RULES[node.op].scaling:
@@ -431,10 +431,7 @@ def _explain(prob, c, why=None):
     for a in node.args:
         where = prob.text[a.span[0]:a.span[1]] if (prob.text and a.span) else "operand"
         shapes.append(f"{where}: {_shape_text(_slot(prob, a))}")
-    where = prob.text[node.span[0]:node.span[1]] if (prob.text and node.span) else None
-    subject = f"in {where!r}: " if where else ""
-    raise ShapeError(f"shape conflict {subject}{label} ({'; '.join(shapes)})",
-                     text=prob.text, span=node.span)
+    prob.error(node, f"{label} ({'; '.join(shapes)})")
 
 
 _KIND_TEXT = {
@@ -482,7 +479,7 @@ def _default_rank(prob, node) -> int:
         if _is_upper_var(n):
             return 2
         kind = RULES[n.op].infer if isinstance(n, Call) else None
-        if kind in ("map", "map2", "power"):
+        if kind in _ELEMENTWISE:
             stack.extend(n.args)    # (the exponent of ^ is known by now: a scalar, from stage 0)
     return best
 
@@ -815,7 +812,7 @@ def _leaf_names(prob, node) -> list:
             if _dims_of(prob.var_slots[n.name]) is not None:
                 return []
             out.append(n)
-        elif isinstance(n, Call) and RULES[n.op].infer in ("map", "map2", "power"):
+        elif isinstance(n, Call) and RULES[n.op].infer in _ELEMENTWISE:
             stack.extend(n.args)
         elif not isinstance(n, Const):
             return []
@@ -878,11 +875,6 @@ def _matmul_step(prob, node, out, slots, ranks, stage, juxtaposed=False) -> bool
                 if not isinstance(a, Var) and stage < 3:
                     continue  # a compound operand's own operation decides first: diag(x) @ y
                 _set(slots[i], _fresh(_default_rank(prob, a)))
-                return PROGRESS
-        for i, a in enumerate(args):
-            if ranks[i] is None and isinstance(a, Call) and RULES[a.op].infer == "flip":
-                inner = _slot(prob, a.args[0])   # a transpose of an unknown: by its argument
-                _set(inner, _fresh(_default_rank(prob, a.args[0])))
                 return PROGRESS
         return False
     acc = None                  # ("scalar",) | ("col", n) | ("row", n) | ("mat", m, n)

@@ -137,6 +137,11 @@ class Style:
         return body + " where " + ", ".join(f"{n} = {d}" for n, d in defs)
 
 
+def _outer(column: str, row: str) -> str:
+    """𝟙ₘ𝟙ₙᵀ side by side; with a space where a size has no subscript: ones(q) ones(p)ᵀ."""
+    return column + row if "(" not in column + row else f"{column} {row}"
+
+
 def _dim_factors(d) -> list[str]:
     """A size as its factors, each dimension as often as its power: k²m → [k, k, m]."""
     d = as_sympy(d)
@@ -381,13 +386,13 @@ class Printer:
                 if e.shape.is_row:
                     return z(e.shape.cols) + s.transpose_mark, ATOM
                 if e.shape.is_matrix:
-                    return z(e.shape.rows) + z(e.shape.cols) + s.transpose_mark, ATOM
+                    return _outer(z(e.shape.rows), z(e.shape.cols)) + s.transpose_mark, ATOM
                 return z(e.shape.rows), ATOM
             return s.zero + (s.transpose_mark if e.shape.is_row else ""), ATOM
         base = self.ones(e.shape.cols if e.shape.is_row else e.shape.rows) + (
             s.transpose_mark if e.shape.is_row else "")
         if e.shape.is_matrix and not e.shape.is_row:     # a matrix of ones: 𝟙𝟙ᵀ
-            base = self.ones(e.shape.rows) + self.ones(e.shape.cols) + s.transpose_mark
+            base = _outer(self.ones(e.shape.rows), self.ones(e.shape.cols)) + s.transpose_mark
         if v == 1:
             return base, ATOM
         text = s.juxtapose([s.number(-v if neg else v), base])

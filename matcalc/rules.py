@@ -156,7 +156,7 @@ def _register(rule: Rule) -> Rule:
 # Building nodes through the table
 
 
-def apply(op: str, *args: Expr, params: tuple = (), span=None) -> Expr:
+def apply(op: str, *args: Expr, params: tuple = ()) -> Expr:
     """The node ``op(args)`` with its shape from the table; constant arguments of element-wise
     functions fold (exp(0) = 1)."""
     rule = RULES[op]
@@ -165,7 +165,7 @@ def apply(op: str, *args: Expr, params: tuple = (), span=None) -> Expr:
         value = rule.sympy(args[0].value)
         if value.is_number and value.is_rational:
             return E.Const(shape, value=value)
-    return E.Call(shape, op=op, operands=tuple(args), params=tuple(params), span=span)
+    return E.Call(shape, op=op, operands=tuple(args), params=tuple(params))
 
 
 def entry_sum(x: Expr) -> Expr:
@@ -255,7 +255,8 @@ def as_shape(g: Expr, shape: Shape) -> Expr:
         return E.transpose(g)
     if isinstance(g, E.Const):
         return E.Const(shape, value=g.value)
-    if g.shape.size == shape.size and (shape.is_vector or ONE in (shape.rows, shape.cols)):
+    if g.shape.size == shape.size and ONE in (g.shape.rows, g.shape.cols) and \
+            ONE in (shape.rows, shape.cols):
         # an n×1 (or 1×n) matrix and a vector hold the same entries in the same order
         v = E.transpose(g) if g.shape.is_row else g
         return v if v.shape == shape else E.call("reshape", [v], shape)
@@ -290,6 +291,10 @@ def _left_kron(g, P, y_shape, a_shape, vjp):
     b_t, a = P.operands
     if g.shape.is_scalar:
         return as_shape(E.mul(g, E.matmul(E.transpose(a), b_t)), a_shape)
+    rows, cols = a.shape.rows, b_t.shape.rows      # Y = A X B: A's rows, B's columns
+    if (g.shape.rows, g.shape.cols) != (rows, cols):
+        # a user's kron(C, D) @ w: P is that matrix, g a vector, and gᵀ P as for any matrix
+        return as_shape(E.matmul(E.transpose(g), P), a_shape)
     return as_shape(E.matmul(E.transpose(a), g, b_t), a_shape)
 
 
@@ -753,17 +758,6 @@ def _matmul2(a, b):
     return out
 
 
-def _transpose(x):
-    x = np.asarray(x)
-    if x.ndim == 0:
-        return x
-    if x.ndim == 1:
-        return x[None, :]
-    if x.shape[0] == 1:
-        return x[0, :]
-    return x.T
-
-
 def _diag(x):
     x = np.asarray(x)
     return np.diag(x) if x.ndim == 1 else np.diag(x).copy()
@@ -1201,6 +1195,12 @@ def _transpose_code(args, node, ctx):
     return f"{args[0]}.T" if s.is_matrix and not s.is_row else args[0]  # 1-D: nothing to do
 
 
+def _transpose(x):
+    """xᵀ's entries in order; the evaluators reshape every value to its node's shape (a vector
+    and its transpose hold the same entries)."""
+    return np.transpose(x)
+
+
 linear("T", _transpose_partial, lambda g, y, args, params: (E.transpose(g),), _transpose,
        code=_transpose_code, shape=lambda shapes, params: shapes[0].T, infer="flip", text="ᵀ",
        latex=r"^{\top}", fixity="transposed", prec=POST, view=True, section="§2 (layouts)",
@@ -1514,8 +1514,7 @@ def _lse_shape(shapes, params):
     if params and x.is_matrix:
         return Shape((x.dims[1 - params[0]],))
     if not x.is_vector:
-        raise ShapeError(f"logsumexp takes a vector, not {x}",
-                         hint="for each row of a matrix write logsumexp(X, axis=1)")
+        raise ShapeError(f"logsumexp takes a vector, not {x}")
     return SCALAR
 
 
@@ -1603,8 +1602,7 @@ def _vec2vec(shapes, params):
     if params and shapes[0].is_matrix:
         return shapes[0]
     if not shapes[0].is_vector:
-        raise ShapeError(f"softmax takes a vector, not {shapes[0]}",
-                         hint="for each row of a matrix write softmax(X, axis=1)")
+        raise ShapeError(f"softmax takes a vector, not {shapes[0]}")
     return shapes[0]
 
 

@@ -343,6 +343,18 @@ def transpose_of_kron(e: Expr) -> Expr | None:
     return None
 
 
+def kron_of_vectors(e: Expr) -> Expr | None:
+    """u ⊗ vᵀ = vᵀ ⊗ u = u vᵀ: the Kronecker product of a column and a row is their outer
+    product (entry (i, j) is uᵢ vⱼ either way)."""
+    if _is(e, "kron"):
+        a, b = e.operands
+        if a.shape.is_vector and b.shape.is_row:
+            return E.matmul(a, b)
+        if a.shape.is_row and b.shape.is_vector:
+            return E.matmul(b, a)
+    return None
+
+
 def index_of_known(e: Expr) -> Expr | None:
     """[f, g, h]ᵢ is the i-th entry; (c 𝟙)ᵢ = c."""
     if not _is(e, "index"):
@@ -424,7 +436,7 @@ def transpose_of_sum(e: Expr) -> Expr | None:
             return None
         out = E.add(*(_spelled(E.transpose(t)) for t in terms))
         return out if _transposes_in(out) < _transposes_in(e) else None
-    if _is(e, "add") and e.shape.is_matrix and not e.shape.is_row:
+    if _is(e, "add") and e.shape.is_matrix:
         inner = E.add(*(_spelled(E.transpose(t)) for t in e.operands))
         out = E.transpose(inner)
         return out if _transposes_in(out) < _transposes_in(e) else None
@@ -657,10 +669,10 @@ def diag_is_linear(e: Expr) -> Expr | None:
     if not _is(e, "add"):
         return None
     diags, others = [], []
-    diagonal: dict = {}     # a term repeated (x⁹⁹⁹ + x⁹⁹⁹ + …) is looked at once
+    # a term repeated (x⁹⁹⁹ + x⁹⁹⁹ + …) is looked at once
+    distinct = {id(t): t for t in e.operands}
+    diagonal = {k: _diagonal_of(t) for k, t in distinct.items()}
     for t in e.operands:
-        if id(t) not in diagonal:
-            diagonal[id(t)] = _diagonal_of(t)
         d = diagonal[id(t)]
         if d is not None:
             diags.append(d)
@@ -674,9 +686,6 @@ def diag_is_linear(e: Expr) -> Expr | None:
 
 def _diagonal_of(t: Expr) -> Expr | None:
     """d when the term ``t`` is a diagonal Jacobian diag(d) times scalars (c diag(v): c v)."""
-    c, base = _split_coeff(t)
-    if _is(base, "jdiag"):
-        return E.mul(E.const(c), base.operands[0])
     scalars, fs = _product_factors(t)
     if len(fs) == 1 and _is(fs[0], "jdiag"):
         return E.mul(*scalars, fs[0].operands[0])
@@ -905,7 +914,7 @@ REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after, i
             transpose_of_sum, index_of_known,
             negate_into_sum, sum_is_linear, matmul_pairs, vec_of_row, sum_by_ones, sum_of_deviations,
             softmax_sums_to_one, scalars_out_of_products,
-            transpose_of_product, transpose_of_kron, sum_of_constant, reshaped_constant,
+            transpose_of_product, transpose_of_kron, kron_of_vectors, sum_of_constant, reshaped_constant,
             unvec_of_elementwise, reshape_of_reshape,
             merge_terms, diag_is_linear, jdiag_of_scalar, rows_sum_to_one, product_cancels_quotient, sum_of_quotient,
             sum_of_centered, kron_absorbs_commutation, sum_of_literals)
@@ -1289,7 +1298,7 @@ def _terms_in_users_order(e: Expr, order: dict) -> Expr:
     def key(t):
         if t in order:
             return (order[t],)
-        known = sorted(order[a] for a in t.operands if a in order) if isinstance(t, Call) else []
+        known = sorted(order[a] for a in t.args if a in order)
         return tuple(known) or (len(order),)
     terms = sorted(e.operands, key=key)
     return e if list(terms) == list(e.operands) else E.add(*terms)
