@@ -371,11 +371,7 @@ def _solve(prob: _Problem, nodes):
     # each round after the first sets one slot that was unknown, so a correct solver ends
     # within as many rounds as there are nodes; a bug that makes no progress ends here, not in
     # an endless loop
-    rounds = 2 * len(nodes) + 16
-    while True:
-        rounds -= 1
-        if rounds < 0:
-            raise AssertionError("internal: shape inference made no progress")
+    for _ in range(2 * len(nodes) + 16):
         while queue:
             c = queue.popleft()
             c.queued = False
@@ -413,6 +409,8 @@ def _solve(prob: _Problem, nodes):
                 # any unknown operand a scalar stood here; no test and no fuzzed expression, of
                 # 90,000, came to it)
                 raise AssertionError("internal: shape inference made no progress")
+    else:
+        raise AssertionError("internal: shape inference made no progress")
     # every remaining slot must be known: a name by the case convention (A a matrix in A², x a
     # scalar in x²), then anything else a scalar
     for name in prob.order:

@@ -1672,9 +1672,9 @@ _register(Rule("softmax", "vector", (1, 1), "vec2vec", _vec2vec, _softmax_partia
 def _diag_shape(shapes, params):
     s = shapes[0]
     if s.is_vector:
-        return Shape((s.dims[0], s.dims[0]))
+        return Shape((s.rows, s.rows))
     if s.is_square:
-        return Shape((s.dims[0],))
+        return Shape((s.rows,))
     raise ShapeError(f"diag takes a vector or a square matrix, not {s}")
 
 
