@@ -1068,17 +1068,17 @@ def _chain(prob, node, fam, args) -> _Chain:
     out = first if isinstance(first, _Chain) and first.op == fam else \
         _Chain(fam, [_close(first)], first.shape)
     # a parenthesised product on the right is one factor: NumPy's reading of a 1-D operand is
-    # not associative (M @ (u @ C) is M Cᵀu, while (M @ u) @ C need not even chain)
-    associative = RULES[fam].infer not in ("chain", "side_by_side")
+    # not associative (M @ (u @ C) is M Cᵀu, while (M @ u) @ C need not even chain); a sum or
+    # an element-wise product on the right is flattened by its own constructor
     for a in args[1:]:
-        a = _close(a) if not (isinstance(a, _Chain) and a.op == fam and associative) else a
+        a = _close(a)
         shape = _chain_shape(fam, out.shape, a.shape)
         if shape is None:
             rule = _KIND_TEXT[RULES[fam].infer]
             prob.error(node, f"{rule} ({out.shape} and {a.shape})",
                        *[_shown_slot(prob, x) for x in node.args])
         out.shape = shape
-        out.extend(a if isinstance(a, _Chain) else [a])
+        out.append(a)
     return out
 
 

@@ -316,6 +316,11 @@ def _coeff(e: Expr):
     return sympy.Integer(1), e
 
 
+def _uncoefficient_product(f: Expr) -> bool:
+    """A scalar product without a numeric coefficient: as a factor it needs no brackets."""
+    return _fixity(f) == "factors" and f.shape.is_scalar and not isinstance(f.operands[0], Const)
+
+
 def _factor_order(f: Expr) -> int:
     """Indicators first (step(z), sign(x): ``Rule.indicator``), then variables and their
     powers, then the rest: step(z) ⊙ (z − y), x ⊙ exp(x)."""
@@ -468,7 +473,10 @@ class Printer:
         mag = -c if negative else c
         parts = [s.number(mag)] if mag != 1 else []
         lone = mag == 1 and len(scalars) == 1 and not others
-        parts += [self.wrap(f, MUL if lone else MUL + 1) for f in scalars]
+        # a product kept as one factor of a long product (past FLATTEN_LIMIT) prints without
+        # parentheses, as the product of scalars is associative: u₂₀₀ (1 − u₂₀₀) u₁₉₉ …
+        parts += [self.wrap(f, MUL if lone or _uncoefficient_product(f) else MUL + 1)
+                  for f in scalars]
         others.sort(key=_factor_order)
         if others:
             # a lone factor after a sign, or a matrix product after a scalar, needs no

@@ -4,6 +4,8 @@ for an input that told a mutant apart.  Each checks behaviour a user sees, by ex
 the form is the point and against an independent oracle (finite differences, SymPy's component
 expansion) where there is a derivative."""
 
+import math
+
 import pytest
 import sympy
 
@@ -171,4 +173,36 @@ def test_a_kronecker_product_of_a_column_and_a_row_is_their_outer_product():
 def test_a_matrix_of_ones_of_a_size_without_a_subscript_letter():
     d = matcalc.diff("sum(kron(A, B) @ W)", "W")
     assert str(d) == "kron(Aᵀ, Bᵀ) 𝟙ₖₙ ones(q)ᵀ"
+    assert_verified(d)
+
+
+# -- found while probing _size_up_to_algebraic (the size past which SymPy is skipped): a long
+# product kept nested (past FLATTEN_LIMIT factors, for linear time) printed a bracket for each
+# level, "((((((((((((u₂₀₀ (1 − u₂₀₀) …"; a scalar product is associative, and a nested one
+# without a coefficient prints as one product
+
+def test_the_derivative_of_a_deep_composition_prints_without_nested_brackets():
+    n = 200
+    d = matcalc.diff("sigmoid(" * n + "x" + ")" * n, "x")
+    text = str(d)
+    assert text.startswith("u₂₀₀ (1 − u₂₀₀) u₁₉₉ (1 − u₁₉₉) u₁₉₈ (1 − u₁₉₈) ")
+    product = text.split(" where ")[0]
+    assert "((" not in product and "(u" not in product
+    x = 0.3
+    values = [x]
+    for _ in range(n):
+        values.append(1 / (1 + math.exp(-values[-1])))
+    want = math.prod(s * (1 - s) for s in values[1:])
+    assert float(d.evaluate({"x": x})) == pytest.approx(want, rel=1e-10)
+    h = 1e-6
+    def f(t):
+        for _ in range(n):
+            t = 1 / (1 + math.exp(-t))
+        return t
+    assert float(d.evaluate({"x": x})) == pytest.approx((f(x + h) - f(x - h)) / (2 * h), rel=1e-5)
+
+
+def test_a_long_product_of_names_prints_as_one_product():
+    d = matcalc.diff(" * ".join(f"a{i}" for i in range(40)) + " * sin(x)", "x")
+    assert str(d) == " ".join(f"a{i}" for i in range(40)) + " cos(x)"
     assert_verified(d)
