@@ -460,7 +460,7 @@ def elementwise(name, derivative, numpy, sympy_fn, *, code=None, text=None, late
 
 
 def elementwise2(name, da, db, numpy, *, code=None, text, latex, fixity="func", prec=ATOM,
-                 section="§3", sympy_fn=None, doc="", build=None, infer="map2", matrix=None,
+                 section, sympy_fn=None, doc="", build=None, infer="map2", matrix=None,
                  shape=None, arity=(2, 2), **extra):
     """An element-wise binary operator with scalar expansion (paper §3, §4).  ``da(y, a, b)`` and
     ``db(y, a, b)`` are the local derivatives; the Jacobian w.r.t. an argument of the output's
@@ -709,7 +709,7 @@ def _softmax(x, axis=None):
     """softmax of a vector, or of each row (axis=1) or column (axis=0) of a matrix."""
     x = np.asarray(x)
     if x.dtype == object:
-        e = np.vectorize(sympy.exp, otypes=[object])(x)
+        e = _vectorize(sympy.exp)(x)
         return e / np.sum(e, axis=axis, keepdims=True)
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
@@ -719,20 +719,22 @@ def _logsumexp(x, axis=None):
     """log Σ exp over a vector, or over each row (axis=1) or column (axis=0) of a matrix."""
     x = np.asarray(x)
     if x.dtype == object:
-        e = np.vectorize(sympy.exp, otypes=[object])(x)
-        return np.vectorize(sympy.log, otypes=[object])(np.sum(e, axis=axis)) \
+        e = _vectorize(sympy.exp)(x)
+        return _vectorize(sympy.log)(np.sum(e, axis=axis)) \
             if axis is not None else sympy.log(np.sum(e))
     m = np.max(x, axis=axis, keepdims=True)      # kept dims: the evaluator reshapes a node's
     return m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))   # value to its shape
 
 
-def _norm(x, p=2):
+def _norm(x, *order):
+    """‖x‖ (the 2-norm), or ‖x‖₁ for the order 1."""
     x = np.asarray(x)
+    l1 = 1 in order
     if x.dtype == object:
-        if p == 1:
+        if l1:
             return sum(sympy.Abs(v) for v in x.ravel())
         return sympy.sqrt(sum(v**2 for v in x.ravel()))
-    return np.abs(x).sum() if p == 1 else np.sqrt((x * x).sum())
+    return np.abs(x).sum() if l1 else np.sqrt((x * x).sum())
 
 
 def _matmul(*xs):
@@ -997,12 +999,9 @@ class Partials(Sequence):
     def __len__(self) -> int:
         return self._count
 
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(self._count))]
-        if not -self._count <= i < self._count:
+    def __getitem__(self, i: int) -> Expr:
+        if not 0 <= i < self._count:        # (Sequence's iteration ends at the IndexError)
             raise IndexError(i)
-        i %= self._count
         if i not in self._built:
             self._built[i] = self._build(i)
         return self._built[i]
@@ -2012,10 +2011,8 @@ SIZED = {"I": "eye", "𝟙": "ones", "0": "zeros"}
 def sized_node(symbol: str, sizes: tuple, span) -> Call:
     """Iₙ, 𝟙ₙ (a vector of length the product of the subscripts), 0ₙ; I or 𝟙 of the size its use
     implies when no size is written."""
-    op = SIZED[symbol]
-    if op != "eye" and sizes:
-        sizes = (sympy.Mul(*sizes),)
-    return Call(None, op=op, operands=(), params=tuple(sizes), span=span)
+    params = (sympy.Mul(*sizes),) if sizes else ()
+    return Call(None, op=SIZED[symbol], operands=(), params=params, span=span)
 
 
 def cases_node(branches, span) -> Call:

@@ -55,6 +55,8 @@ def _pair(a: Expr, b: Expr) -> Expr | None:
     """One product of neighbours in a matrix chain, if an identity applies."""
     if _inverse_of(a) == b or _inverse_of(b) == a:   # X⁻¹ X = X X⁻¹ = I
         return E.identity(a.shape.rows)
+    if _is(b, "unit") and _is(a, "T") and a.operands[0].shape.is_vector:
+        return _index(a.operands[0], b.params[0])    # uᵀ 𝕖ⱼ = 𝕖ⱼᵀ u = uⱼ
     if _is(a, "jdiag") and _is(b, "jdiag"):        # diag(a) diag(b) = diag(a ⊙ b)
         return jdiag(E.mul(a.operands[0], b.operands[0]), b.operands[0].shape)
     if _is(a, "jdiag") and b.shape.is_vector and a.operands[0].shape == b.shape:
@@ -101,7 +103,7 @@ def _pair(a: Expr, b: Expr) -> Expr | None:
             return apply("stack", *entries)
     if _is(a, "T") and _is(a.operands[0], "unit") and _is(b, "vstack"):
         row = b.operands[a.operands[0].params[0]]          # 𝕖ᵢᵀ [r₁ᵀ; r₂ᵀ; …] = rᵢᵀ, a row
-        return E.expand_to(row, Shape((ONE, b.shape.cols)))  # of a literal (x: x𝟙ᵀ)
+        return row
     if isinstance(a, Const) and _is(b, "unit") or \
             isinstance(b, Const) and _is(a, "T") and _is(a.operands[0], "unit"):
         c = a if isinstance(a, Const) else b                # c𝟙𝟙ᵀ 𝕖ⱼ = c𝟙: a column of a
@@ -196,6 +198,19 @@ def sum_by_ones(e: Expr) -> Expr | None:
             _ones_vector(last):
         return apply("sum", E.matmul(*middle))
     return None
+
+
+def sum_with_unit(e: Expr) -> Expr | None:
+    """sum(u ⊙ 𝕖ⱼ) = uⱼ: a unit vector picks one entry of an element-wise product."""
+    if not (_is(e, "sum") and not e.params and _is(e.operands[0], "mul")):
+        return None
+    fs = e.operands[0].operands
+    unit = next((f for f in fs if _is(f, "unit")), None)
+    if unit is None:
+        return None
+    rest = list(fs)
+    rest.remove(unit)
+    return _index(E.mul(*rest), unit.params[0])
 
 
 def _size(e: Expr) -> int:
@@ -362,16 +377,17 @@ def index_of_known(e: Expr) -> Expr | None:
     v, i = e.operands[0], e.params[0]
     if isinstance(v, Const):
         return E.const(v.value)
-    if _is(v, "stack"):
-        return v.operands[i]
+    known = _vector_entry(v, i) if v.shape.is_vector else None
+    if known is not None:
+        return known
     if _is(v, "mul") and all(f.shape.is_scalar or isinstance(f, Const) for f in v.operands):
         return E.mul(*[E.const(f.value) if isinstance(f, Const) else f for f in v.operands])
     if _is(v, "mul") and sum(not f.shape.is_scalar for f in v.operands) == 1:
         return E.mul(*[f if f.shape.is_scalar else _index(f, i) for f in v.operands])
-    if _is(v, "unit"):                                  # 𝕖ᵢᵀ 𝕖ⱼ = δᵢⱼ
-        return E.const(1 if v.params[0] == i else 0)
     if v.shape.is_scalar:                               # a 1×1 product is its one entry
         return v
+    if _is(v, "matmul") and v.operands[0].shape.is_vector:     # (u c)ᵢ = uᵢ c, c a 1×1 product
+        return E.mul(_index(v.operands[0], i), E.matmul(*v.operands[1:]))
     if _is(v, "reshape"):                               # the same entries in the same order
         return _index(v.operands[0], i)
     if _is(v, "div") and v.operands[1].shape.is_scalar:     # (u/s)ᵢ = uᵢ/s
@@ -393,11 +409,37 @@ def index_of_known(e: Expr) -> Expr | None:
     return None
 
 
+def _vector_entry(v: Expr, i: int) -> Expr | None:
+    """The entry i of a vector whose entries are known one by one: a literal, a constant, a
+    unit vector (𝕖ᵢᵀ 𝕖ⱼ = δᵢⱼ), or an element-wise function with such an operand (cos(2 [x, y])
+    has cos(2x) first; an operand of unknown entries stays indexed: (s ⊙ 𝕖₁)₁ = s₁); None where
+    no entry is known."""
+    if isinstance(v, Const):
+        return E.const(v.value)
+    if _is(v, "stack"):
+        return v.operands[i]
+    if _is(v, "unit"):
+        return E.const(1 if v.params[0] == i else 0)
+    if isinstance(v, Call) and RULES[v.op].infer in ("map", "map2", "power"):
+        known = [None if a.shape.is_scalar else _vector_entry(a, i) for a in v.operands]
+        if all(k is None for k in known):
+            return None
+        return rebuild(v, [a if a.shape.is_scalar else _index(a, i) if k is None else k
+                           for a, k in zip(v.operands, known)])
+    return None
+
+
 def _entry(F: Expr, r: int, c: int) -> Expr | None:
     """The entry (r, c) of a matrix literal, of a constant, or of an element-wise function of
     them (exp([[a, b], [c, d]]) has exp(a) first); None where it is not known."""
     if isinstance(F, Const):
         return E.const(F.value)
+    if isinstance(F, Identity):
+        return E.const(1 if r == c else 0)
+    if _is(F, "matmul") and len(F.operands) == 2 and F.operands[0].shape.is_vector:
+        a, b = F.operands                       # an outer product u vᵀ: uᵣ v꜀
+        u, v = _vector_entry(a, r), _vector_entry(E.transpose(b), c)
+        return None if u is None or v is None else E.mul(u, v)
     if _is(F, "vstack"):
         row = F.operands[r]
         if _is(row, "T") and _is(row.operands[0], "stack"):
@@ -912,7 +954,7 @@ def diag_of_structured(e: Expr) -> Expr | None:
 REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after, inverse_of_inverse,
             inverse_of_product_cancels,
             transpose_of_sum, index_of_known,
-            negate_into_sum, sum_is_linear, matmul_pairs, vec_of_row, sum_by_ones, sum_of_deviations,
+            negate_into_sum, sum_is_linear, matmul_pairs, vec_of_row, sum_by_ones, sum_with_unit, sum_of_deviations,
             softmax_sums_to_one, scalars_out_of_products,
             transpose_of_product, transpose_of_kron, kron_of_vectors, sum_of_constant, reshaped_constant,
             unvec_of_elementwise, reshape_of_reshape,
@@ -1389,20 +1431,24 @@ def _logistic(s: sympy.Expr, atoms: _Atoms) -> sympy.Expr:
         return node.operands[0] if _is(node, "exp") else None
 
     def rewrite(m):
+        """eʲᵃ/(1 + eᵃ)ᵏ = σ(a)ʲ σ(−a)ᵏ⁻ʲ for 0 ≤ j ≤ k."""
         factors = list(m.args) if m.is_Mul else [m]
-        for k, f in enumerate(factors):
-            if not (f.is_Pow and f.exp == -1 and f.base.is_Add and len(f.base.args) == 2
-                    and sympy.Integer(1) in f.base.args):
+        for i, f in enumerate(factors):
+            if not (f.is_Pow and f.exp.is_Integer and f.exp < 0 and f.base.is_Add and
+                    len(f.base.args) == 2 and sympy.Integer(1) in f.base.args):
                 continue
             u = next(t for t in f.base.args if t != 1)
             a = exp_argument(u) if u.is_Symbol else None
             if a is None:
                 continue
-            rest = factors[:k] + factors[k + 1:]
-            if u in rest:
-                rest.remove(u)
-                return sympy.Mul(*rest, atoms.symbol(apply("sigmoid", a)))
-            return sympy.Mul(*rest, atoms.symbol(apply("sigmoid", E.neg(a))))
+            k = -f.exp
+            rest = factors[:i] + factors[i + 1:]
+            powers = [g.as_base_exp()[1] for g in rest if g.as_base_exp()[0] == u]
+            j = min(k, powers[0]) if powers and powers[0].is_Integer and powers[0] > 0 else 0
+            if j:
+                rest = [g for g in rest if g.as_base_exp()[0] != u] + [u**(powers[0] - j)]
+            return sympy.Mul(*rest, atoms.symbol(apply("sigmoid", a))**j,
+                             atoms.symbol(apply("sigmoid", E.neg(a)))**(k - j))
         return m
 
     # products first, so eᵃ and 1/(1 + eᵃ) meet before the quotient alone is rewritten

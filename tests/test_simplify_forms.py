@@ -105,7 +105,7 @@ QUOTIENTS = [
     ("x/2 + y", "x", "1/2"),
     ("exp(x/2 + y)", "x", "1/2 exp(1/2 x + y)"),
     ("-exp(-x)", "x", "exp(−x)"),
-    ("1/(1+exp(-x))", "x", "exp(−x)/(1 + exp(−x))²"),
+    ("1/(1+exp(-x))", "x", "σ(−x) σ(x)"),   # the logistic written out: σ(x) (1 − σ(x))
     # the user's x − a flipped back inside a product over a quotient: the sign goes in front
     ("(x - a)^2/y", "a", "−2(x − a)/y"),
     ("-(x - a)^2/y", "a", "2(x − a)/y"),
