@@ -769,8 +769,12 @@ def _broadcast_step(prob, node, out, slots, ranks, stage):
             # X/d, X*alpha, Q Kᵀ/√d: a lowercase name scaling a matrix is a scalar
             _set(prob.var_slots[names[0].name], [])
             return PROGRESS
-        if isinstance(unknown, Var):
-            rank = 2 if _is_upper_var(unknown) else 1
+        # a name, or in a product a name up to a number (−Y ⊙ v reads as Y ⊙ v; in a sum,
+        # x − B, the term −B takes its partner's shape below)
+        named = _term_name(unknown) if RULES[node.op].scaling else \
+            unknown if isinstance(unknown, Var) else None
+        if named is not None:
+            rank = 2 if _is_upper_var(named) else 1
             if rank == known_rank and not row:
                 _unify(a, b)
             else:

@@ -200,3 +200,18 @@ def test_the_cross_entropy_of_a_softmax_written_out():
     d = matcalc.diff("sum(y * log(exp(x) / sum(exp(x))))", "x")
     assert str(d) == "(y − sum(y) exp(x)/sum(exp(x)))ᵀ"
     assert_verified(d, seeds=(0, 1))
+
+
+@pytest.mark.parametrize("text", ["Y * log(softmax(x))", "-Y * log(softmax(x))",
+                                  "2 * Y * log(softmax(x))", "(-Y) * log(softmax(x))"])
+def test_a_negated_or_scaled_upper_case_name_reads_as_the_name(text):
+    # −Y ⊙ v and 2 Y ⊙ v read Y as Y ⊙ v does: a matrix, by the case convention (−Y was a
+    # vector on its own and a matrix inside sum)
+    assert matcalc.parse(text).shapes == {"Y": ("n", "m"), "x": ("m",)}
+    assert matcalc.parse(f"sum({text})").shapes == {"Y": ("n", "m"), "x": ("m",)}
+    assert_verified(matcalc.diff(f"sum({text})", "x"))
+
+
+def test_a_difference_with_an_upper_case_term_keeps_its_partners_shape():
+    # in a sum the term −B takes its partner's shape (x − B, as x − μ), not the case convention
+    assert matcalc.parse("softmax(x - B)").shapes == {"x": ("n",), "B": ("n",)}
