@@ -499,9 +499,8 @@ def _step(prob: _Problem, c, stage: int):
     if kind in ("reduce", "vec2scalar", "vec2vec") and axis_of(node) is not None:
         return _axis_step(prob, kind, node, out, slots, ranks, stage)
     if kind == "identity":
-        if node.params:
-            n = sympy.Mul(*node.params)
-            _set(out, [prob.rigid.setdefault(n, _Dim(n))] * 2)
+        if node.params:         # Iₙ, eye(n): n is fixed (``infer`` made its _Dim)
+            _set(out, [prob.rigid[sympy.Mul(*node.params)]] * 2)
         else:
             d = _Dim()
             _set(out, [d, d])

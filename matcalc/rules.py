@@ -406,7 +406,7 @@ def _applyfunc(fn, x):
     if isinstance(x, sympy.MatrixBase):
         return x.applyfunc(fn)
     if _is_matrix(x):
-        d = sympy.Dummy("t", real=True)
+        d = sympy.Dummy(real=True)
         return x.applyfunc(sympy.Lambda(d, fn(d)))
     return fn(x)
 
@@ -1465,9 +1465,8 @@ def _sympy_norm(args, node):
     x = args[0]
     if node.params[0] == 1:
         return _entry_sum(_applyfunc(sympy.Abs, x))
-    if isinstance(x, sympy.MatrixBase) or not _is_matrix(x):
-        return sympy.sqrt(_entry_sum(_applyfunc(lambda t: t**2, x))) if _is_matrix(x) else \
-            sympy.Abs(x)
+    if isinstance(x, sympy.MatrixBase) or not _is_matrix(x):     # (of a scalar, √(x²) = |x|)
+        return sympy.sqrt(_entry_sum(_applyfunc(lambda t: t**2, x)))
     return sympy.sqrt(_entry_sum(sympy.matrices.expressions.HadamardProduct(x, x)))
 
 

@@ -213,6 +213,22 @@ def sum_with_unit(e: Expr) -> Expr | None:
     return _index(E.mul(*rest), unit.params[0])
 
 
+def entries_make_a_sum(e: Expr) -> Expr | None:
+    """v₁ + v₂ + … + vₙ = sum(v): every entry of a vector of known length, once each."""
+    if not (_is(e, "add") and e.shape.is_scalar):
+        return None
+    by_vector: dict[Expr, list[int]] = {}
+    for t in e.operands:
+        if _is(t, "index"):
+            by_vector.setdefault(t.operands[0], []).append(t.params[0])
+    for v, entries in by_vector.items():
+        n = v.shape.rows
+        if getattr(n, "is_Integer", False) and sorted(entries) == list(range(int(n))):
+            rest = [t for t in e.operands if not (_is(t, "index") and t.operands[0] == v)]
+            return E.add(apply("sum", v), *rest)
+    return None
+
+
 def _size(e: Expr) -> int:
     return len(E.topological(e))
 
@@ -380,8 +396,6 @@ def index_of_known(e: Expr) -> Expr | None:
     known = _vector_entry(v, i) if v.shape.is_vector else None
     if known is not None:
         return known
-    if _is(v, "mul") and all(f.shape.is_scalar or isinstance(f, Const) for f in v.operands):
-        return E.mul(*[E.const(f.value) if isinstance(f, Const) else f for f in v.operands])
     if _is(v, "mul") and sum(not f.shape.is_scalar for f in v.operands) == 1:
         return E.mul(*[f if f.shape.is_scalar else _index(f, i) for f in v.operands])
     if v.shape.is_scalar:                               # a 1×1 product is its one entry
@@ -954,7 +968,7 @@ def diag_of_structured(e: Expr) -> Expr | None:
 REWRITES = (diag_of_structured, step_selects, factor_common, transposes_after, inverse_of_inverse,
             inverse_of_product_cancels,
             transpose_of_sum, index_of_known,
-            negate_into_sum, sum_is_linear, matmul_pairs, vec_of_row, sum_by_ones, sum_with_unit, sum_of_deviations,
+            negate_into_sum, sum_is_linear, matmul_pairs, vec_of_row, sum_by_ones, sum_with_unit, entries_make_a_sum, sum_of_deviations,
             softmax_sums_to_one, scalars_out_of_products,
             transpose_of_product, transpose_of_kron, kron_of_vectors, sum_of_constant, reshaped_constant,
             unvec_of_elementwise, reshape_of_reshape,

@@ -64,6 +64,8 @@ def test_the_logistic_alone_is_rewritten_too(text, want, value):
     ("[1, 0] @ [[x, y], [2, 3]] @ [0, 1]", "y", "1", lambda x, y: 1.0),
     ("trace(exp([[x, 1], [2, x]]))", "x", "2exp(x)", lambda x, y: 2 * math.exp(x)),  # ⊙ I
     ("trace([[x, y], [y, x]] @ [[x, 1], [1, x]])", "x", "4x", lambda x, y: 4 * x),
+    # s₁ + s₂ of the softmax of [x + 1, x + 2]: every entry once is the sum, 1
+    ("logsumexp([[x, 1], [2, x]] @ [1, 1])", "x", "1", lambda x, y: 1.0),
 ])
 def test_entries_of_functions_of_literals(text, wrt, want, value):
     d = matcalc.diff(text, wrt)
