@@ -7,6 +7,7 @@ the npm pyodide package (tests/pyodide)."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.client
 import http.server
 import json
@@ -295,6 +296,23 @@ def test_shipped_scripts_never_evaluate_text_as_code():
         # every exec( is a RegExp match: a regex literal or a named RegExp object before it
         for m in re.finditer(r"exec\(", text):
             assert text[m.start() - 1] == ".", (path.name, text[m.start() - 40:m.end() + 20])
+
+
+def test_the_vendored_katex_is_the_npm_release_unmodified():
+    """The page's katex.min.js is byte for byte the file of the KaTeX release that
+    tests/katex/package-lock.json pins (installed by ``npm ci --prefix tests/katex``, which
+    .ci/run does): what a search for "Function(" or "exec(" finds in it is upstream KaTeX's own
+    callFunction/parseFunction methods and RegExp matches, checked above; and the page renders
+    with KaTeX's default trust (false), so user text never becomes a link or HTML."""
+    shipped = Path(matcalc.__file__).parent / "web" / "static" / "katex" / "katex.min.js"
+    npm = Path(__file__).resolve().parent / "katex" / "node_modules" / "katex" / "dist" / \
+        "katex.min.js"
+    if not npm.is_file():
+        pytest.skip("KaTeX is not installed: run `npm ci --prefix tests/katex`")
+    digest = [hashlib.sha256(p.read_bytes()).hexdigest() for p in (shipped, npm)]
+    assert digest[0] == digest[1]
+    app = (Path(matcalc.__file__).parent / "web" / "static" / "app.js").read_text(encoding="utf-8")
+    assert "trust" not in app and "katex.render(" in app
 
 
 def test_only_loopback_host_names_are_served(served):
